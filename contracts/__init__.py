@@ -1,0 +1,1 @@
+"""Contracts between the running parts: Redis layout, reference profile, metric names."""

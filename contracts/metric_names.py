@@ -1,0 +1,31 @@
+"""Prometheus metric names and labels shared by the service, the exporter, rules and dashboards (DESIGN.md)."""
+
+MODEL_LABELS = ("model_name", "model_version")
+
+DRIFT_PSI = "ml_drift_psi"
+DRIFT_KS_STATISTIC = "ml_drift_ks_statistic"
+DRIFT_KS_PVALUE = "ml_drift_ks_pvalue"
+DRIFT_DETECTED = "ml_drift_detected"
+PREDICTION_PSI = "ml_drift_prediction_psi"
+PREDICTION_KS_STATISTIC = "ml_drift_prediction_ks_statistic"
+PREDICTION_KS_PVALUE = "ml_drift_prediction_ks_pvalue"
+FEATURE_MEAN = "ml_feature_mean"
+FEATURE_STDDEV = "ml_feature_stddev"
+ATTRIBUTION_RATIO = "ml_drift_attribution_ratio"
+MODEL_PERFORMANCE = "ml_model_performance"
+MODEL_REFERENCE_PERFORMANCE = "ml_model_reference_performance"
+PREDICTION_POSITIVE_RATIO = "ml_prediction_positive_ratio"
+LABEL_POSITIVE_RATIO = "ml_label_positive_ratio"
+WINDOW_SAMPLES = "ml_window_samples"
+MODEL_HEALTH_STATUS = "ml_model_health_status"
+MODEL_INFO = "ml_model_info"
+EXPORTER_REDIS_UP = "ml_exporter_redis_up"
+EXPORTER_CYCLE_DURATION = "ml_exporter_cycle_duration_seconds"
+EXPORTER_LAST_SUCCESS = "ml_exporter_last_success_timestamp_seconds"
+EXPORTER_MALFORMED_ENTRIES = "ml_exporter_malformed_entries_total"
+
+SERVICE_SAMPLES = "ml_monitoring_samples"  # prometheus_client appends _total: ml_monitoring_samples_total{outcome}
+SERVICE_REDIS_UP = "ml_monitoring_redis_up"
+
+PERFORMANCE_METRICS = ("accuracy", "precision", "recall", "f1", "roc_auc")
+HEALTHY, WARNING, CRITICAL = 0, 1, 2

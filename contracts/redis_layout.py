@@ -1,0 +1,180 @@
+"""How monitoring samples live in Redis: the one definition that the service writes and the exporter reads.
+
+Keys, namespaced by model name and version (`{prefix}` defaults to "drift"):
+
+- `{prefix}:models`                      SET of "name/version" that publish samples
+- `{prefix}:{name}:{version}:reference`  STRING, the ReferenceProfile as JSON (contracts.reference_profile)
+- `{prefix}:{name}:{version}:predictions` STREAM; one entry per flushed batch of predictions
+- `{prefix}:{name}:{version}:labels`      STREAM; one entry per flushed batch of feedback labels
+
+Every stream entry holds a batch, so that reading a window of 10^5-10^6 samples
+is a few hundred XRANGE entries of compact binary blobs, not 10^6 hashes:
+
+prediction entry fields:  n, ids (UTF-8, "\\n"-joined), times (float64 n, Unix s),
+                          features (float32 n x 12, row-major, FEATURE_NAMES order), scores (float32 n)
+label entry fields:       n, ids, times (float64 n), labels (uint8 n)
+
+The stream entry id is Redis' clock at flush time (ms); windows are cut by it.
+Memory stays bounded: every XADD trims the stream with MINID ~ (now - retention)
+and MAXLEN ~ max_entries; the reference key carries a TTL refreshed while the service runs.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from transactions.schema import N_FEATURES
+
+DEFAULT_PREFIX = "drift"
+DEFAULT_RETENTION_SECONDS = 2 * 3600
+DEFAULT_MAX_STREAM_ENTRIES = 200_000
+REFERENCE_TTL_SECONDS = 7 * 24 * 3600
+
+
+class MalformedEntry(ValueError):
+    """A stream entry that cannot be decoded; readers skip and count it."""
+
+
+@dataclass(frozen=True)
+class Keys:
+    """The Redis keys of one model version."""
+
+    model_name: str
+    model_version: str
+    prefix: str = DEFAULT_PREFIX
+
+    @property
+    def base(self) -> str:
+        return f"{self.prefix}:{self.model_name}:{self.model_version}"
+
+    @property
+    def reference(self) -> str:
+        return f"{self.base}:reference"
+
+    @property
+    def predictions(self) -> str:
+        return f"{self.base}:predictions"
+
+    @property
+    def labels(self) -> str:
+        return f"{self.base}:labels"
+
+    @property
+    def member(self) -> str:
+        """This model's member in the models set."""
+        return f"{self.model_name}/{self.model_version}"
+
+    @classmethod
+    def from_member(cls, member: str | bytes, prefix: str = DEFAULT_PREFIX) -> "Keys":
+        text = member.decode() if isinstance(member, bytes) else member
+        name, sep, version = text.partition("/")
+        if not sep or not name or not version:
+            raise MalformedEntry(f"bad model member {text!r}")
+        return cls(name, version, prefix)
+
+
+def models_key(prefix: str = DEFAULT_PREFIX) -> str:
+    return f"{prefix}:models"
+
+
+@dataclass
+class PredictionBatch:
+    ids: list[str]
+    times: np.ndarray  # float64 (n,)
+    features: np.ndarray  # float32 (n, 12)
+    scores: np.ndarray  # float32 (n,)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+
+@dataclass
+class LabelBatch:
+    ids: list[str]
+    times: np.ndarray  # float64 (n,)
+    labels: np.ndarray  # uint8 (n,)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+
+def _join_ids(ids: list[str]) -> bytes:
+    return "\n".join(ids).encode()
+
+
+def _field(fields: dict, name: str) -> bytes:
+    value = fields.get(name.encode(), fields.get(name))
+    if value is None:
+        raise MalformedEntry(f"missing field {name!r}")
+    return value if isinstance(value, bytes) else str(value).encode()
+
+
+def _array(fields: dict, name: str, dtype: str, n: int, width: int = 1) -> np.ndarray:
+    raw = _field(fields, name)
+    expected = n * width * np.dtype(dtype).itemsize
+    if len(raw) != expected:
+        raise MalformedEntry(f"field {name!r} has {len(raw)} bytes, expected {expected}")
+    array = np.frombuffer(raw, dtype=dtype)
+    return array.reshape(n, width) if width > 1 else array
+
+
+def _ids_and_count(fields: dict) -> tuple[list[str], int]:
+    try:
+        n = int(_field(fields, "n"))
+    except ValueError as exc:
+        raise MalformedEntry("field 'n' is not an integer") from exc
+    ids = _field(fields, "ids").decode(errors="replace").split("\n") if n else []
+    if len(ids) != n:
+        raise MalformedEntry(f"{len(ids)} ids for n={n}")
+    return ids, n
+
+
+def encode_predictions(batch: PredictionBatch) -> dict[str, bytes]:
+    return {
+        "n": str(len(batch)).encode(),
+        "ids": _join_ids(batch.ids),
+        "times": np.ascontiguousarray(batch.times, dtype="<f8").tobytes(),
+        "features": np.ascontiguousarray(batch.features, dtype="<f4").tobytes(),
+        "scores": np.ascontiguousarray(batch.scores, dtype="<f4").tobytes(),
+    }
+
+
+def decode_predictions(fields: dict) -> PredictionBatch:
+    """Decode a predictions stream entry; raises MalformedEntry if it is not one."""
+    ids, n = _ids_and_count(fields)
+    return PredictionBatch(
+        ids=ids,
+        times=_array(fields, "times", "<f8", n),
+        features=_array(fields, "features", "<f4", n, N_FEATURES).reshape(n, N_FEATURES),
+        scores=_array(fields, "scores", "<f4", n),
+    )
+
+
+def encode_labels(batch: LabelBatch) -> dict[str, bytes]:
+    return {
+        "n": str(len(batch)).encode(),
+        "ids": _join_ids(batch.ids),
+        "times": np.ascontiguousarray(batch.times, dtype="<f8").tobytes(),
+        "labels": np.ascontiguousarray(batch.labels, dtype="u1").tobytes(),
+    }
+
+
+def decode_labels(fields: dict) -> LabelBatch:
+    """Decode a labels stream entry; raises MalformedEntry if it is not one."""
+    ids, n = _ids_and_count(fields)
+    labels = _array(fields, "labels", "u1", n)
+    if n and labels.max() > 1:
+        raise MalformedEntry("labels must be 0 or 1")
+    return LabelBatch(ids=ids, times=_array(fields, "times", "<f8", n), labels=labels)
+
+
+def entry_time_seconds(entry_id: bytes | str) -> float:
+    """Redis' clock (s) at which a stream entry was added, read from its id."""
+    text = entry_id.decode() if isinstance(entry_id, bytes) else entry_id
+    return int(text.split("-", 1)[0]) / 1000.0
+
+
+def stream_id_at(seconds: float) -> str:
+    """The smallest stream id at or after `seconds` (for XRANGE and MINID)."""
+    return f"{int(seconds * 1000)}-0"
