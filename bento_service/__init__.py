@@ -1,0 +1,1 @@
+"""The scoring side: training, the BentoML service, the reference profile, sample publishing."""

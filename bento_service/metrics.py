@@ -1,0 +1,39 @@
+"""The service's own monitoring metrics, added to BentoML's /metrics (multiprocess-safe)."""
+from __future__ import annotations
+
+import bentoml
+
+from bento_service.publisher import Counters
+from contracts import metric_names as names
+
+
+class PrometheusCounters(Counters):
+    """Publisher outcomes as `ml_monitoring_samples_total{outcome}` and `ml_monitoring_redis_up`."""
+
+    def __init__(self, model_name: str, model_version: str) -> None:
+        labels = ["model_name", "model_version"]
+        samples = bentoml.metrics.Counter(
+            name=names.SERVICE_SAMPLES,
+            documentation="Monitoring samples (predictions and labels) sent to Redis or dropped",
+            labelnames=[*labels, "outcome"],
+        )
+        up = bentoml.metrics.Gauge(
+            name=names.SERVICE_REDIS_UP,
+            documentation="1 if the last publish to Redis succeeded, else 0",
+            labelnames=labels,
+            multiprocess_mode="livemin",
+        )
+        self._published = samples.labels(model_name, model_version, "published")
+        self._dropped = samples.labels(model_name, model_version, "dropped")
+        self._up = up.labels(model_name, model_version)
+        self._published.inc(0)
+        self._dropped.inc(0)
+
+    def published(self, n: int) -> None:
+        self._published.inc(n)
+
+    def dropped(self, n: int) -> None:
+        self._dropped.inc(n)
+
+    def redis_up(self, up: bool) -> None:
+        self._up.set(1 if up else 0)

@@ -1,0 +1,62 @@
+"""Request bodies of the HTTP API, validated strictly: every rule names the field it rejects."""
+from __future__ import annotations
+
+from typing import Annotated
+
+import numpy as np
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, create_model
+
+from transactions.schema import FEATURES, FEATURE_NAMES, Feature
+
+MAX_BATCH_SIZE = 100
+TransactionId = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:\-]+$")]
+
+
+def _must_be_binary(value: float) -> float:
+    if value not in (0, 1):
+        raise ValueError("must be 0 or 1")
+    return value
+
+
+def _feature_field(feature: Feature) -> tuple:
+    bounds = {"ge": feature.minimum}
+    if feature.maximum != float("inf"):
+        bounds["le"] = feature.maximum
+    validators = [AfterValidator(_must_be_binary)] if feature.binary else []
+    annotated = Annotated[float, Field(strict=True, allow_inf_nan=False, description=feature.description, **bounds), *validators]
+    return (annotated, ...)
+
+
+_STRICT = ConfigDict(extra="forbid")
+
+Features = create_model(
+    "Features",
+    __config__=_STRICT,
+    __doc__="The 12 model inputs (DESIGN.md): all required, finite numbers within their ranges.",
+    **{f.name: _feature_field(f) for f in FEATURES},
+)
+
+
+def feature_row(features: BaseModel) -> list[float]:
+    return [getattr(features, name) for name in FEATURE_NAMES]
+
+
+def feature_matrix(items: list[BaseModel]) -> np.ndarray:
+    return np.array([feature_row(f) for f in items], dtype=np.float32).reshape(len(items), len(FEATURE_NAMES))
+
+
+class Transaction(BaseModel):
+    model_config = _STRICT
+    transaction_id: TransactionId
+    features: Features  # type: ignore[valid-type]
+
+
+class TransactionBatch(BaseModel):
+    model_config = _STRICT
+    transactions: Annotated[list[Transaction], Field(min_length=1, max_length=MAX_BATCH_SIZE)]
+
+
+class Feedback(BaseModel):
+    model_config = _STRICT
+    transaction_id: TransactionId
+    label: Annotated[int, Field(strict=True, ge=0, le=1, description="the ground truth: 1 fraud, 0 legitimate")]

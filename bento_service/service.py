@@ -1,0 +1,123 @@
+"""The BentoML service: scores transactions with the XGBoost fraud model and publishes monitoring samples.
+
+    bentoml serve            # from the repository root (bentofile.yaml), port 8000
+"""
+from __future__ import annotations
+
+import gc
+import json
+import os
+
+import bentoml
+import numpy as np
+import xgboost as xgb
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from bento_service.metrics import PrometheusCounters
+from bento_service.model_store import BOOSTER_FILE, PROFILE_FILE, load_booster, model_tag, predict_scores
+from bento_service.publisher import PublisherConfig, SamplePublisher
+from bento_service.schemas import Feedback, Transaction, TransactionBatch, feature_matrix
+from contracts import redis_layout as layout
+from transactions.schema import FEATURE_NAMES
+
+_service: "FraudDetector | None" = None
+
+
+async def health(request: Request) -> JSONResponse:
+    svc = _service
+    if svc is None:
+        return JSONResponse({"status": "starting"}, status_code=503)
+    return JSONResponse({"status": "ok", "model": svc.info["name"], "model_version": svc.info["version"],
+                         "publishing": svc.publisher.enabled})
+
+
+async def model_info(request: Request) -> JSONResponse:
+    if _service is None:
+        return JSONResponse({"error": "model not loaded yet"}, status_code=503)
+    return JSONResponse(_service.info)
+
+
+routes = Starlette(routes=[Route("/health", health), Route("/api/v1/model", model_info)])
+
+
+def _publisher_config() -> PublisherConfig:
+    return PublisherConfig(
+        redis_url=os.environ.get("REDIS_URL") or None,
+        prefix=os.environ.get("REDIS_PREFIX", layout.DEFAULT_PREFIX),
+        retention_seconds=float(os.environ.get("SAMPLE_RETENTION_SECONDS", layout.DEFAULT_RETENTION_SECONDS)),
+    )
+
+
+@bentoml.asgi_app(routes, path="/")
+@bentoml.service(
+    name="fraud_detector_service",
+    workers=int(os.environ.get("SERVICE_WORKERS", "1")),
+    traffic={"timeout": 10},
+    http={"port": int(os.environ.get("SERVICE_PORT", "8000"))},
+)
+class FraudDetector:
+    model = bentoml.models.BentoModel(model_tag())
+
+    def __init__(self) -> None:
+        global _service
+        self.booster = load_booster(self.model.path_of(BOOSTER_FILE))
+        with open(self.model.path_of(PROFILE_FILE)) as f:
+            reference_json = f.read()
+        meta = self.model.info.metadata
+        self.threshold = float(meta["threshold"])
+        self.info = {
+            "name": self.model.tag.name,
+            "version": self.model.tag.version,
+            "trained_at": meta["trained_at"],
+            "features": list(FEATURE_NAMES),
+            "metrics": meta["metrics"],
+            "threshold": self.threshold,
+        }
+        keys = layout.Keys(self.info["name"], self.info["version"], _publisher_config().prefix)
+        counters = PrometheusCounters(self.info["name"], self.info["version"])
+        self.publisher = SamplePublisher(_publisher_config(), keys, reference_json, counters).start()
+        predict_scores(self.booster, np.zeros((1, len(FEATURE_NAMES)), np.float32))
+        gc.collect()
+        gc.freeze()
+        _service = self
+
+    def _score(self, ids: list[str], rows: np.ndarray) -> list[dict]:
+        scores = predict_scores(self.booster, rows)
+        self.publisher.add_predictions(ids, rows, scores)
+        return [
+            {"transaction_id": tid, "fraud_probability": float(s), "is_fraud": bool(s >= self.threshold),
+             "model_version": self.info["version"]}
+            for tid, s in zip(ids, scores)
+        ]
+
+    @bentoml.api(route="/api/v1/predict", input_spec=Transaction)
+    async def predict(self, transaction_id: str, features) -> dict:
+        """Fraud probability of one transaction."""
+        return self._score([transaction_id], feature_matrix([features]))[0]
+
+    @bentoml.api(route="/api/v1/predict_batch", input_spec=TransactionBatch)
+    async def predict_batch(self, transactions: list) -> dict:
+        """Fraud probabilities of up to 100 transactions in one call."""
+        rows = feature_matrix([t.features for t in transactions])
+        return {"predictions": self._score([t.transaction_id for t in transactions], rows)}
+
+    @bentoml.api(route="/api/v1/explain", input_spec=Transaction)
+    async def explain(self, transaction_id: str, features) -> dict:
+        """Exact TreeSHAP contributions in log-odds: base_value + sum(contributions) = logit(fraud_probability)."""
+        rows = feature_matrix([features])
+        contribs = self.booster.predict(xgb.DMatrix(rows, feature_names=list(FEATURE_NAMES)), pred_contribs=True)[0]
+        return {
+            "transaction_id": transaction_id,
+            "fraud_probability": float(predict_scores(self.booster, rows)[0]),
+            "base_value": float(contribs[-1]),
+            "contributions": {name: float(v) for name, v in zip(FEATURE_NAMES, contribs[:-1])},
+        }
+
+    @bentoml.api(route="/api/v1/feedback", input_spec=Feedback)
+    async def feedback(self, transaction_id: str, label: int) -> dict:
+        """Record the ground truth of an earlier prediction (it arrives later)."""
+        self.publisher.add_label(transaction_id, int(label))
+        return {"transaction_id": transaction_id, "label": int(label), "accepted": True}
