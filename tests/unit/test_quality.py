@@ -1,0 +1,23 @@
+import numpy as np
+import pytest
+from sklearn import metrics as sk
+
+from bento_service.quality import classification_metrics, roc_auc
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_metrics_equal_sklearn(seed):
+    rng = np.random.default_rng(seed)
+    y = (rng.random(3000) < 0.05).astype(int)
+    s = np.round(np.clip(rng.normal(0.2 + 0.3 * y, 0.2), 0, 1), 2)  # rounded: ties
+    got = classification_metrics(y, s, 0.4)
+    pred = s >= 0.4
+    assert got["accuracy"] == pytest.approx(sk.accuracy_score(y, pred))
+    assert got["precision"] == pytest.approx(sk.precision_score(y, pred))
+    assert got["recall"] == pytest.approx(sk.recall_score(y, pred))
+    assert got["f1"] == pytest.approx(sk.f1_score(y, pred))
+    assert got["roc_auc"] == pytest.approx(sk.roc_auc_score(y, s))
+
+
+def test_auc_is_undefined_with_one_class():
+    assert np.isnan(roc_auc(np.zeros(5), np.arange(5)))

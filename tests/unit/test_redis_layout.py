@@ -1,0 +1,56 @@
+import numpy as np
+import pytest
+
+from contracts import redis_layout as layout
+
+
+def _batch(n=5):
+    rng = np.random.default_rng(0)
+    return layout.PredictionBatch(
+        ids=[f"t{i}" for i in range(n)], times=rng.random(n) + 1.7e9,
+        features=rng.random((n, 12)).astype(np.float32), scores=rng.random(n).astype(np.float32),
+    )
+
+
+def test_prediction_batch_round_trips():
+    batch = _batch()
+    fields = {k.encode(): v for k, v in layout.encode_predictions(batch).items()}
+    back = layout.decode_predictions(fields)
+    assert back.ids == batch.ids
+    np.testing.assert_array_equal(back.features, batch.features)
+    np.testing.assert_array_equal(back.scores, batch.scores)
+    np.testing.assert_array_equal(back.times, batch.times)
+
+
+def test_label_batch_round_trips():
+    batch = layout.LabelBatch(["a", "b"], np.array([1.0, 2.0]), np.array([0, 1], dtype=np.uint8))
+    back = layout.decode_labels(layout.encode_labels(batch))
+    assert back.ids == ["a", "b"] and back.labels.tolist() == [0, 1]
+
+
+@pytest.mark.parametrize("damage", ["drop_scores", "short_features", "bad_n", "ids_mismatch"])
+def test_malformed_entries_raise_malformed_entry(damage):
+    fields = layout.encode_predictions(_batch())
+    if damage == "drop_scores":
+        del fields["scores"]
+    elif damage == "short_features":
+        fields["features"] = fields["features"][:-4]
+    elif damage == "bad_n":
+        fields["n"] = b"five"
+    else:
+        fields["ids"] = b"only-one"
+    with pytest.raises(layout.MalformedEntry):
+        layout.decode_predictions(fields)
+
+
+def test_labels_other_than_0_1_are_malformed():
+    batch = layout.LabelBatch(["a"], np.array([1.0]), np.array([7], dtype=np.uint8))
+    with pytest.raises(layout.MalformedEntry):
+        layout.decode_labels(layout.encode_labels(batch))
+
+
+def test_keys_are_namespaced_by_model_and_version():
+    keys = layout.Keys("fraud", "v1")
+    assert keys.predictions == "drift:fraud:v1:predictions"
+    assert layout.Keys.from_member(keys.member) == keys
+    assert layout.entry_time_seconds(b"1700000000123-4") == pytest.approx(1700000000.123)
