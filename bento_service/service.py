@@ -23,6 +23,7 @@ from bento_service.schemas import Feedback, Transaction, TransactionBatch, featu
 from contracts import redis_layout as layout
 from transactions.schema import FEATURE_NAMES
 
+LATENCY_BUCKETS_SECONDS = [0.001, 0.0025, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.03, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0]
 _service: "FraudDetector | None" = None
 
 
@@ -57,6 +58,8 @@ def _publisher_config() -> PublisherConfig:
     workers=int(os.environ.get("SERVICE_WORKERS", "1")),
     traffic={"timeout": 10},
     http={"port": int(os.environ.get("SERVICE_PORT", "8000"))},
+    logging={"access": {"enabled": os.environ.get("SERVICE_ACCESS_LOG", "true").lower() == "true"}},
+    metrics={"duration": {"buckets": LATENCY_BUCKETS_SECONDS}},
 )
 class FraudDetector:
     model = bentoml.models.BentoModel(model_tag())
