@@ -14,7 +14,7 @@ import numpy as np
 import xgboost as xgb
 
 from bento_service.model_store import BOOSTER_FILE, MODEL_NAME, PROFILE_FILE, load_booster, predict_scores
-from bento_service.quality import best_f1_threshold, classification_metrics
+from transactions.quality import best_f1_threshold, classification_metrics
 from contracts.reference_profile import ReferenceProfile
 from transactions import FEATURE_NAMES, LABEL, generate
 

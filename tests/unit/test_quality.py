@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from sklearn import metrics as sk
 
-from bento_service.quality import classification_metrics, roc_auc
+from transactions.quality import classification_metrics, roc_auc
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])

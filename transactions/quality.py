@@ -1,4 +1,4 @@
-"""Binary-classification quality figures (no scikit-learn at run time)."""
+"""Binary-classification quality figures shared by training and the exporter (no scikit-learn at run time)."""
 from __future__ import annotations
 
 import numpy as np
