@@ -1,0 +1,1 @@
+"""The drift exporter: rolling Redis windows -> PSI/KS, performance, attribution -> Prometheus."""

@@ -1,0 +1,34 @@
+"""`python -m exporter`: the drift exporter on EXPORTER_PORT (8001)."""
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+
+from prometheus_client import CollectorRegistry
+
+from exporter.collector import DriftCollector
+from exporter.config import Config
+from exporter.monitor import Monitor
+from exporter.server import serve
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    config = Config.from_env()
+    monitor = Monitor(config)
+    registry = CollectorRegistry()
+    registry.register(DriftCollector(monitor))
+    stop = threading.Event()
+    server = serve(monitor, registry)
+    threading.Thread(target=server.serve_forever, name="http", daemon=True).start()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    logging.info("drift exporter on http://%s:%d (window %.4g h, every %.4g s)", config.host, config.port,
+                 config.window_hours, config.interval_seconds)
+    monitor.run_forever(stop)
+    server.shutdown()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,93 @@
+"""A prometheus_client custom collector: renders the latest snapshots at scrape time.
+
+Only models and features present in the latest cycle are exported, so a model whose
+samples left Redis leaves no stale series behind. Drift series are omitted for a window
+with fewer than MIN_WINDOW_SAMPLES predictions (`ml_window_samples` says why).
+"""
+from __future__ import annotations
+
+from typing import Iterable
+
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+from contracts import metric_names as names
+from exporter.monitor import Monitor
+
+MODEL = ["model_name", "model_version"]
+
+
+def _gauge(name: str, doc: str, labels: list[str] | None = None, unit: str = "") -> GaugeMetricFamily:
+    return GaugeMetricFamily(name, doc, labels=[*MODEL, *(labels or [])], unit=unit)
+
+
+class DriftCollector(Collector):
+    def __init__(self, monitor: Monitor) -> None:
+        self.monitor = monitor
+
+    def collect(self) -> Iterable:
+        snaps = list(self.monitor.snapshots.values())
+        fam = {
+            "psi": _gauge(names.DRIFT_PSI, "PSI of the current window against the reference bins", ["feature"]),
+            "ks_d": _gauge(names.DRIFT_KS_STATISTIC, "Two-sample KS statistic D against the reference sample", ["feature"]),
+            "ks_p": _gauge(names.DRIFT_KS_PVALUE, "Two-sample KS p-value (uncorrected; the rule divides the threshold by 12)", ["feature"]),
+            "detected": _gauge(names.DRIFT_DETECTED, "1 if the documented drift rule flags the feature", ["feature"]),
+            "attr": _gauge(names.ATTRIBUTION_RATIO, "Share of the drift impact (importance x PSI) owed to the feature", ["feature"]),
+            "mean": _gauge(names.FEATURE_MEAN, "Feature mean in the reference or the current window", ["feature", "window"]),
+            "std": _gauge(names.FEATURE_STDDEV, "Feature standard deviation in the reference or the current window", ["feature", "window"]),
+            "pred_psi": _gauge(names.PREDICTION_PSI, "PSI of the score distribution (prediction drift)"),
+            "pred_d": _gauge(names.PREDICTION_KS_STATISTIC, "KS statistic of the score distribution"),
+            "pred_p": _gauge(names.PREDICTION_KS_PVALUE, "KS p-value of the score distribution"),
+            "perf": _gauge(names.MODEL_PERFORMANCE, "Performance over the labelled predictions in the window", ["metric"]),
+            "ref_perf": _gauge(names.MODEL_REFERENCE_PERFORMANCE, "Performance on the training test split", ["metric"]),
+            "pred_pos": _gauge(names.PREDICTION_POSITIVE_RATIO, "Share of predictions at or above the decision threshold"),
+            "label_pos": _gauge(names.LABEL_POSITIVE_RATIO, "Share of fraud among the labels received for the window"),
+            "samples": _gauge(names.WINDOW_SAMPLES, "Samples in the current window", ["kind"]),
+            "health": _gauge(names.MODEL_HEALTH_STATUS, "0 healthy, 1 warning, 2 critical"),
+            "info": _gauge(names.MODEL_INFO, "Model metadata; always 1", ["trained_at"]),
+        }
+        malformed = CounterMetricFamily(names.EXPORTER_MALFORMED_ENTRIES.removesuffix("_total"),
+                                        "Redis entries or rows skipped because they could not be decoded", labels=MODEL)
+        for s in snaps:
+            model = [s.model_name, s.model_version]
+            fam["samples"].add_metric([*model, "predictions"], s.predictions)
+            fam["samples"].add_metric([*model, "labels"], s.labels)
+            fam["health"].add_metric(model, s.health_status)
+            fam["info"].add_metric([*model, s.trained_at], 1)
+            malformed.add_metric(model, s.malformed_entries + s.skipped_rows)
+            for metric, value in s.reference_performance.items():
+                fam["ref_perf"].add_metric([*model, metric], value)
+            for metric, value in s.performance.items():
+                fam["perf"].add_metric([*model, metric], value)
+            if s.predictions:
+                fam["pred_pos"].add_metric(model, s.prediction_positive_ratio)
+            if s.labels:
+                fam["label_pos"].add_metric(model, s.label_positive_ratio)
+            for feature, f in s.features.items():
+                labels = [*model, feature]
+                fam["psi"].add_metric(labels, f.psi)
+                fam["ks_d"].add_metric(labels, f.ks_statistic)
+                fam["ks_p"].add_metric(labels, f.ks_pvalue)
+                fam["detected"].add_metric(labels, 1.0 if f.drifted else 0.0)
+                fam["attr"].add_metric(labels, f.attribution)
+                fam["mean"].add_metric([*labels, "reference"], f.reference_mean)
+                fam["mean"].add_metric([*labels, "current"], f.current_mean)
+                fam["std"].add_metric([*labels, "reference"], f.reference_std)
+                fam["std"].add_metric([*labels, "current"], f.current_std)
+            if s.prediction_drift:
+                fam["pred_psi"].add_metric(model, s.prediction_drift["psi"])
+                fam["pred_d"].add_metric(model, s.prediction_drift["ks_statistic"])
+                fam["pred_p"].add_metric(model, s.prediction_drift["ks_pvalue"])
+        yield from fam.values()
+        yield malformed
+        yield from self._own_health()
+
+    def _own_health(self) -> Iterable:
+        m = self.monitor
+        up = GaugeMetricFamily(names.EXPORTER_REDIS_UP, "1 if the last cycle reached Redis, else 0")
+        up.add_metric([], 1.0 if m.redis_up else 0.0)
+        duration = GaugeMetricFamily(names.EXPORTER_CYCLE_DURATION, "Duration of the last refresh cycle in seconds")
+        duration.add_metric([], m.last_cycle_seconds)
+        last = GaugeMetricFamily(names.EXPORTER_LAST_SUCCESS, "Unix time of the last successful refresh cycle")
+        last.add_metric([], m.last_success)
+        yield from (up, duration, last)

@@ -1,0 +1,195 @@
+"""Rolling windows of one model version's predictions and labels, read incrementally from Redis.
+
+Each cycle reads only the stream entries added since the last one (XRANGE from the last id),
+turns every new batch into counts (PSI bins, KS slots, sums) once, adds them to the window's
+running totals and subtracts the batches that fell out of the window. The cost of a cycle
+grows with the new samples, not with the window; a restart re-reads the window from Redis.
+"""
+from __future__ import annotations
+
+import logging
+from collections import deque
+from dataclasses import dataclass, field
+
+import numpy as np
+import redis
+
+from contracts import redis_layout as layout
+from contracts.reference_profile import SCORE, ReferenceProfile
+from exporter.stats import KSReference
+
+log = logging.getLogger(__name__)
+READ_CHUNK = 500  # stream entries per XRANGE call
+
+
+class ColumnCounter:
+    """Reference bins and KS slots for one column (a feature or the score)."""
+
+    def __init__(self, edges: list[float], proportions: list[float], sample: list[float]) -> None:
+        self.edges = np.asarray(edges, dtype=float)
+        self.proportions = np.asarray(proportions, dtype=float)
+        self.ks = KSReference(np.asarray(sample))
+
+    def counts(self, values: np.ndarray) -> "ColumnCounts":
+        return ColumnCounts(
+            bins=np.bincount(np.searchsorted(self.edges, values, side="right"), minlength=len(self.edges) + 1),
+            slots=self.ks.counts(values),
+            n=len(values),
+            total=float(values.sum()),
+            total_sq=float(np.dot(values, values)),
+        )
+
+    def empty(self) -> "ColumnCounts":
+        return ColumnCounts(np.zeros(len(self.edges) + 1, np.int64), np.zeros(self.ks.slots, np.int64), 0, 0.0, 0.0)
+
+
+@dataclass
+class ColumnCounts:
+    bins: np.ndarray
+    slots: np.ndarray
+    n: int
+    total: float
+    total_sq: float
+
+    def add(self, other: "ColumnCounts", sign: int = 1) -> None:
+        self.bins += sign * other.bins
+        self.slots += sign * other.slots
+        self.n += sign * other.n
+        self.total += sign * other.total
+        self.total_sq += sign * other.total_sq
+
+
+@dataclass
+class Batch:
+    """One decoded predictions entry and its counts."""
+
+    entry_time: float
+    ids: list[str]
+    scores: np.ndarray
+    labels: np.ndarray  # int8, -1 until the label arrives
+    columns: list[ColumnCounts]
+    positives: int
+
+
+@dataclass
+class WindowState:
+    """What the statistics need: running totals over the batches in the window."""
+
+    columns: list[ColumnCounts]
+    batches: deque = field(default_factory=deque)
+    predictions: int = 0
+    predicted_positive: int = 0
+    skipped_rows: int = 0
+
+
+class ModelWindow:
+    def __init__(self, profile: ReferenceProfile, keys: layout.Keys, window_seconds: float) -> None:
+        self.profile = profile
+        self.keys = keys
+        self.window_seconds = window_seconds
+        self.columns = [*profile.features, SCORE]
+        self.counters = [ColumnCounter(profile.bins[c].edges, profile.bins[c].proportions, profile.sample[c]) for c in self.columns]
+        self.state = WindowState([c.empty() for c in self.counters])
+        self.index: dict[str, tuple[Batch, int]] = {}
+        self.pending_labels: dict[str, tuple[int, float]] = {}
+        self.last_prediction_id = "-"
+        self.last_label_id = "-"
+        self.malformed = 0
+
+    def refresh(self, client: redis.Redis, now: float) -> int:
+        """Read what is new in Redis, expire what left the window; returns the new predictions."""
+        start = layout.stream_id_at(now - self.window_seconds)
+        new = 0
+        for entry_id, fields in self._read(client, self.keys.predictions, self.last_prediction_id, start):
+            self.last_prediction_id = entry_id
+            try:
+                new += self._add_predictions(layout.decode_predictions(fields), layout.entry_time_seconds(entry_id))
+            except layout.MalformedEntry as exc:
+                self.malformed += 1
+                log.warning("skipped malformed prediction entry %s: %s", entry_id, exc)
+        label_start = layout.stream_id_at(now - 2 * self.window_seconds)
+        for entry_id, fields in self._read(client, self.keys.labels, self.last_label_id, label_start):
+            self.last_label_id = entry_id
+            try:
+                self._add_labels(layout.decode_labels(fields), layout.entry_time_seconds(entry_id))
+            except layout.MalformedEntry as exc:
+                self.malformed += 1
+                log.warning("skipped malformed label entry %s: %s", entry_id, exc)
+        self._expire(now)
+        return new
+
+    def _read(self, client: redis.Redis, key: str, last_id: str, window_start: str):
+        """Entries after `last_id` (or from the window start on the first read), in chunks."""
+        lower = window_start if last_id == "-" else f"({last_id}"
+        if last_id != "-" and _id_tuple(last_id) < _id_tuple(window_start):
+            lower = window_start
+        while True:
+            entries = client.xrange(key, min=lower, max="+", count=READ_CHUNK)
+            for entry_id, fields in entries:
+                yield entry_id.decode() if isinstance(entry_id, bytes) else entry_id, fields
+            if len(entries) < READ_CHUNK:
+                return
+            last = entries[-1][0]
+            lower = f"({last.decode() if isinstance(last, bytes) else last}"
+
+    def _add_predictions(self, batch: layout.PredictionBatch, entry_time: float) -> int:
+        finite = np.isfinite(batch.features).all(axis=1) & np.isfinite(batch.scores)
+        self.state.skipped_rows += int((~finite).sum())
+        if not finite.all():
+            keep = np.flatnonzero(finite)
+            batch = layout.PredictionBatch([batch.ids[i] for i in keep], batch.times[keep], batch.features[keep], batch.scores[keep])
+        if len(batch) == 0:
+            return 0
+        data = np.column_stack([batch.features.astype(float), batch.scores.astype(float)])
+        columns = [counter.counts(data[:, i]) for i, counter in enumerate(self.counters)]
+        positives = int((batch.scores >= self.profile.threshold).sum())
+        item = Batch(entry_time, batch.ids, batch.scores, np.full(len(batch), -1, np.int8), columns, positives)
+        for i, tid in enumerate(batch.ids):
+            self.index[tid] = (item, i)
+            pending = self.pending_labels.pop(tid, None)
+            if pending is not None:
+                item.labels[i] = pending[0]
+        for total, part in zip(self.state.columns, columns):
+            total.add(part)
+        self.state.batches.append(item)
+        self.state.predictions += len(batch)
+        self.state.predicted_positive += positives
+        return len(batch)
+
+    def _add_labels(self, batch: layout.LabelBatch, entry_time: float) -> None:
+        for tid, label in zip(batch.ids, batch.labels):
+            found = self.index.get(tid)
+            if found is None:
+                self.pending_labels[tid] = (int(label), entry_time)
+            else:
+                found[0].labels[found[1]] = label
+
+    def _expire(self, now: float) -> None:
+        cutoff = now - self.window_seconds
+        batches = self.state.batches
+        while batches and batches[0].entry_time < cutoff:
+            old = batches.popleft()
+            for total, part in zip(self.state.columns, old.columns):
+                total.add(part, sign=-1)
+            self.state.predictions -= len(old.ids)
+            self.state.predicted_positive -= old.positives
+            for tid in old.ids:
+                if self.index.get(tid, (None,))[0] is old:
+                    del self.index[tid]
+        label_cutoff = now - 2 * self.window_seconds
+        if self.pending_labels:
+            self.pending_labels = {k: v for k, v in self.pending_labels.items() if v[1] >= label_cutoff}
+
+    def labelled(self) -> tuple[np.ndarray, np.ndarray]:
+        """(labels, scores) of the predictions in the window whose label has arrived."""
+        if not self.state.batches:
+            return np.array([], np.int8), np.array([], np.float32)
+        labels = np.concatenate([b.labels for b in self.state.batches])
+        scores = np.concatenate([b.scores for b in self.state.batches])
+        known = labels >= 0
+        return labels[known], scores[known]
+
+
+def _id_tuple(entry_id: str) -> tuple[int, int]:
+    ms, _, seq = entry_id.partition("-")
+    return int(ms), int(seq or 0)
