@@ -45,7 +45,7 @@ def make_handler(monitor: Monitor, registry: CollectorRegistry) -> type[BaseHTTP
                     })
                 elif url.path == "/api/v1/monitoring/drift/latest":
                     cfg = monitor.config
-                    hours = parse_hours(parse_qs(url.query), cfg.window_hours, cfg.max_report_hours)
+                    hours = parse_hours(parse_qs(url.query, keep_blank_values=True), cfg.window_hours, cfg.max_report_hours)
                     self._json(200, {"window_hours": hours, "models": monitor.report(hours)})
                 else:
                     self._json(404, {"error": f"no such path {url.path!r}"})
