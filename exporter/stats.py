@@ -61,10 +61,14 @@ class KSReference:
         self.ref_cdf_below = np.concatenate(([0.0], self.ref_cdf[:-1]))
         self.slots = 2 * len(self.values) + 1
 
+    def slot_index(self, current: np.ndarray) -> np.ndarray:
+        """The slot of each current value (uint16 while the reference has < 32,768 distinct values)."""
+        slot = np.searchsorted(self.values, current, side="left") + np.searchsorted(self.values, current, side="right")
+        return slot.astype(np.uint16 if self.slots < 2**16 else np.uint32)
+
     def counts(self, current: np.ndarray) -> np.ndarray:
         """Slot counts of `current` values (add them up over batches to get the window's)."""
-        slot = np.searchsorted(self.values, current, side="left") + np.searchsorted(self.values, current, side="right")
-        return np.bincount(slot, minlength=self.slots)
+        return np.bincount(self.slot_index(current), minlength=self.slots)
 
     def statistic(self, counts: np.ndarray) -> float:
         """Exact KS D between the reference sample and the window whose slot `counts` are given."""

@@ -29,45 +29,36 @@ class ColumnCounter:
         self.edges = np.asarray(edges, dtype=float)
         self.proportions = np.asarray(proportions, dtype=float)
         self.ks = KSReference(np.asarray(sample))
+        self.n_bins = len(self.edges) + 1
 
-    def counts(self, values: np.ndarray) -> "ColumnCounts":
-        return ColumnCounts(
-            bins=np.bincount(np.searchsorted(self.edges, values, side="right"), minlength=len(self.edges) + 1),
-            slots=self.ks.counts(values),
-            n=len(values),
-            total=float(values.sum()),
-            total_sq=float(np.dot(values, values)),
-        )
+    def bin_index(self, values: np.ndarray) -> np.ndarray:
+        return np.searchsorted(self.edges, values, side="right").astype(np.uint8)
 
-    def empty(self) -> "ColumnCounts":
-        return ColumnCounts(np.zeros(len(self.edges) + 1, np.int64), np.zeros(self.ks.slots, np.int64), 0, 0.0, 0.0)
 
 
 @dataclass
 class ColumnCounts:
+    """Running totals of one column over the window."""
+
     bins: np.ndarray
     slots: np.ndarray
-    n: int
-    total: float
-    total_sq: float
-
-    def add(self, other: "ColumnCounts", sign: int = 1) -> None:
-        self.bins += sign * other.bins
-        self.slots += sign * other.slots
-        self.n += sign * other.n
-        self.total += sign * other.total
-        self.total_sq += sign * other.total_sq
+    n: int = 0
+    total: float = 0.0
+    total_sq: float = 0.0
 
 
 @dataclass
 class Batch:
-    """One decoded predictions entry and its counts."""
+    """One decoded predictions entry, kept as compact per-column indices so that it can be subtracted later."""
 
     entry_time: float
     ids: list[str]
-    scores: np.ndarray
-    labels: np.ndarray  # int8, -1 until the label arrives
-    columns: list[ColumnCounts]
+    scores: np.ndarray  # float32 (n,)
+    labels: np.ndarray  # int8 (n,), -1 until the label arrives
+    bins: np.ndarray  # uint8 (n, columns)
+    slots: np.ndarray  # uint16 (n, columns): KS slots
+    total: np.ndarray  # float64 (columns,)
+    total_sq: np.ndarray  # float64 (columns,)
     positives: int
 
 
@@ -89,7 +80,7 @@ class ModelWindow:
         self.window_seconds = window_seconds
         self.columns = [*profile.features, SCORE]
         self.counters = [ColumnCounter(profile.bins[c].edges, profile.bins[c].proportions, profile.sample[c]) for c in self.columns]
-        self.state = WindowState([c.empty() for c in self.counters])
+        self.state = WindowState([ColumnCounts(np.zeros(c.n_bins, np.int64), np.zeros(c.ks.slots, np.int64)) for c in self.counters])
         self.index: dict[str, tuple[Batch, int]] = {}
         self.pending_labels: dict[str, tuple[int, float]] = {}
         self.last_prediction_id = "-"
@@ -99,14 +90,15 @@ class ModelWindow:
     def refresh(self, client: redis.Redis, now: float) -> int:
         """Read what is new in Redis, expire what left the window; returns the new predictions."""
         start = layout.stream_id_at(now - self.window_seconds)
-        new = 0
+        arrived: list[tuple[layout.PredictionBatch, float]] = []
         for entry_id, fields in self._read(client, self.keys.predictions, self.last_prediction_id, start):
             self.last_prediction_id = entry_id
             try:
-                new += self._add_predictions(layout.decode_predictions(fields), layout.entry_time_seconds(entry_id))
+                arrived.append((layout.decode_predictions(fields), layout.entry_time_seconds(entry_id)))
             except layout.MalformedEntry as exc:
                 self.malformed += 1
                 log.warning("skipped malformed prediction entry %s: %s", entry_id, exc)
+        new = self._add_predictions(arrived)
         label_start = layout.stream_id_at(now - 2 * self.window_seconds)
         for entry_id, fields in self._read(client, self.keys.labels, self.last_label_id, label_start):
             self.last_label_id = entry_id
@@ -132,29 +124,50 @@ class ModelWindow:
             last = entries[-1][0]
             lower = f"({last.decode() if isinstance(last, bytes) else last}"
 
-    def _add_predictions(self, batch: layout.PredictionBatch, entry_time: float) -> int:
-        finite = np.isfinite(batch.features).all(axis=1) & np.isfinite(batch.scores)
-        self.state.skipped_rows += int((~finite).sum())
-        if not finite.all():
-            keep = np.flatnonzero(finite)
-            batch = layout.PredictionBatch([batch.ids[i] for i in keep], batch.times[keep], batch.features[keep], batch.scores[keep])
-        if len(batch) == 0:
+    def _add_predictions(self, arrived: list[tuple[layout.PredictionBatch, float]]) -> int:
+        """Index the new batches column by column in one pass and add their counts to the window."""
+        kept = [(self._finite_rows(b), t) for b, t in arrived]
+        kept = [(b, t) for b, t in kept if len(b)]
+        if not kept:
             return 0
-        data = np.column_stack([batch.features.astype(float), batch.scores.astype(float)])
-        columns = [counter.counts(data[:, i]) for i, counter in enumerate(self.counters)]
-        positives = int((batch.scores >= self.profile.threshold).sum())
-        item = Batch(entry_time, batch.ids, batch.scores, np.full(len(batch), -1, np.int8), columns, positives)
-        for i, tid in enumerate(batch.ids):
-            self.index[tid] = (item, i)
-            pending = self.pending_labels.pop(tid, None)
-            if pending is not None:
-                item.labels[i] = pending[0]
-        for total, part in zip(self.state.columns, columns):
-            total.add(part)
-        self.state.batches.append(item)
-        self.state.predictions += len(batch)
-        self.state.predicted_positive += positives
-        return len(batch)
+        data = np.column_stack([np.concatenate([b.features for b, _ in kept]).astype(float),
+                                np.concatenate([b.scores for b, _ in kept]).astype(float)])
+        bins = np.column_stack([c.bin_index(data[:, i]) for i, c in enumerate(self.counters)])
+        slots = np.column_stack([c.ks.slot_index(data[:, i]) for i, c in enumerate(self.counters)])
+        self._count(bins, slots, data.sum(axis=0), np.einsum("ij,ij->j", data, data), len(data), sign=1)
+        offset = 0
+        for batch, entry_time in kept:
+            rows = slice(offset, offset + len(batch))
+            offset += len(batch)
+            positives = int((batch.scores >= self.profile.threshold).sum())
+            item = Batch(entry_time, batch.ids, batch.scores, np.full(len(batch), -1, np.int8), bins[rows], slots[rows],
+                         data[rows].sum(axis=0), np.einsum("ij,ij->j", data[rows], data[rows]), positives)
+            for i, tid in enumerate(batch.ids):
+                self.index[tid] = (item, i)
+                pending = self.pending_labels.pop(tid, None)
+                if pending is not None:
+                    item.labels[i] = pending[0]
+            self.state.batches.append(item)
+            self.state.predicted_positive += positives
+        self.state.predictions += len(data)
+        return len(data)
+
+    def _finite_rows(self, batch: layout.PredictionBatch) -> layout.PredictionBatch:
+        """The batch without rows holding NaN or infinities (counted as skipped)."""
+        finite = np.isfinite(batch.features).all(axis=1) & np.isfinite(batch.scores)
+        if finite.all():
+            return batch
+        self.state.skipped_rows += int((~finite).sum())
+        keep = np.flatnonzero(finite)
+        return layout.PredictionBatch([batch.ids[i] for i in keep], batch.times[keep], batch.features[keep], batch.scores[keep])
+
+    def _count(self, bins: np.ndarray, slots: np.ndarray, total: np.ndarray, total_sq: np.ndarray, n: int, sign: int) -> None:
+        for i, (column, counter) in enumerate(zip(self.state.columns, self.counters)):
+            column.bins += sign * np.bincount(bins[:, i], minlength=counter.n_bins)
+            column.slots += sign * np.bincount(slots[:, i], minlength=counter.ks.slots)
+            column.n += sign * n
+            column.total += sign * float(total[i])
+            column.total_sq += sign * float(total_sq[i])
 
     def _add_labels(self, batch: layout.LabelBatch, entry_time: float) -> None:
         for tid, label in zip(batch.ids, batch.labels):
@@ -167,15 +180,19 @@ class ModelWindow:
     def _expire(self, now: float) -> None:
         cutoff = now - self.window_seconds
         batches = self.state.batches
+        gone = []
         while batches and batches[0].entry_time < cutoff:
-            old = batches.popleft()
-            for total, part in zip(self.state.columns, old.columns):
-                total.add(part, sign=-1)
-            self.state.predictions -= len(old.ids)
-            self.state.predicted_positive -= old.positives
-            for tid in old.ids:
-                if self.index.get(tid, (None,))[0] is old:
-                    del self.index[tid]
+            gone.append(batches.popleft())
+        if gone:
+            n = sum(len(b.ids) for b in gone)
+            self._count(np.concatenate([b.bins for b in gone]), np.concatenate([b.slots for b in gone]),
+                        np.sum([b.total for b in gone], axis=0), np.sum([b.total_sq for b in gone], axis=0), n, sign=-1)
+            self.state.predictions -= n
+            self.state.predicted_positive -= sum(b.positives for b in gone)
+            for old in gone:
+                for tid in old.ids:
+                    if self.index.get(tid, (None,))[0] is old:
+                        del self.index[tid]
         label_cutoff = now - 2 * self.window_seconds
         if self.pending_labels:
             self.pending_labels = {k: v for k, v in self.pending_labels.items() if v[1] >= label_cutoff}
