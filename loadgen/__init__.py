@@ -1,0 +1,1 @@
+"""Synthetic traffic for the fraud service (Locust); `traffic` holds the logic tests can import without Locust."""

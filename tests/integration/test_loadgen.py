@@ -1,0 +1,51 @@
+"""A short headless Locust run (a subprocess: Locust monkey-patches the stdlib) against the real service and Redis."""
+import csv
+import subprocess
+
+import pytest
+import redis
+
+from contracts import redis_layout as layout
+from tests import servers
+from tests.conftest import http
+
+pytestmark = pytest.mark.integration
+
+
+def locust(service_url: str, csv_prefix, *args: str) -> subprocess.CompletedProcess:
+    cmd = [str(servers.BIN / "locust"), "-f", "loadgen/locustfile.py", "--headless", "--host", service_url,
+           "--csv", str(csv_prefix), "--only-summary", *args]
+    return subprocess.run(cmd, cwd=servers.ROOT, capture_output=True, text=True, timeout=120)
+
+
+def stats(csv_prefix) -> dict[str, dict]:
+    with open(f"{csv_prefix}_stats.csv") as f:
+        return {row["Name"]: row for row in csv.DictReader(f)}
+
+
+def test_headless_demo_run_sends_predictions_and_feedback(log_dir, tmp_path):
+    with servers.start_redis(log_dir) as redis_srv, servers.start_service(log_dir, redis_srv.extra["url"]) as svc:
+        result = locust(svc.url, tmp_path / "run", "--scenario", "demo", "--drift-after", "3", "--rps", "20",
+                        "--label-delay", "1", "--label-rate", "1", "--batch-share", "0.2", "--batch-size", "5", "-t", "8s")
+        assert result.returncode == 0, result.stderr[-2000:]
+        rows = stats(tmp_path / "run")
+        assert int(rows["Aggregated"]["Failure Count"]) == 0
+        assert int(rows["predict [baseline]"]["Request Count"]) > 0
+        assert int(rows["predict [seed_drift]"]["Request Count"]) > 0
+        assert int(rows["predict_batch [seed_drift]"]["Request Count"]) > 0
+        assert int(rows["feedback"]["Request Count"]) > 0
+
+        _, info = http("GET", f"{svc.url}/api/v1/model")
+        keys = layout.Keys(info["name"], info["version"])
+        client = redis.Redis.from_url(redis_srv.extra["url"])
+        predicted = {i for _, f in client.xrange(keys.predictions) for i in layout.decode_predictions(f).ids}
+        labelled = {i for _, f in client.xrange(keys.labels) for i in layout.decode_labels(f).ids}
+        assert labelled and labelled <= predicted  # every label joins a prediction by transaction id
+
+
+def test_failures_are_reported_with_the_body(log_dir, tmp_path):
+    with servers.start_redis(log_dir) as redis_srv, servers.start_service(log_dir, redis_srv.extra["url"]) as svc:
+        locust(f"{svc.url}/nope", tmp_path / "bad", "--rps", "5", "-t", "3s", "--label-rate", "0")
+        with open(tmp_path / "bad_failures.csv") as f:
+            failures = list(csv.DictReader(f))
+        assert failures and all("404: Not Found" in row["Error"] for row in failures)
