@@ -27,7 +27,7 @@ from contracts.reference_profile import SCORE
 from exporter.config import Config
 from exporter.monitor import Monitor
 from exporter.stats import psi
-from tests import servers
+from scripts import servers
 from tests.integration.exporter_data import Publisher
 from transactions import FEATURE_NAMES, generate
 

@@ -17,7 +17,7 @@ import numpy as np
 from bench.loadclient import RunResult, fixed_rate, post_request, saturate
 from bench.report import write_section
 from bento_service.model_store import BOOSTER_FILE, load_booster, model_tag, predict_scores
-from tests import servers
+from scripts import servers
 from transactions import FEATURE_NAMES, generate
 
 QUIET = {"SERVICE_ACCESS_LOG": "false"}

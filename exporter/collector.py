@@ -38,6 +38,7 @@ class DriftCollector(Collector):
             "pred_psi": _gauge(names.PREDICTION_PSI, "PSI of the score distribution (prediction drift)"),
             "pred_d": _gauge(names.PREDICTION_KS_STATISTIC, "KS statistic of the score distribution"),
             "pred_p": _gauge(names.PREDICTION_KS_PVALUE, "KS p-value of the score distribution"),
+            "pred_detected": _gauge(names.PREDICTION_DRIFT_DETECTED, "1 if the drift rule (uncorrected: one test) flags the score distribution"),
             "perf": _gauge(names.MODEL_PERFORMANCE, "Performance over the labelled predictions in the window", ["metric"]),
             "ref_perf": _gauge(names.MODEL_REFERENCE_PERFORMANCE, "Performance on the training test split", ["metric"]),
             "pred_pos": _gauge(names.PREDICTION_POSITIVE_RATIO, "Share of predictions at or above the decision threshold"),
@@ -78,6 +79,7 @@ class DriftCollector(Collector):
                 fam["pred_psi"].add_metric(model, s.prediction_drift["psi"])
                 fam["pred_d"].add_metric(model, s.prediction_drift["ks_statistic"])
                 fam["pred_p"].add_metric(model, s.prediction_drift["ks_pvalue"])
+                fam["pred_detected"].add_metric(model, 1.0 if s.prediction_drift["drifted"] else 0.0)
         yield from fam.values()
         yield malformed
         yield from self._own_health()

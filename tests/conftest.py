@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests import servers
+from scripts import servers
 
 
 @pytest.fixture(scope="session")

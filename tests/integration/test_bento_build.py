@@ -5,7 +5,7 @@ import subprocess
 import pytest
 import yaml
 
-from tests import servers
+from scripts import servers
 
 pytestmark = pytest.mark.integration
 

@@ -11,7 +11,7 @@ import redis
 from sklearn import metrics as sk
 
 from contracts import redis_layout as layout
-from tests import servers
+from scripts import servers
 from tests.conftest import http
 from tests.integration.exporter_data import Publisher
 from transactions import FEATURE_NAMES

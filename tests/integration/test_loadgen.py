@@ -6,7 +6,7 @@ import pytest
 import redis
 
 from contracts import redis_layout as layout
-from tests import servers
+from scripts import servers
 from tests.conftest import http
 
 pytestmark = pytest.mark.integration

@@ -11,7 +11,7 @@ import redis
 
 from contracts import redis_layout as layout
 from contracts.reference_profile import ReferenceProfile
-from tests import servers
+from scripts import servers
 from tests.conftest import http
 from transactions import FEATURE_NAMES, generate
 

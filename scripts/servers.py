@@ -1,4 +1,4 @@
-"""Start real servers (redis-server, bentoml serve, the exporter, prometheus, alertmanager) on free loopback ports.
+"""Start real servers (redis-server, bentoml serve, the exporter, prometheus, alertmanager) on loopback ports: for tests, benchmarks and `make up`.
 
 Each `start_*` returns a `Server`; use it as a context manager or call `stop()`.
 Processes are stopped by PID; logs go to files under the given directory.
