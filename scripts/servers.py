@@ -29,6 +29,11 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def port_in_use(port: int) -> bool:
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
 def wait_http(url: str, timeout: float = 60.0, proc: subprocess.Popen | None = None) -> None:
     """Wait until `url` answers 2xx; fail early if `proc` exits."""
     deadline = time.monotonic() + timeout
@@ -192,4 +197,27 @@ def start_alertmanager(log_dir: Path, config: Path, port: int | None = None) -> 
     proc, log = _spawn(f"alertmanager-{port}", args, log_dir)
     server = Server("alertmanager", port, proc, log)
     wait_http(f"{server.url}/-/ready", timeout=60, proc=proc)
+    return server
+
+
+def start_webhook_receiver(log_dir: Path, port: int | None = None) -> Server:
+    """The notification sink (scripts/webhook_receiver.py); GET /alerts lists what Alertmanager sent."""
+    port = port or free_port()
+    out = log_dir / f"notifications-{port}.jsonl"
+    args = [PYTHON, "-m", "scripts.webhook_receiver", "--port", str(port), "--out", str(out)]
+    proc, log = _spawn(f"webhook-{port}", args, log_dir)
+    server = Server("webhook", port, proc, log)
+    wait_http(f"{server.url}/alerts", timeout=30, proc=proc)
+    server.extra["out"] = out
+    return server
+
+
+def start_locust(log_dir: Path, service_url: str, options: list[str], web_port: int | None = None) -> Server:
+    """Locust with its web UI on `web_port`, starting the test at once (--autostart)."""
+    web_port = web_port or free_port()
+    args = [str(BIN / "locust"), "-f", "loadgen/locustfile.py", "--host", service_url, "--web-host", "127.0.0.1",
+            "--web-port", str(web_port), "--autostart", *options]
+    proc, log = _spawn(f"locust-{web_port}", args, log_dir)
+    server = Server("locust", web_port, proc, log)
+    wait_http(server.url, timeout=60, proc=proc)
     return server

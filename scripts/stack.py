@@ -1,0 +1,218 @@
+"""The whole stack, natively: redis-server, `bentoml serve`, the exporter, Prometheus, Alertmanager,
+a webhook receiver, Locust running the seed's demo, and grafana-server if it is installed.
+
+    python -m scripts.stack up      # `make up`: ports as in DESIGN.md, logs in .run/logs, PIDs in .run/pids
+    python -m scripts.stack down    # `make down`: stop every process `up` started
+
+The demo judges drift over a short window (DEMO_WINDOW_HOURS, 72 s) every 5 s so that the drift
+Locust injects after DRIFT_AFTER seconds reaches Alertmanager within minutes; the production
+defaults (1 h window, every 30 s) are what `python -m exporter` uses on its own.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from scripts import servers
+from scripts.render_alertmanager import write as write_alertmanager_config
+
+ROOT = servers.ROOT
+RUN = ROOT / ".run"
+DEBIAN_PACKAGES = {"redis-server": "redis-server", "prometheus": "prometheus", "prometheus-alertmanager": "prometheus-alertmanager"}
+
+
+@dataclass
+class Ports:
+    redis: int = 6379
+    service: int = 8000
+    exporter: int = 8001
+    locust: int = 8089
+    prometheus: int = 9090
+    alertmanager: int = 9093
+    webhook: int = 5001
+    grafana: int = 3000
+
+    @classmethod
+    def from_env(cls) -> "Ports":
+        names = {"redis": "REDIS_PORT", "service": "SERVICE_PORT", "exporter": "EXPORTER_PORT", "locust": "LOCUST_PORT",
+                 "prometheus": "PROMETHEUS_PORT", "alertmanager": "ALERTMANAGER_PORT", "webhook": "WEBHOOK_PORT", "grafana": "GRAFANA_PORT"}
+        return cls(**{k: int(os.environ.get(v, getattr(cls, k))) for k, v in names.items()})
+
+    @classmethod
+    def free(cls) -> "Ports":
+        return cls(**{k: servers.free_port() for k in cls.__dataclass_fields__})
+
+
+@dataclass
+class Settings:
+    window_hours: float = 0.02
+    interval_seconds: float = 5.0
+    scrape_seconds: float = 5.0
+    load: list[str] = field(default_factory=lambda: ["--scenario", "demo", "--drift-after", "60", "--rps", "20"])
+    exporter_env: dict = field(default_factory=dict)
+
+
+def prometheus_config(ports: Ports, settings: Settings, out: Path) -> Path:
+    """prometheus.yml with loopback targets and the demo's scrape interval."""
+    config = yaml.safe_load((ROOT / "prometheus" / "prometheus.yml").read_text())
+    interval = f"{settings.scrape_seconds:g}s"
+    config["global"].update(scrape_interval=interval, evaluation_interval=interval)
+    config["rule_files"] = [str(ROOT / "prometheus" / "rules" / "*.yml")]
+    config["alerting"]["alertmanagers"][0]["static_configs"][0]["targets"] = [f"127.0.0.1:{ports.alertmanager}"]
+    targets = {"fraud-service": ports.service, "drift-exporter": ports.exporter, "alertmanager": ports.alertmanager, "prometheus": ports.prometheus}
+    for job in config["scrape_configs"]:
+        job["static_configs"][0]["targets"] = [f"127.0.0.1:{targets[job['job_name']]}"]
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(yaml.safe_dump(config, sort_keys=False))
+    return out
+
+
+def ensure_debian_packages() -> None:
+    missing = [pkg for cmd, pkg in DEBIAN_PACKAGES.items() if shutil.which(cmd) is None]
+    if not missing:
+        return
+    if os.geteuid() != 0:
+        sys.exit(f"missing {' '.join(missing)}: run `sudo apt-get install --no-install-recommends {' '.join(missing)}`")
+    print(f"installing {' '.join(missing)} from Debian's packages", flush=True)
+    subprocess.run(["apt-get", "update", "-qq"], check=True)
+    subprocess.run(["apt-get", "install", "-y", "-qq", "--no-install-recommends", *missing], check=True,
+                   env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
+
+
+class Stack:
+    """Start the parts in dependency order; `stop()` stops them in reverse."""
+
+    def __init__(self, ports: Ports, run_dir: Path, settings: Settings | None = None) -> None:
+        self.ports, self.run_dir, self.settings = ports, run_dir, settings or Settings()
+        self.logs = run_dir / "logs"
+        self.parts: dict[str, servers.Server] = {}
+
+    def start(self, with_load: bool = True) -> "Stack":
+        p, s = self.ports, self.settings
+        busy = [f"{name} {port}" for name, port in vars(p).items() if servers.port_in_use(port)]
+        if busy:
+            raise RuntimeError(f"ports already in use: {', '.join(busy)} (set e.g. REDIS_PORT=6380 to move one)")
+        try:
+            self._step("redis", lambda: servers.start_redis(self.logs, p.redis))
+            redis_url = self.parts["redis"].extra["url"]
+            self._step("service", lambda: servers.start_service(self.logs, redis_url, p.service))
+            exporter_env = {"DRIFT_WINDOW_HOURS": str(s.window_hours), "MONITORING_INTERVAL": str(s.interval_seconds), **s.exporter_env}
+            self._step("exporter", lambda: servers.start_exporter(self.logs, redis_url, p.exporter, env=exporter_env))
+            self._step("webhook", lambda: servers.start_webhook_receiver(self.logs, p.webhook))
+            am_config = write_alertmanager_config(self.run_dir / "alertmanager" / "alertmanager.yml",
+                                                  {**os.environ, "WEBHOOK_URL": f"http://127.0.0.1:{p.webhook}/alerts"})
+            self._step("alertmanager", lambda: servers.start_alertmanager(self.logs, am_config, p.alertmanager))
+            prom_config = prometheus_config(p, s, self.run_dir / "prometheus" / "prometheus.yml")
+            self._step("prometheus", lambda: servers.start_prometheus(self.logs, prom_config, p.prometheus,
+                                                                       ["--storage.tsdb.retention.time=7d"]))
+            if with_load:
+                self.start_load(s.load)
+        except Exception:
+            self.stop()
+            raise
+        return self
+
+    def start_load(self, options: list[str]) -> servers.Server:
+        self._step("locust", lambda: servers.start_locust(self.logs, self.parts["service"].url, options, self.ports.locust))
+        return self.parts["locust"]
+
+    def _step(self, name: str, start) -> None:
+        print(f"  starting {name}", flush=True)
+        self.parts[name] = start()
+
+    def stop(self) -> None:
+        for name in reversed(list(self.parts)):
+            self.parts.pop(name).stop()
+
+    def urls(self) -> dict[str, str]:
+        p = self.ports
+        return {"service (BentoML)": f"http://127.0.0.1:{p.service}", "exporter": f"http://127.0.0.1:{p.exporter}/metrics",
+                "drift report": f"http://127.0.0.1:{p.exporter}/api/v1/monitoring/drift/latest",
+                "Locust web UI": f"http://127.0.0.1:{p.locust}", "Prometheus": f"http://127.0.0.1:{p.prometheus}/classic/alerts",
+                "Alertmanager": f"http://127.0.0.1:{p.alertmanager}", "notifications (webhook)": f"http://127.0.0.1:{p.webhook}/alerts"}
+
+
+def up() -> None:
+    if (RUN / "pids").exists():
+        sys.exit("the stack looks up already (.run/pids exists): `make down` first")
+    ensure_debian_packages()
+    stack = Stack(Ports.from_env(), RUN)
+    stack.start()
+    pids = {name: server.proc.pid for name, server in stack.parts.items()}
+    grafana = start_grafana(stack)
+    if grafana:
+        pids["grafana"] = grafana
+    (RUN / "pids").write_text(json.dumps(pids, indent=2))
+    print("\nThe stack is up (logs in .run/logs; `make down` stops it):")
+    for name, url in {**stack.urls(), **({"Grafana": f"http://127.0.0.1:{stack.ports.grafana}"} if grafana else {})}.items():
+        print(f"  {name:<26} {url}")
+    print("\nLocust runs the demo: baseline traffic, then the seed's drift after 60 s. A FeatureDrift alert for `amount`"
+          " reaches Alertmanager within about 4 minutes.")
+
+
+def start_grafana(stack: Stack) -> int | None:
+    """grafana-server with our provisioning, if it is installed (it is not in Debian's archive)."""
+    binary = shutil.which("grafana-server") or shutil.which("grafana")
+    if binary is None:
+        print("  grafana-server not installed: dashboards need `docker compose up` or a Grafana install")
+        return None
+    prov = stack.run_dir / "grafana" / "provisioning"
+    shutil.copytree(ROOT / "grafana" / "provisioning", prov, dirs_exist_ok=True)
+    for path in prov.rglob("*.yml"):
+        path.write_text(path.read_text().replace("http://prometheus:9090", f"http://127.0.0.1:{stack.ports.prometheus}")
+                        .replace("/var/lib/grafana/dashboards", str(ROOT / "grafana" / "dashboards")))
+    args = [binary, *(["server"] if binary.endswith("/grafana") else []), "--homepath", "/usr/share/grafana",
+            f"cfg:default.paths.provisioning={prov}", f"cfg:default.paths.data={stack.run_dir / 'grafana' / 'data'}",
+            f"cfg:default.server.http_port={stack.ports.grafana}", "cfg:default.server.http_addr=127.0.0.1"]
+    with open(stack.logs / "grafana.log", "ab") as log:
+        proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    return proc.pid
+
+
+def down() -> None:
+    pid_file = RUN / "pids"
+    if not pid_file.exists():
+        print("nothing to stop (.run/pids not found)")
+        return
+    pids = json.loads(pid_file.read_text())
+    for name, pid in reversed(list(pids.items())):
+        try:
+            os.killpg(pid, signal.SIGTERM)
+            print(f"  stopping {name} ({pid})")
+        except ProcessLookupError:
+            continue
+    deadline = time.monotonic() + 20
+    for pid in pids.values():
+        while time.monotonic() < deadline:
+            try:
+                os.killpg(pid, 0)
+            except ProcessLookupError:
+                break
+            time.sleep(0.2)
+        else:
+            try:
+                os.killpg(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+    pid_file.unlink()
+    print("stopped")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("command", choices=["up", "down"])
+    {"up": up, "down": down}[parser.parse_args().command]()
+
+
+if __name__ == "__main__":
+    main()
