@@ -1,0 +1,16 @@
+# One image for the Python parts (service, exporter, load generator), trained at build time.
+# (`bentoml build && bentoml containerize` from bentofile.yaml gives a service-only image the same way.)
+FROM python:3.11-slim
+WORKDIR /app
+ENV PYTHONUNBUFFERED=1 BENTOML_DO_NOT_TRACK=True BENTOML_HOME=/bentoml PYTHONPATH=/app
+COPY pyproject.toml ./
+COPY transactions ./transactions
+COPY contracts ./contracts
+COPY bento_service ./bento_service
+COPY exporter ./exporter
+COPY loadgen ./loadgen
+COPY scripts ./scripts
+COPY bentofile.yaml ./
+RUN pip install --no-cache-dir . && python -m bento_service.train
+EXPOSE 8000 8001 8089
+CMD ["bentoml", "serve", "--port", "8000"]

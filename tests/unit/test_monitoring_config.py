@@ -1,0 +1,111 @@
+"""Prometheus, Alertmanager, Grafana and docker-compose configuration: valid, tested, consistent with DESIGN.md."""
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from grafana.build_dashboards import build
+from scripts.render_alertmanager import render, write
+
+ROOT = Path(__file__).resolve().parents[2]
+DESIGN_PORTS = {"service": 8000, "exporter": 8001, "loadgen": 8089, "prometheus": 9090, "alertmanager": 9093, "grafana": 3000, "redis": 6379}
+
+
+def run(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(list(args), cwd=ROOT, capture_output=True, text=True, timeout=120)
+
+
+def test_promtool_checks_the_config_and_rules():
+    result = run("promtool", "check", "config", "prometheus/prometheus.yml")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "SUCCESS" in result.stdout
+
+
+def test_promtool_rule_unit_tests_pass():
+    result = run("promtool", "test", "rules", *map(str, sorted((ROOT / "prometheus" / "tests").glob("*.yml"))))
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_every_alert_has_a_promtool_test_and_a_runbook():
+    alerts = {r["alert"] for g in yaml.safe_load((ROOT / "prometheus/rules/alerts.yml").read_text())["groups"] for r in g["rules"]}
+    assert alerts == {"FeatureDrift", "PredictionDrift", "ModelPerformanceDegraded", "PredictionLatencyHigh",
+                      "ServiceDown", "ExporterDown", "RedisDown", "MonitoringDataStale"}
+    tested = {t["alertname"] for f in (ROOT / "prometheus/tests").glob("*.yml")
+              for case in yaml.safe_load(f.read_text())["tests"] for t in case.get("alert_rule_test", [])}
+    assert alerts <= tested
+    readme = (ROOT / "README.md").read_text().lower()
+    for name in alerts:
+        assert f"### {name.lower()}" in readme, f"no runbook section for {name}"
+
+
+def test_amtool_accepts_the_committed_and_the_rendered_config(tmp_path):
+    assert run("amtool", "check-config", "alertmanager/alertmanager.yml").returncode == 0
+    (tmp_path / "slack").write_text("https://hooks.slack.invalid/x")
+    (tmp_path / "pd").write_text("pd-secret-123")
+    out = write(tmp_path / "am" / "alertmanager.yml", {"SLACK_API_URL_FILE": str(tmp_path / "slack"),
+                                                       "PAGERDUTY_ROUTING_KEY_FILE": str(tmp_path / "pd"),
+                                                       "WEBHOOK_URL": "http://127.0.0.1:5999/alerts"})
+    result = run("amtool", "check-config", str(out))
+    assert result.returncode == 0, result.stdout + result.stderr
+    routes = {sev: run("amtool", "config", "routes", "test", f"--config.file={out}", f"severity={sev}", "alertname=FeatureDrift").stdout.strip()
+              for sev in ("critical", "warning")}
+    assert routes == {"critical": "webhook-slack-pagerduty", "warning": "webhook-slack"}
+    assert "pd-secret-123" not in out.read_text() and "hooks.slack" not in out.read_text()  # secrets stay in their files
+
+
+def test_default_routing_groups_by_model_and_inhibits_warnings():
+    config = render({})
+    assert {"model_name", "model_version"} <= set(config["route"]["group_by"])
+    assert [r["name"] for r in config["receivers"]] == ["webhook"]
+    inhibit = config["inhibit_rules"][0]
+    assert inhibit["source_matchers"] == ['severity="critical"'] and "feature" in inhibit["equal"]
+
+
+def test_dashboards_are_built_from_code_and_valid():
+    built = build()
+    assert set(built) == {"ml-overview", "ml-drift", "ml-performance"}
+    datasource_uid = yaml.safe_load((ROOT / "grafana/provisioning/datasources/prometheus.yml").read_text())["datasources"][0]["uid"]
+    for uid, board in built.items():
+        committed = json.loads((ROOT / "grafana" / "dashboards" / f"{uid}.json").read_text())
+        assert committed == board, f"{uid}.json is stale: run python -m grafana.build_dashboards"
+        assert {v["name"] for v in board["templating"]["list"]} == {"model_name", "model_version"}
+        ids = [p["id"] for p in board["panels"]]
+        assert len(ids) == len(set(ids))
+        for panel in board["panels"]:
+            assert panel["datasource"]["uid"] == datasource_uid
+            assert panel["targets"] and all(t["expr"] for t in panel["targets"]), panel["title"]
+            for t in panel["targets"]:
+                if re.search(r"\bml_(drift|feature|model)_", t["expr"]) and "ml_model_info" not in t["expr"]:
+                    assert "$model_name" in t["expr"], (panel["title"], t["expr"])
+    provider = yaml.safe_load((ROOT / "grafana/provisioning/dashboards/ml-drift.yml").read_text())
+    assert provider["providers"][0]["options"]["path"] == "/var/lib/grafana/dashboards"
+
+
+def test_compose_matches_the_native_stack_and_design():
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    services = compose["services"]
+    assert set(DESIGN_PORTS) <= set(services)
+    for name, port in DESIGN_PORTS.items():
+        assert f"{port}:{port}" in services[name]["ports"], name
+    for name in ("redis", "service", "exporter", "prometheus", "alertmanager", "grafana"):
+        assert "healthcheck" in services[name], name
+    for service in services.values():
+        for volume in service.get("volumes", []):
+            source = volume.split(":")[0]
+            if not source.startswith("."):
+                assert source in compose["volumes"], source
+            else:
+                assert (ROOT / source).exists(), source
+    assert "--storage.tsdb.retention.time=7d" in services["prometheus"]["command"]
+    assert ":?" in services["grafana"]["environment"]["GF_SECURITY_ADMIN_PASSWORD"]  # no default password
+    prom = yaml.safe_load((ROOT / "prometheus/prometheus.yml").read_text())
+    for job in prom["scrape_configs"]:
+        host, port = job["static_configs"][0]["targets"][0].split(":")
+        assert host == "localhost" or f"{port}:{port}" in services[host]["ports"], job["job_name"]
+    assert yaml.safe_load((ROOT / "alertmanager/alertmanager.yml").read_text())["receivers"][0]["webhook_configs"][0]["url"].startswith("http://webhook:5001")
+    assert (ROOT / "Dockerfile").exists() and ".env" in (ROOT / ".gitignore").read_text().split()
