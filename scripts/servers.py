@@ -115,6 +115,24 @@ def _spawn(name: str, args: list[str], log_dir: Path, env: dict | None = None, c
     return proc, log
 
 
+def _start_http(name: str, port: int, args: list[str], log_dir: Path, ready_path: str, env: dict | None = None,
+                timeout: float = 60) -> Server:
+    """Spawn a server and wait until `ready_path` answers 2xx; on failure stop it and show its log."""
+    proc, log = _spawn(f"{name}-{port}", args, log_dir, env)
+    server = Server(name, port, proc, log)
+    try:
+        wait_http(f"{server.url}{ready_path}", timeout=timeout, proc=proc)
+    except Exception as exc:
+        server.stop()
+        raise RuntimeError(f"{name} did not start ({exc}):\n{log.read_text(errors='replace')[-3000:]}") from None
+    return server
+
+
+def _fresh_dir(path: Path) -> Path:
+    shutil.rmtree(path, ignore_errors=True)
+    return path
+
+
 def start_redis(log_dir: Path, port: int | None = None) -> Server:
     port = port or free_port()
     args = ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--daemonize", "no"]
@@ -141,63 +159,30 @@ def start_service(log_dir: Path, redis_url: str, port: int | None = None, env: d
     home = private_bentoml_home(log_dir / f"bentoml-home-{port}")
     full_env = {"REDIS_URL": redis_url, "BENTOML_HOME": str(home), "BENTOML_DO_NOT_TRACK": "True", **(env or {})}
     args = [str(BIN / "bentoml"), "serve", "--port", str(port), "--host", "127.0.0.1"]
-    proc, log = _spawn(f"service-{port}", args, log_dir, full_env)
-    server = Server("service", port, proc, log)
-    try:
-        wait_http(f"{server.url}/readyz", timeout=120, proc=proc)
-    except Exception:
-        server.stop()
-        raise RuntimeError(f"service did not start:\n{log.read_text(errors='replace')[-3000:]}")
-    return server
+    return _start_http("service", port, args, log_dir, "/readyz", full_env, timeout=120)
 
 
 def start_exporter(log_dir: Path, redis_url: str, port: int | None = None, env: dict | None = None) -> Server:
     """`python -m exporter` with the given configuration (e.g. DRIFT_WINDOW_HOURS, MONITORING_INTERVAL)."""
     port = port or free_port()
     full_env = {"REDIS_URL": redis_url, "EXPORTER_PORT": str(port), "EXPORTER_HOST": "127.0.0.1", **(env or {})}
-    proc, log = _spawn(f"exporter-{port}", [PYTHON, "-m", "exporter"], log_dir, full_env)
-    server = Server("exporter", port, proc, log)
-    try:
-        wait_http(f"{server.url}/health", timeout=60, proc=proc)
-    except Exception:
-        server.stop()
-        raise RuntimeError(f"exporter did not start:\n{log.read_text(errors='replace')[-3000:]}")
-    return server
+    return _start_http("exporter", port, [PYTHON, "-m", "exporter"], log_dir, "/health", full_env)
 
 
 def start_prometheus(log_dir: Path, config: Path, port: int | None = None, extra_args: list[str] | None = None) -> Server:
     port = port or free_port()
-    data = log_dir / f"prometheus-data-{port}"
-    shutil.rmtree(data, ignore_errors=True)
-    args = [
-        "prometheus",
-        f"--config.file={config}",
-        f"--storage.tsdb.path={data}",
-        f"--web.listen-address=127.0.0.1:{port}",
-        "--rules.alert.resend-delay=1s",
-        *(extra_args or []),
-    ]
-    proc, log = _spawn(f"prometheus-{port}", args, log_dir)
-    server = Server("prometheus", port, proc, log)
-    wait_http(f"{server.url}/-/ready", timeout=60, proc=proc)
-    return server
+    data = _fresh_dir(log_dir / f"prometheus-data-{port}")
+    args = ["prometheus", f"--config.file={config}", f"--storage.tsdb.path={data}",
+            f"--web.listen-address=127.0.0.1:{port}", "--rules.alert.resend-delay=1s", *(extra_args or [])]
+    return _start_http("prometheus", port, args, log_dir, "/-/ready")
 
 
 def start_alertmanager(log_dir: Path, config: Path, port: int | None = None) -> Server:
     port = port or free_port()
-    data = log_dir / f"alertmanager-data-{port}"
-    shutil.rmtree(data, ignore_errors=True)
-    args = [
-        "prometheus-alertmanager",
-        f"--config.file={config}",
-        f"--storage.path={data}",
-        f"--web.listen-address=127.0.0.1:{port}",
-        "--cluster.listen-address=",
-    ]
-    proc, log = _spawn(f"alertmanager-{port}", args, log_dir)
-    server = Server("alertmanager", port, proc, log)
-    wait_http(f"{server.url}/-/ready", timeout=60, proc=proc)
-    return server
+    data = _fresh_dir(log_dir / f"alertmanager-data-{port}")
+    args = ["prometheus-alertmanager", f"--config.file={config}", f"--storage.path={data}",
+            f"--web.listen-address=127.0.0.1:{port}", "--cluster.listen-address="]
+    return _start_http("alertmanager", port, args, log_dir, "/-/ready")
 
 
 def start_webhook_receiver(log_dir: Path, port: int | None = None) -> Server:
@@ -205,9 +190,7 @@ def start_webhook_receiver(log_dir: Path, port: int | None = None) -> Server:
     port = port or free_port()
     out = log_dir / f"notifications-{port}.jsonl"
     args = [PYTHON, "-m", "scripts.webhook_receiver", "--port", str(port), "--out", str(out)]
-    proc, log = _spawn(f"webhook-{port}", args, log_dir)
-    server = Server("webhook", port, proc, log)
-    wait_http(f"{server.url}/alerts", timeout=30, proc=proc)
+    server = _start_http("webhook", port, args, log_dir, "/alerts", timeout=30)
     server.extra["out"] = out
     return server
 
@@ -217,7 +200,4 @@ def start_locust(log_dir: Path, service_url: str, options: list[str], web_port: 
     web_port = web_port or free_port()
     args = [str(BIN / "locust"), "-f", "loadgen/locustfile.py", "--host", service_url, "--web-host", "127.0.0.1",
             "--web-port", str(web_port), "--autostart", *options]
-    proc, log = _spawn(f"locust-{web_port}", args, log_dir)
-    server = Server("locust", web_port, proc, log)
-    wait_http(server.url, timeout=60, proc=proc)
-    return server
+    return _start_http("locust", web_port, args, log_dir, "/")
