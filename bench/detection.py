@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 from dataclasses import replace
+from pathlib import Path
 
 import bentoml
 import numpy as np
@@ -51,6 +52,29 @@ def window_flags(profile: ReferenceProfile, refs: dict, x: np.ndarray, config: C
     return flags
 
 
+def plot(rows: list) -> None:
+    """docs/detection.png: alarm rate against window size, one panel per kind of traffic."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(KINDS), figsize=(14, 3.2), sharey=True)
+    for ax, kind in zip(axes, KINDS):
+        sizes = [r[0] for r in rows if r[1] == kind]
+        for rule in RULES:
+            ax.plot(sizes, [100 * r[3][rule] for r in rows if r[1] == kind], marker="o", label=rule)
+        ax.set_xscale("log")
+        ax.set_title(kind + (" (should alarm)" if kind in ("covariate", "seed drift") else " (should not)"))
+        ax.set_xlabel("window (samples)")
+    axes[0].set_ylabel("windows alarming, %")
+    axes[0].legend()
+    fig.tight_layout()
+    out = Path(__file__).resolve().parents[1] / "docs" / "detection.png"
+    out.parent.mkdir(exist_ok=True)
+    fig.savefig(out, dpi=90)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--windows", type=int, default=200)
@@ -81,6 +105,8 @@ def main(argv: list[str] | None = None) -> None:
     ]
     for size, kind, count, rates in rows:
         lines.append(f"| {size:,} | {kind} | {count} | {rates['ours']:.1%} | {rates['KS p<0.05']:.1%} | {rates['PSI>0.25']:.1%} |")
+    plot(rows)
+    lines += ["", "![alarm rates by window size](docs/detection.png)"]
     write_section("detection", "Drift detection quality (`bench/detection.py`)", "\n".join(lines))
     print("\n".join(lines))
 
