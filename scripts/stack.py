@@ -2,17 +2,21 @@
 a webhook receiver, Locust running the seed's demo, and grafana-server if it is installed.
 
     python -m scripts.stack up      # `make up`: ports as in DESIGN.md, logs in .run/logs, PIDs in .run/pids
-    python -m scripts.stack down    # `make down`: stop every process `up` started
+    python -m scripts.stack down    # `make down`: stop every process `up` started, by PID
+    Ports: DESIGN.md's, moved with REDIS_PORT, SERVICE_PORT, EXPORTER_PORT, LOCUST_PORT, PROMETHEUS_PORT,
+    ALERTMANAGER_PORT, WEBHOOK_PORT, GRAFANA_PORT; STACK_RUN_DIR moves .run/. `.env` fills in unset variables.
 
-The demo judges drift over a short window (DEMO_WINDOW_HOURS, 72 s) every 5 s so that the drift
-Locust injects after DRIFT_AFTER seconds reaches Alertmanager within minutes; the production
-defaults (1 h window, every 30 s) are what `python -m exporter` uses on its own.
+The demo judges drift over a short window (DEMO_WINDOW_HOURS=0.02: 72 s) every 5 s (DEMO_INTERVAL), and
+Prometheus scrapes and evaluates every 5 s, so that the drift Locust injects after DEMO_DRIFT_AFTER=60 s
+reaches Alertmanager within minutes; the production defaults (DRIFT_WINDOW_HOURS=1, MONITORING_INTERVAL=30,
+15 s scrapes) are what `python -m exporter`, prometheus/prometheus.yml and docker compose use.
 """
 from __future__ import annotations
 
 import argparse
 import json
 import os
+import secrets
 import shutil
 import signal
 import subprocess
@@ -24,7 +28,7 @@ from pathlib import Path
 import yaml
 
 from scripts import servers
-from scripts.render_alertmanager import write as write_alertmanager_config
+from scripts.render_alertmanager import load_dotenv, write as write_alertmanager_config
 
 ROOT = servers.ROOT
 RUN = ROOT / ".run"
@@ -60,6 +64,15 @@ class Settings:
     scrape_seconds: float = 5.0
     load: list[str] = field(default_factory=lambda: ["--scenario", "demo", "--drift-after", "60", "--rps", "20"])
     exporter_env: dict = field(default_factory=dict)
+
+    @classmethod
+    def demo(cls) -> "Settings":
+        """`make up`'s settings; DEMO_WINDOW_HOURS, DEMO_INTERVAL, DEMO_RPS, DEMO_DRIFT_AFTER, DEMO_SCENARIO change them."""
+        env = os.environ
+        return cls(window_hours=float(env.get("DEMO_WINDOW_HOURS", cls.window_hours)),
+                   interval_seconds=float(env.get("DEMO_INTERVAL", cls.interval_seconds)),
+                   load=["--scenario", env.get("DEMO_SCENARIO", "demo"), "--drift-after", env.get("DEMO_DRIFT_AFTER", "60"),
+                         "--rps", env.get("DEMO_RPS", "20")])
 
 
 def prometheus_config(ports: Ports, settings: Settings, out: Path) -> Path:
@@ -109,8 +122,9 @@ class Stack:
             exporter_env = {"DRIFT_WINDOW_HOURS": str(s.window_hours), "MONITORING_INTERVAL": str(s.interval_seconds), **s.exporter_env}
             self._step("exporter", lambda: servers.start_exporter(self.logs, redis_url, p.exporter, env=exporter_env))
             self._step("webhook", lambda: servers.start_webhook_receiver(self.logs, p.webhook))
-            am_config = write_alertmanager_config(self.run_dir / "alertmanager" / "alertmanager.yml",
-                                                  {**os.environ, "WEBHOOK_URL": f"http://127.0.0.1:{p.webhook}/alerts"})
+            am_env = {"GRAFANA_URL": f"http://127.0.0.1:{p.grafana}", **os.environ,
+                      "WEBHOOK_URL": f"http://127.0.0.1:{p.webhook}/alerts"}
+            am_config = write_alertmanager_config(self.run_dir / "alertmanager" / "alertmanager.yml", am_env)
             self._step("alertmanager", lambda: servers.start_alertmanager(self.logs, am_config, p.alertmanager))
             prom_config = prometheus_config(p, s, self.run_dir / "prometheus" / "prometheus.yml")
             self._step("prometheus", lambda: servers.start_prometheus(self.logs, prom_config, p.prometheus,
@@ -142,47 +156,74 @@ class Stack:
                 "Alertmanager": f"http://127.0.0.1:{p.alertmanager}", "notifications (webhook)": f"http://127.0.0.1:{p.webhook}/alerts"}
 
 
+def run_dir() -> Path:
+    """`.run/` (STACK_RUN_DIR moves it, e.g. to run a second stack on other ports next to the first)."""
+    return Path(os.environ.get("STACK_RUN_DIR", RUN)).resolve()
+
+
 def up() -> None:
-    if (RUN / "pids").exists():
-        sys.exit("the stack looks up already (.run/pids exists): `make down` first")
+    run = run_dir()
+    if (run / "pids").exists():
+        sys.exit(f"the stack looks up already ({run / 'pids'} exists): `make down` first")
+    for key, value in load_dotenv(ROOT / ".env").items():  # .env fills in what the environment does not say
+        os.environ.setdefault(key, value)
     ensure_debian_packages()
-    stack = Stack(Ports.from_env(), RUN)
+    stack = Stack(Ports.from_env(), run, Settings.demo())
     stack.start()
     pids = {name: server.proc.pid for name, server in stack.parts.items()}
     grafana = start_grafana(stack)
     if grafana:
         pids["grafana"] = grafana
-    (RUN / "pids").write_text(json.dumps(pids, indent=2))
-    print("\nThe stack is up (logs in .run/logs; `make down` stops it):")
+    (run / "pids").write_text(json.dumps(pids, indent=2))
+    (run / "ports").write_text(json.dumps(vars(stack.ports), indent=2))
+    print(f"\nThe stack is up (logs in {run / 'logs'}; `make down` stops it):")
     for name, url in {**stack.urls(), **({"Grafana": f"http://127.0.0.1:{stack.ports.grafana}"} if grafana else {})}.items():
         print(f"  {name:<26} {url}")
-    print("\nLocust runs the demo: baseline traffic, then the seed's drift after 60 s. A FeatureDrift alert for `amount`"
-          " reaches Alertmanager within about 4 minutes.")
+    s = stack.settings
+    print(f"\nLocust runs the demo at {s.load[s.load.index('--rps') + 1]} rps: baseline traffic, then the seed's drift after "
+          f"{s.load[s.load.index('--drift-after') + 1]} s. The exporter judges a {s.window_hours * 3600:.0f} s window every "
+          f"{s.interval_seconds:g} s; a FeatureDrift alert for `amount` reaches Alertmanager about 3 minutes after start.")
 
 
 def start_grafana(stack: Stack) -> int | None:
-    """grafana-server with our provisioning, if it is installed (it is not in Debian's archive)."""
+    """grafana-server with our provisioning, if it is installed (no registry this project uses carries it)."""
     binary = shutil.which("grafana-server") or shutil.which("grafana")
     if binary is None:
         print("  grafana-server not installed: dashboards need `docker compose up` or a Grafana install")
         return None
-    prov = stack.run_dir / "grafana" / "provisioning"
+    base = stack.run_dir / "grafana"
+    prov = base / "provisioning"
     shutil.copytree(ROOT / "grafana" / "provisioning", prov, dirs_exist_ok=True)
     for path in prov.rglob("*.yml"):
         path.write_text(path.read_text().replace("http://prometheus:9090", f"http://127.0.0.1:{stack.ports.prometheus}")
                         .replace("/var/lib/grafana/dashboards", str(ROOT / "grafana" / "dashboards")))
-    args = [binary, *(["server"] if binary.endswith("/grafana") else []), "--homepath", "/usr/share/grafana",
-            f"cfg:default.paths.provisioning={prov}", f"cfg:default.paths.data={stack.run_dir / 'grafana' / 'data'}",
-            f"cfg:default.server.http_port={stack.ports.grafana}", "cfg:default.server.http_addr=127.0.0.1"]
+    password = os.environ.get("GRAFANA_ADMIN_PASSWORD") or secrets.token_urlsafe(12)  # never admin/admin
+    (base / "admin_password").write_text(password + "\n")
+    (base / "admin_password").chmod(0o600)
+    home = next((h for h in ("/usr/share/grafana", "/usr/local/share/grafana") if Path(h).exists()), "/usr/share/grafana")
+    args = [binary, *(["server"] if binary.endswith("/grafana") else []), "--homepath", home,
+            f"cfg:default.paths.provisioning={prov}", f"cfg:default.paths.data={base / 'data'}",
+            f"cfg:default.paths.logs={stack.logs}", f"cfg:default.server.http_port={stack.ports.grafana}",
+            "cfg:default.server.http_addr=127.0.0.1"]
+    env = {**os.environ, "GF_SECURITY_ADMIN_USER": os.environ.get("GRAFANA_ADMIN_USER", "admin"),
+           "GF_SECURITY_ADMIN_PASSWORD": password}
     with open(stack.logs / "grafana.log", "ab") as log:
-        proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, env=env)
+    try:
+        servers.wait_http(f"http://127.0.0.1:{stack.ports.grafana}/api/health", timeout=60, proc=proc)
+    except Exception as exc:
+        print(f"  grafana-server did not start ({exc}); see {stack.logs / 'grafana.log'}")
+        servers.Server("grafana", stack.ports.grafana, proc, stack.logs / "grafana.log").stop()
+        return None
+    print(f"  Grafana admin password in {base / 'admin_password'}")
     return proc.pid
 
 
 def down() -> None:
-    pid_file = RUN / "pids"
+    run = run_dir()
+    pid_file = run / "pids"
     if not pid_file.exists():
-        print("nothing to stop (.run/pids not found)")
+        print(f"nothing to stop ({pid_file} not found)")
         return
     pids = json.loads(pid_file.read_text())
     for name, pid in reversed(list(pids.items())):
@@ -192,7 +233,7 @@ def down() -> None:
         except ProcessLookupError:
             continue
     deadline = time.monotonic() + 20
-    for pid in pids.values():
+    for name, pid in pids.items():
         while time.monotonic() < deadline:
             try:
                 os.killpg(pid, 0)
@@ -202,9 +243,18 @@ def down() -> None:
         else:
             try:
                 os.killpg(pid, signal.SIGKILL)
+                print(f"  {name} ({pid}) did not stop: killed")
             except ProcessLookupError:
                 pass
     pid_file.unlink()
+    ports_file = run / "ports"
+    if ports_file.exists():
+        ports = json.loads(ports_file.read_text())
+        ports_file.unlink()
+        time.sleep(0.5)
+        busy = [f"{name} {port}" for name, port in ports.items() if servers.port_in_use(port)]
+        if busy:
+            print(f"  still listening (not ours?): {', '.join(busy)}")
     print("stopped")
 
 

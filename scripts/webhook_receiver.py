@@ -3,6 +3,8 @@
     python -m scripts.webhook_receiver --port 5001 --out .run/logs/notifications.jsonl
 
 POST /alerts stores a notification (one JSON line per notification); GET /alerts returns them all.
+Any other path works the same way and is kept apart (e.g. /slack, when a test points Alertmanager's
+Slack receiver here to see the rendered notification texts); each stored line names its path.
 """
 from __future__ import annotations
 
@@ -15,7 +17,7 @@ from pathlib import Path
 
 def make_handler(out: Path) -> type[BaseHTTPRequestHandler]:
     lock = threading.Lock()
-    received: list[dict] = []
+    received: dict[str, list[dict]] = {}
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
@@ -25,17 +27,19 @@ def make_handler(out: Path) -> type[BaseHTTPRequestHandler]:
             except json.JSONDecodeError:
                 self._reply(400, {"error": "body must be JSON"})
                 return
+            path = self.path.split("?", 1)[0]
             with lock:
-                received.append(notification)
+                received.setdefault(path, []).append(notification)
                 with out.open("a") as f:
-                    f.write(json.dumps(notification) + "\n")
-            alerts = ", ".join(f"{a['labels'].get('alertname')}[{a['labels'].get('feature', '')}]" for a in notification.get("alerts", []))
-            print(f"{notification.get('status')}: {alerts}", flush=True)
+                    f.write(json.dumps({"path": path, "notification": notification}) + "\n")
+            body = notification if isinstance(notification, dict) else {}
+            alerts = ", ".join(f"{a['labels'].get('alertname')}[{a['labels'].get('feature', '')}]" for a in body.get("alerts", []))
+            print(f"{path} {body.get('status', '')}: {alerts}", flush=True)
             self._reply(200, {"ok": True})
 
         def do_GET(self) -> None:
             with lock:
-                self._reply(200, {"notifications": received})
+                self._reply(200, {"notifications": list(received.get(self.path.split("?", 1)[0], []))})
 
         def _reply(self, status: int, body: dict) -> None:
             data = json.dumps(body).encode()

@@ -9,8 +9,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from grafana.build_dashboards import build
-from scripts.render_alertmanager import render, write
+import mixin
+from mixin.__main__ import stale
+from mixin.dashboards import build
+from scripts.render_alertmanager import load_dotenv, render, write
 
 ROOT = Path(__file__).resolve().parents[2]
 DESIGN_PORTS = {"service": 8000, "exporter": 8001, "loadgen": 8089, "prometheus": 9090, "alertmanager": 9093, "grafana": 3000, "redis": 6379}
@@ -60,10 +62,53 @@ def test_amtool_accepts_the_committed_and_the_rendered_config(tmp_path):
 
 def test_default_routing_groups_by_model_and_inhibits_warnings():
     config = render({})
-    assert {"model_name", "model_version"} <= set(config["route"]["group_by"])
+    assert {"alertname", "model_name", "model_version"} <= set(config["route"]["group_by"])
     assert [r["name"] for r in config["receivers"]] == ["webhook"]
     inhibit = config["inhibit_rules"][0]
-    assert inhibit["source_matchers"] == ['severity="critical"'] and "feature" in inhibit["equal"]
+    assert inhibit["source_matchers"][0] == 'severity="critical"' and inhibit["target_matchers"] == ['severity="warning"']
+    assert {"model_name", "model_version", "feature"} == set(inhibit["equal"])
+    for severity in ("critical", "warning"):
+        result = run("amtool", "config", "routes", "test", "--config.file=alertmanager/alertmanager.yml",
+                     f"severity={severity}", "alertname=FeatureDrift", "model_name=fraud_detector", "feature=amount")
+        assert result.stdout.strip() == "webhook", result.stdout + result.stderr
+
+
+def test_mixin_outputs_are_up_to_date_and_use_the_config():
+    assert not stale(), "run python -m mixin"
+    c = mixin.config()
+    alerts = {r["alert"]: r for g in yaml.safe_load((ROOT / "prometheus/rules/alerts.yml").read_text())["groups"] for r in g["rules"]}
+    assert set(c["for"]) == set(alerts)
+    for name, rule in alerts.items():
+        assert rule["for"] == c["for"][name]
+        assert {"summary", "description", "runbook_url"} <= set(rule["annotations"]), name
+        assert rule["labels"]["severity"] in {"warning", "critical"}
+        assert "{{ $value" in rule["annotations"]["description"], name
+    assert f'>= {c["thresholds"]["psi_significant"]:g}' in yaml.safe_dump(alerts["FeatureDrift"])
+    feature_drift = [r for g in yaml.safe_load((ROOT / "prometheus/rules/alerts.yml").read_text())["groups"] for r in g["rules"]
+                     if r["alert"] == "FeatureDrift"]
+    assert {r["labels"]["severity"] for r in feature_drift} == {"warning", "critical"}
+    assert all("ml_drift_detected == 1" in r["expr"] and "ml_drift_ks_statistic" in r["annotations"]["description"]
+               for r in feature_drift)
+
+
+def test_alertmanager_templates_parse():
+    for text in ('{{ template "drift.title" . }}', '{{ template "drift.text" . }}', '{{ template "grafana.url" }}'):
+        result = run("amtool", "template", "render", "--template.glob=alertmanager/templates/*.tmpl", f"--template.text={text}")
+        assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_compose_render_points_secrets_inside_the_container(tmp_path):
+    env = {"SLACK_API_URL_FILE": "secrets/slack_api_url", "PAGERDUTY_ROUTING_KEY_FILE": "secrets/pd",
+           "GRAFANA_URL": "https://grafana.example.org/"}
+    out = write(tmp_path / "local" / "alertmanager.yml", env, Path("/etc/alertmanager"))
+    text = out.read_text()
+    assert "/etc/alertmanager/secrets/slack_api_url" in text and "/etc/alertmanager/secrets/pd" in text
+    assert 'define "grafana.url" }}https://grafana.example.org{{ end' in (out.parent / "templates" / "links.tmpl").read_text()
+    native = render(env)
+    assert native["receivers"][1]["slack_configs"][0]["api_url_file"] == str(ROOT / "alertmanager" / "secrets" / "slack_api_url")
+    dotenv = tmp_path / ".env"
+    dotenv.write_text("# c\nA=1\nB=            # note\nC='x y'\n")
+    assert load_dotenv(dotenv) == {"A": "1", "C": "x y"}
 
 
 def test_dashboards_are_built_from_code_and_valid():
@@ -82,6 +127,17 @@ def test_dashboards_are_built_from_code_and_valid():
             for t in panel["targets"]:
                 if re.search(r"\bml_(drift|feature|model)_", t["expr"]) and "ml_model_info" not in t["expr"]:
                     assert "$model_name" in t["expr"], (panel["title"], t["expr"])
+        assert board["schemaVersion"] == mixin.config()["dashboards"]["schema_version"]
+        for panel in board["panels"]:
+            if panel["title"].startswith(("PSI per feature", "Current PSI")):
+                values = [s["value"] for s in panel["fieldConfig"]["defaults"]["thresholds"]["steps"]]
+                assert values == [None, 0.1, 0.25] and panel["fieldConfig"]["defaults"]["color"]["mode"] == "thresholds"
+    health = next(p for p in built["ml-overview"]["panels"] if p["title"] == "Health status")
+    texts = {k: v["text"] for k, v in health["fieldConfig"]["defaults"]["mappings"][0]["options"].items()}
+    assert texts == {"0": "Healthy", "1": "Warning", "2": "Critical"}
+    assert any("ALERTS" in t["expr"] for p in built["ml-overview"]["panels"] for t in p["targets"])
+    latency = [t["expr"] for p in built["ml-performance"]["panels"] for t in p["targets"] if "histogram_quantile" in t["expr"]]
+    assert latency and all(e.startswith("job_endpoint_quantile:") for e in latency)  # from the recording rules
     provider = yaml.safe_load((ROOT / "grafana/provisioning/dashboards/ml-drift.yml").read_text())
     assert provider["providers"][0]["options"]["path"] == "/var/lib/grafana/dashboards"
 

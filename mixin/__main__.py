@@ -1,0 +1,47 @@
+"""Write the mixin's outputs: prometheus/rules/{alerts,recording}.yml and grafana/dashboards/*.json.
+
+    python -m mixin            # regenerate after editing mixin/config.yml, rules.py or dashboards.py
+    python -m mixin --check    # exit 1 if a committed output differs from what the sources give
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import yaml
+
+from mixin import ROOT, dashboards, rules
+
+
+def _yaml(doc: dict) -> str:
+    return rules.HEADER + yaml.safe_dump(doc, sort_keys=False, width=10_000, allow_unicode=True)
+
+
+def outputs() -> dict[Path, str]:
+    files = {ROOT / "prometheus" / "rules" / "alerts.yml": _yaml(rules.alerting_rules()),
+             ROOT / "prometheus" / "rules" / "recording.yml": _yaml(rules.recording_rules())}
+    files.update({dashboards.OUT / name: text for name, text in dashboards.render().items()})
+    return files
+
+
+def stale() -> list[Path]:
+    return [path for path, text in outputs().items() if not path.exists() or path.read_text() != text]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--check", action="store_true")
+    if parser.parse_args().check:
+        paths = stale()
+        for path in paths:
+            print(f"stale: {path.relative_to(ROOT)} (run python -m mixin)")
+        sys.exit(1 if paths else 0)
+    for path, text in outputs().items():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+        print(path.relative_to(ROOT))
+
+
+if __name__ == "__main__":
+    main()

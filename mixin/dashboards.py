@@ -1,0 +1,189 @@
+"""The three Grafana dashboards (the seed's tabs: Overview, Drift, Performance), built from mixin/config.yml.
+
+    python -m mixin                       # rewrites grafana/dashboards/*.json (and the rules)
+    python -m grafana.build_dashboards    # the dashboards only
+
+Dashboards as code: each panel is one call here; a test checks the JSON files are up to date and,
+against the live stack, that every panel's query returns data.
+"""
+from __future__ import annotations
+
+import json
+
+from mixin import ROOT, config
+
+OUT = ROOT / "grafana" / "dashboards"
+MODEL = 'model_name="$model_name", model_version="$model_version"'
+HEALTH_MAPPINGS = [{"type": "value", "options": {
+    "0": {"text": "Healthy", "color": "green", "index": 0},
+    "1": {"text": "Warning", "color": "orange", "index": 1},
+    "2": {"text": "Critical", "color": "red", "index": 2}}}]
+
+
+def datasource() -> dict:
+    return {"type": "prometheus", "uid": config()["links"]["datasource_uid"]}
+
+
+def steps(*pairs: tuple[str, float | None]) -> list[dict]:
+    return [{"color": color, "value": value} for color, value in pairs]
+
+
+def psi_steps() -> list[dict]:
+    t = config()["thresholds"]
+    return steps(("green", None), ("orange", t["psi_moderate"]), ("red", t["psi_significant"]))
+
+
+class Board:
+    def __init__(self, key: str, title: str, description: str) -> None:
+        self.uid = config()["links"]["dashboard_uids"][key]
+        self.title, self.description = title, description
+        self.panels: list[dict] = []
+        self.x = self.y = self.row_height = 0
+
+    def add(self, kind: str, title: str, targets: list[tuple[str, str]], width: int = 12, height: int = 8,
+            unit: str = "none", thresholds: list | None = None, mappings: list | None = None, options: dict | None = None,
+            instant: bool = False, description: str = "", decimals: int | None = None) -> None:
+        if self.x + width > 24:
+            self.x, self.y = 0, self.y + self.row_height
+            self.row_height = 0
+        ds = datasource()
+        defaults = {"unit": unit, "mappings": mappings or [],
+                    "thresholds": {"mode": "absolute", "steps": thresholds or steps(("green", None))}}
+        if thresholds:
+            defaults["color"] = {"mode": "thresholds"}
+        if decimals is not None:
+            defaults["decimals"] = decimals
+        if kind == "timeseries" and thresholds:
+            defaults["custom"] = {"thresholdsStyle": {"mode": "dashed"}}
+        self.panels.append({
+            "id": len(self.panels) + 1, "type": kind, "title": title, "description": description, "datasource": ds,
+            "gridPos": {"x": self.x, "y": self.y, "w": width, "h": height},
+            "targets": [{"refId": chr(65 + i), "datasource": ds, "expr": expr, "legendFormat": legend,
+                         "instant": instant, "range": not instant, **({"format": "table"} if kind == "table" else {})}
+                        for i, (expr, legend) in enumerate(targets)],
+            "fieldConfig": {"defaults": defaults, "overrides": []},
+            "options": options or {},
+        })
+        self.x += width
+        self.row_height = max(self.row_height, height)
+
+    def json(self) -> dict:
+        c = config()
+        ds = datasource()
+        variables = [
+            {"name": "model_name", "label": "Model", "type": "query", "datasource": ds,
+             "query": {"query": "label_values(ml_model_info, model_name)", "refId": "model_name"},
+             "definition": "label_values(ml_model_info, model_name)", "refresh": 2, "sort": 1, "current": {}, "options": []},
+            {"name": "model_version", "label": "Version", "type": "query", "datasource": ds,
+             "query": {"query": 'label_values(ml_model_info{model_name="$model_name"}, model_version)', "refId": "model_version"},
+             "definition": 'label_values(ml_model_info{model_name="$model_name"}, model_version)', "refresh": 2, "sort": 1,
+             "current": {}, "options": []},
+        ]
+        uids = c["links"]["dashboard_uids"]
+        links = [{"title": title, "url": f"/d/{uids[key]}?${{__url_time_range}}&${{__all_variables}}", "type": "link"}
+                 for key, title in (("overview", "Overview"), ("drift", "Drift"), ("performance", "Performance"))]
+        d = c["dashboards"]
+        return {"uid": self.uid, "title": self.title, "description": self.description, "tags": ["ml", "drift"],
+                "schemaVersion": d["schema_version"], "version": 1, "editable": False, "refresh": d["refresh"],
+                "time": {"from": d["time_from"], "to": "now"}, "timezone": "browser", "links": links,
+                "templating": {"list": variables}, "annotations": {"list": []}, "panels": self.panels}
+
+
+def overview() -> Board:
+    c = config()
+    t, sel = c["thresholds"], c["selectors"]
+    predictions = f'bentoml_service_request_total{{job="{sel["service_job"]}", endpoint=~"{sel["predict_endpoints"]}", http_response_code="200"}}'
+    b = Board("overview", "ML model: Overview", "Health, model, traffic and quality at a glance.")
+    b.add("stat", "Health status", [(f"ml_model_health_status{{{MODEL}}}", "")], width=6, height=5, mappings=HEALTH_MAPPINGS,
+          thresholds=steps(("green", None), ("orange", 1), ("red", 2)), options={"colorMode": "background", "graphMode": "none"},
+          description="The exporter's verdict: 0 healthy, 1 warning (a feature drifted or PSI 0.1-0.25), 2 critical.")
+    b.add("table", "Model", [(f"ml_model_info{{{MODEL}}}", "")], width=6, height=5, instant=True,
+          description="Name, version and training time of the model being monitored.")
+    b.add("stat", "Predictions served (time range)", [(f"sum(increase({predictions}[$__range]))", "")], width=6, height=5,
+          decimals=0, options={"graphMode": "none"})
+    b.add("stat", "Prediction rate", [(f'sum(job_endpoint:bentoml_service_request:rate{c["windows"]["request_rate"]}'
+                                       f'{{endpoint=~"{sel["predict_endpoints"]}"}})', "req/s")],
+          width=6, height=5, unit="reqps")
+    b.add("stat", "Accuracy (labelled window)", [(f'ml_model_performance{{{MODEL}, metric="accuracy"}}', "")], width=6, height=5,
+          unit="percentunit")
+    b.add("stat", "ROC AUC (labelled window)", [(f'ml_model_performance{{{MODEL}, metric="roc_auc"}}', "")], width=6, height=5,
+          decimals=3, thresholds=steps(("red", None), ("orange", t["roc_auc_warning"]), ("green", t["roc_auc_good"])))
+    b.add("stat", "Features drifting", [(f"sum(ml_drift_detected{{{MODEL}}})", "")], width=6, height=5,
+          thresholds=steps(("green", None), ("red", 1)))
+    b.add("stat", "Predictions / labels in the drift window", [(f'ml_window_samples{{{MODEL}, kind="predictions"}}', "predictions"),
+                                                               (f'ml_window_samples{{{MODEL}, kind="labels"}}', "labels")],
+          width=6, height=5)
+    b.add("table", "Firing alerts", [('ALERTS{alertstate="firing"}', "")], width=24, height=7, instant=True,
+          description="Every alert Prometheus is firing now (the ALERTS series); notifications go through Alertmanager.")
+    return b
+
+
+def drift() -> Board:
+    t = config()["thresholds"]
+    b = Board("drift", "ML model: Drift",
+              f"Which features drift, by how much, and which explain it. PSI: < {t['psi_moderate']} ok, "
+              f"{t['psi_moderate']}-{t['psi_significant']} moderate, >= {t['psi_significant']} significant.")
+    b.add("state-timeline", "PSI per feature over time", [(f"ml_drift_psi{{{MODEL}}}", "{{feature}}")], width=24, height=10,
+          thresholds=psi_steps(), decimals=3, options={"showValue": "never", "mergeValues": False, "rowHeight": 0.8},
+          description="Each row is a feature; green under 0.1, orange 0.1-0.25, red at 0.25 and above.")
+    b.add("bargauge", "Current PSI per feature", [(f"ml_drift_psi{{{MODEL}}}", "{{feature}}")], thresholds=psi_steps(),
+          instant=True, decimals=3, options={"orientation": "horizontal", "displayMode": "gradient"})
+    b.add("bargauge", "Drift attribution (importance x PSI, flagged features)", [(f"ml_drift_attribution_ratio{{{MODEL}}}", "{{feature}}")],
+          unit="percentunit", instant=True, options={"orientation": "horizontal", "displayMode": "basic"},
+          description="Share of the overall drift impact owed to each feature: which drift matters for this model.")
+    b.add("timeseries", "KS statistic D", [(f"ml_drift_ks_statistic{{{MODEL}}}", "{{feature}}")],
+          thresholds=steps(("green", None), ("red", t["ks_min_statistic"])),
+          description=f"Two-sample Kolmogorov-Smirnov D; the drift rule needs D >= {t['ks_min_statistic']} as well as significance.")
+    b.add("timeseries", f"KS p-value (rule: < {t['ks_pvalue']}/12, Bonferroni)", [(f"ml_drift_ks_pvalue{{{MODEL}}}", "{{feature}}")],
+          options={"legend": {"displayMode": "list", "placement": "bottom"}})
+    b.add("table", "Mean: reference vs current", [(f"ml_feature_mean{{{MODEL}}}", "")], instant=True)
+    b.add("table", "Standard deviation: reference vs current", [(f"ml_feature_stddev{{{MODEL}}}", "")], instant=True)
+    b.add("timeseries", "Prediction drift (score PSI and KS D)", [(f"ml_drift_prediction_psi{{{MODEL}}}", "PSI"),
+                                                                  (f"ml_drift_prediction_ks_statistic{{{MODEL}}}", "KS D")],
+          width=24, thresholds=psi_steps())
+    return b
+
+
+def performance() -> Board:
+    c = config()
+    t, w = c["thresholds"], c["windows"]
+    latency = "job_endpoint_quantile:bentoml_service_request_duration_seconds:histogram_quantile"
+    b = Board("performance", "ML model: Performance", "Quality over labelled predictions, traffic, latency and drift trends.")
+    b.add("timeseries", "Quality over the labelled window (accuracy, precision, recall, F1, ROC AUC)",
+          [(f"ml_model_performance{{{MODEL}}}", "{{metric}}"),
+           (f'ml_model_reference_performance{{{MODEL}, metric="roc_auc"}}', "roc_auc (test split)")],
+          width=24, unit="percentunit")
+    b.add("timeseries", "Predictions per hour", [(f"sum(job:ml_predictions:rate{w['latency']}) * 3600", "predictions/h")])
+    b.add("timeseries", "Prediction latency p50 / p95 / p99",
+          [(f'{latency}{{endpoint="{c["selectors"]["latency_endpoint"]}"}}', "p{{quantile}}")],
+          unit="s", thresholds=steps(("green", None), ("red", t["latency_p95_seconds"])))
+    b.add("timeseries", "Predicted vs observed fraud rate", [(f"ml_prediction_positive_ratio{{{MODEL}}}", "predicted"),
+                                                              (f"ml_label_positive_ratio{{{MODEL}}}", "observed (labels)")],
+          unit="percentunit")
+    b.add("timeseries", "Drift trend: max PSI and features drifting", [(f"max(ml_drift_psi{{{MODEL}}})", "max PSI"),
+                                                                       (f"sum(ml_drift_detected{{{MODEL}}})", "features drifting")],
+          thresholds=psi_steps())
+    b.add("timeseries", "Monitoring samples published / dropped",
+          [(f"sum by (outcome) (rate(ml_monitoring_samples_total{{{MODEL}}}[5m]))", "{{outcome}}")], unit="reqps")
+    b.add("timeseries", "Exporter refresh duration", [("ml_exporter_cycle_duration_seconds", "cycle")], unit="s")
+    return b
+
+
+def build() -> dict[str, dict]:
+    return {board.uid: board.json() for board in (overview(), drift(), performance())}
+
+
+def render() -> dict[str, str]:
+    """File name -> text, as committed under grafana/dashboards/."""
+    return {f"{uid}.json": json.dumps(board, indent=2) + "\n" for uid, board in build().items()}
+
+
+def main() -> None:
+    OUT.mkdir(exist_ok=True)
+    for name, text in render().items():
+        (OUT / name).write_text(text)
+        print(OUT / name)
+
+
+if __name__ == "__main__":
+    main()
