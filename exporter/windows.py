@@ -35,7 +35,6 @@ class ColumnCounter:
         return np.searchsorted(self.edges, values, side="right").astype(np.uint8)
 
 
-
 @dataclass
 class ColumnCounts:
     """Running totals of one column over the window."""
