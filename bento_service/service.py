@@ -79,9 +79,10 @@ class FraudDetector:
             "metrics": meta["metrics"],
             "threshold": self.threshold,
         }
-        keys = layout.Keys(self.info["name"], self.info["version"], _publisher_config().prefix)
+        config = _publisher_config()
+        keys = layout.Keys(self.info["name"], self.info["version"], config.prefix)
         counters = PrometheusCounters(self.info["name"], self.info["version"])
-        self.publisher = SamplePublisher(_publisher_config(), keys, reference_json, counters).start()
+        self.publisher = SamplePublisher(config, keys, reference_json, counters).start()
         predict_scores(self.booster, np.zeros((1, len(FEATURE_NAMES)), np.float32))
         gc.collect()
         gc.freeze()
