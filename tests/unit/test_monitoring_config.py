@@ -164,4 +164,14 @@ def test_compose_matches_the_native_stack_and_design():
         host, port = job["static_configs"][0]["targets"][0].split(":")
         assert host == "localhost" or f"{port}:{port}" in services[host]["ports"], job["job_name"]
     assert yaml.safe_load((ROOT / "alertmanager/alertmanager.yml").read_text())["receivers"][0]["webhook_configs"][0]["url"].startswith("http://webhook:5001")
+    assert prom["alerting"]["alertmanagers"][0]["static_configs"][0]["targets"] == ["alertmanager:9093"]
+    assert {j["job_name"] for j in prom["scrape_configs"]} == {"fraud-service", "drift-exporter", "alertmanager", "prometheus"}
+    datasource = yaml.safe_load((ROOT / "grafana/provisioning/datasources/prometheus.yml").read_text())["datasources"][0]
+    assert datasource["url"] == "http://prometheus:9090"
+    assert "./grafana/provisioning:/etc/grafana/provisioning:ro" in services["grafana"]["volumes"]
+    assert "./grafana/dashboards:/var/lib/grafana/dashboards:ro" in services["grafana"]["volumes"]
+    assert services["exporter"]["environment"]["EXPORTER_PORT"] == "8001"
+    assert services["service"]["environment"]["REDIS_URL"] == "redis://redis:6379/0"
+    assert "bentoml" in services["service"]["command"] and "serve" in services["service"]["command"]
+    assert "--scenario" in services["loadgen"]["command"]
     assert (ROOT / "Dockerfile").exists() and ".env" in (ROOT / ".gitignore").read_text().split()
