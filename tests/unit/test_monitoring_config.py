@@ -26,6 +26,8 @@ def test_promtool_checks_the_config_and_rules():
     result = run("promtool", "check", "config", "prometheus/prometheus.yml")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "SUCCESS" in result.stdout
+    result = run("promtool", "check", "rules", *map(str, sorted((ROOT / "prometheus" / "rules").glob("*.yml"))))
+    assert result.returncode == 0 and "SUCCESS" in result.stdout, result.stdout + result.stderr
 
 
 def test_promtool_rule_unit_tests_pass():
