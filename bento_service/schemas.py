@@ -60,3 +60,27 @@ class Feedback(BaseModel):
     model_config = _STRICT
     transaction_id: TransactionId
     label: Annotated[int, Field(strict=True, ge=0, le=1, description="the ground truth: 1 fraud, 0 legitimate")]
+
+
+class Prediction(BaseModel):
+    transaction_id: str
+    fraud_probability: float = Field(description="the model's score in [0, 1]")
+    is_fraud: bool = Field(description="fraud_probability >= the model's decision threshold")
+    model_version: str
+
+
+class BatchPrediction(BaseModel):
+    predictions: list[Prediction]
+
+
+class Explanation(BaseModel):
+    transaction_id: str
+    fraud_probability: float
+    base_value: float = Field(description="the model's expected log-odds")
+    contributions: dict[str, float] = Field(description="exact TreeSHAP contribution of each feature, in log-odds")
+
+
+class FeedbackReceipt(BaseModel):
+    transaction_id: str
+    label: int
+    accepted: bool

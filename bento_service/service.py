@@ -19,7 +19,8 @@ from starlette.routing import Route
 from bento_service.metrics import PrometheusCounters
 from bento_service.model_store import BOOSTER_FILE, PROFILE_FILE, load_booster, model_tag, predict_scores
 from bento_service.publisher import PublisherConfig, SamplePublisher
-from bento_service.schemas import Feedback, Transaction, TransactionBatch, feature_matrix
+from bento_service.schemas import (BatchPrediction, Explanation, Feedback, FeedbackReceipt, Prediction, Transaction,
+                                   TransactionBatch, feature_matrix)
 from contracts import redis_layout as layout
 from transactions.schema import FEATURE_NAMES
 
@@ -88,40 +89,40 @@ class FraudDetector:
         gc.freeze()
         _service = self
 
-    def _score(self, ids: list[str], rows: np.ndarray) -> list[dict]:
+    def _score(self, ids: list[str], rows: np.ndarray) -> list[Prediction]:
         scores = predict_scores(self.booster, rows)
         self.publisher.add_predictions(ids, rows, scores)
         return [
-            {"transaction_id": tid, "fraud_probability": float(s), "is_fraud": bool(s >= self.threshold),
-             "model_version": self.info["version"]}
+            Prediction(transaction_id=tid, fraud_probability=float(s), is_fraud=bool(s >= self.threshold),
+                       model_version=self.info["version"])
             for tid, s in zip(ids, scores)
         ]
 
     @bentoml.api(route="/api/v1/predict", input_spec=Transaction)
-    async def predict(self, transaction_id: str, features) -> dict:
+    async def predict(self, transaction_id: str, features) -> Prediction:
         """Fraud probability of one transaction."""
         return self._score([transaction_id], feature_matrix([features]))[0]
 
     @bentoml.api(route="/api/v1/predict_batch", input_spec=TransactionBatch)
-    async def predict_batch(self, transactions: list) -> dict:
+    async def predict_batch(self, transactions: list) -> BatchPrediction:
         """Fraud probabilities of up to 100 transactions in one call."""
         rows = feature_matrix([t.features for t in transactions])
-        return {"predictions": self._score([t.transaction_id for t in transactions], rows)}
+        return BatchPrediction(predictions=self._score([t.transaction_id for t in transactions], rows))
 
     @bentoml.api(route="/api/v1/explain", input_spec=Transaction)
-    async def explain(self, transaction_id: str, features) -> dict:
+    async def explain(self, transaction_id: str, features) -> Explanation:
         """Exact TreeSHAP contributions in log-odds: base_value + sum(contributions) = logit(fraud_probability)."""
         rows = feature_matrix([features])
         contribs = self.booster.predict(xgb.DMatrix(rows, feature_names=list(FEATURE_NAMES)), pred_contribs=True)[0]
-        return {
-            "transaction_id": transaction_id,
-            "fraud_probability": float(predict_scores(self.booster, rows)[0]),
-            "base_value": float(contribs[-1]),
-            "contributions": {name: float(v) for name, v in zip(FEATURE_NAMES, contribs[:-1])},
-        }
+        return Explanation(
+            transaction_id=transaction_id,
+            fraud_probability=float(predict_scores(self.booster, rows)[0]),
+            base_value=float(contribs[-1]),
+            contributions={name: float(v) for name, v in zip(FEATURE_NAMES, contribs[:-1])},
+        )
 
     @bentoml.api(route="/api/v1/feedback", input_spec=Feedback)
-    async def feedback(self, transaction_id: str, label: int) -> dict:
+    async def feedback(self, transaction_id: str, label: int) -> FeedbackReceipt:
         """Record the ground truth of an earlier prediction (it arrives later)."""
         self.publisher.add_label(transaction_id, int(label))
-        return {"transaction_id": transaction_id, "label": int(label), "accepted": True}
+        return FeedbackReceipt(transaction_id=transaction_id, label=int(label), accepted=True)

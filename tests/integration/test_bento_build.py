@@ -23,3 +23,12 @@ def test_bentofile_builds_a_bento_with_the_model(tmp_path):
     for module in ("bento_service/service.py", "contracts/redis_layout.py", "transactions/schema.py"):
         assert (bento / "src" / module).exists(), module
     assert manifest["services"][0]["config"]["http"]["port"] == 8000
+
+
+def test_bento_pins_the_same_versions_as_the_project():
+    import tomllib
+    project = tomllib.loads((servers.ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    bento = yaml.safe_load((servers.ROOT / "bentofile.yaml").read_text())["python"]["packages"]
+    assert set(bento) <= set(project), set(bento) - set(project)
+    runtime = {"bentoml", "xgboost-cpu", "numpy", "pydantic", "redis", "hiredis", "prometheus-client", "uvloop", "httptools"}
+    assert runtime <= {pin.split("==")[0] for pin in bento}
