@@ -29,10 +29,11 @@ from exporter.monitor import Monitor
 from exporter.stats import psi
 from scripts import servers
 from tests.integration.exporter_data import Publisher
-from transactions import FEATURE_NAMES, generate
+from transactions import FEATURE_NAMES, LABEL, generate
 
 INTERVAL = 30.0
 FLUSH_SECONDS = 0.2
+LABEL_RATE = 0.8  # share of predictions whose label comes back, posted in the same flush (the join's worst case)
 
 
 def rss_mb() -> float:
@@ -43,16 +44,20 @@ def rss_mb() -> float:
     return float("nan")
 
 
-def publish_hour(pub: Publisher, rps: int, rows: np.ndarray, scores: np.ndarray, seconds: float, tag: str) -> None:
-    """`seconds` of traffic at `rps`, in flush-sized batches (ids unique per call)."""
+def publish_hour(pub: Publisher, rps: int, data: tuple[np.ndarray, np.ndarray, np.ndarray], seconds: float, tag: str) -> None:
+    """`seconds` of traffic at `rps`, in flush-sized batches (ids unique per call), with labels for LABEL_RATE of it."""
+    rows, scores, labels = data
     per_batch = max(1, int(rps * FLUSH_SECONDS))
     total = int(rps * seconds)
     pipe = pub.client.pipeline(transaction=False)
     for k, start in enumerate(range(0, total, per_batch)):
         idx = np.arange(start, min(start + per_batch, total)) % len(rows)
         ids = [f"{tag}-{start + j}" for j in range(len(idx))]
-        batch = layout.PredictionBatch(ids, np.full(len(idx), time.time()), rows[idx], scores[idx])
-        pipe.xadd(pub.keys.predictions, layout.encode_predictions(batch))
+        now = np.full(len(idx), time.time())
+        pipe.xadd(pub.keys.predictions, layout.encode_predictions(layout.PredictionBatch(ids, now, rows[idx], scores[idx])))
+        back = (idx * 2654435761 % 1000) < LABEL_RATE * 1000
+        pipe.xadd(pub.keys.labels, layout.encode_labels(layout.LabelBatch(
+            [i for i, b in zip(ids, back) if b], now[back], labels[idx[back]])))
         if k % 500 == 499:
             pipe.execute()
             print(f"\r    published {start + len(idx):,}/{total:,}", end="", flush=True)
@@ -74,22 +79,23 @@ def baseline_refresh(client: redis.Redis, pub: Publisher) -> float:
     return time.perf_counter() - started
 
 
-def measure(rate: int, log_dir: Path, rows: np.ndarray, scores: np.ndarray) -> dict:
+def measure(rate: int, log_dir: Path, data: tuple[np.ndarray, np.ndarray, np.ndarray]) -> dict:
     with servers.start_redis(log_dir) as redis_srv:
         client = redis.Redis.from_url(redis_srv.extra["url"])
         pub = Publisher(client, f"bench-{rate}")
         print(f"  {rate} rps: one hour = {rate * 3600:,} predictions", flush=True)
-        publish_hour(pub, rate, rows, scores, 3600, "hour")
+        publish_hour(pub, rate, data, 3600, "hour")
         rss_before = rss_mb()
         monitor = Monitor(Config(redis_url=redis_srv.extra["url"], window_hours=1.0), client)
         started = time.perf_counter()
         monitor.cycle()
         cold = time.perf_counter() - started
         rss_after = rss_mb()
-        assert monitor.redis_up and monitor.snapshots[pub.keys.member].predictions == rate * 3600
+        snap = monitor.snapshots[pub.keys.member]
+        assert monitor.redis_up and snap.predictions == rate * 3600 and snap.labels > 0.7 * snap.predictions, snap.labels
         steady = []
         for k in range(3):
-            publish_hour(pub, rate, rows, scores, INTERVAL, f"new{k}")
+            publish_hour(pub, rate, data, INTERVAL, f"new{k}")
             started = time.perf_counter()
             monitor.cycle()
             steady.append(time.perf_counter() - started)
@@ -108,11 +114,13 @@ def main(argv: list[str] | None = None) -> None:
     results = []
     with tempfile.TemporaryDirectory() as tmp:
         scores = predict_scores(load_booster(bentoml.models.get(model_tag()).path_of(BOOSTER_FILE)), rows)
+        data = (rows, scores, df[LABEL].to_numpy().astype(np.uint8))
         for rate in args.rates:
-            results.append(measure(rate, Path(tmp), rows, scores))
+            results.append(measure(rate, Path(tmp), data))
     lines = [
         "One full refresh of every figure (12 features + score: PSI, KS D and p, means, stds, attribution, performance) "
         f"for a 1-hour window; steady state adds {INTERVAL:.0f} s of new traffic per refresh (median of 3). "
+        f"Labels come back for {LABEL_RATE:.0%} of the predictions and are joined by transaction id. "
         "Baseline: re-read the whole window from Redis, numpy PSI and `scipy.stats.ks_2samp` per column. "
         "Same Redis, same data, same process.",
         "",

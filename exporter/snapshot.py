@@ -67,7 +67,7 @@ def compute(window: ModelWindow, config: Config, now: float | None = None) -> Mo
     if len(labels):
         snap.label_positive_ratio = float(labels.mean())
     if len(labels) >= config.min_labelled_samples and labels.sum() >= config.min_labelled_positives:
-        snap.performance = classification_metrics(labels, scores, profile.threshold)
+        snap.performance = classification_metrics(labels, scores, profile.threshold, sorted_by_score=True)
     if not snap.enough_samples:
         return snap
 

@@ -4,6 +4,7 @@ Each cycle reads only the stream entries added since the last one (XRANGE from t
 turns every new batch into counts (PSI bins, KS slots, sums) once, adds them to the window's
 running totals and subtracts the batches that fell out of the window. The cost of a cycle
 grows with the new samples, not with the window; a restart re-reads the window from Redis.
+Labels are joined to predictions by transaction id through a `RowIndex` (16 bytes per prediction).
 """
 from __future__ import annotations
 
@@ -16,10 +17,13 @@ import redis
 
 from contracts import redis_layout as layout
 from contracts.reference_profile import SCORE, ReferenceProfile
+from exporter.labelled import LabelledScores
+from exporter.row_index import NOT_FOUND, RowIndex, id_hashes
 from exporter.stats import KSReference
 
 log = logging.getLogger(__name__)
 READ_CHUNK = 500  # stream entries per XRANGE call
+LABEL_GRACE_SECONDS = 60.0  # how long a label waits for its prediction (workers flush independently)
 
 
 class ColumnCounter:
@@ -51,7 +55,7 @@ class Batch:
     """One decoded predictions entry, kept as compact per-column indices so that it can be subtracted later."""
 
     entry_time: float
-    ids: list[str]
+    first_row: int  # window-wide number of its first row (RowIndex rows)
     scores: np.ndarray  # float32 (n,)
     labels: np.ndarray  # int8 (n,), -1 until the label arrives
     bins: np.ndarray  # uint8 (n, columns)
@@ -80,8 +84,10 @@ class ModelWindow:
         self.columns = [*profile.features, SCORE]
         self.counters = [ColumnCounter(profile.bins[c].edges, profile.bins[c].proportions, profile.sample[c]) for c in self.columns]
         self.state = WindowState([ColumnCounts(np.zeros(c.n_bins, np.int64), np.zeros(c.ks.slots, np.int64)) for c in self.counters])
-        self.index: dict[str, tuple[Batch, int]] = {}
-        self.pending_labels: dict[str, tuple[int, float]] = {}
+        self.index = RowIndex()
+        self.book = LabelledScores()
+        self.next_row = 0
+        self.pending_labels: dict[int, tuple[int, float]] = {}  # id hash -> (label, entry time)
         self.last_prediction_id = "-"
         self.last_label_id = "-"
         self.malformed = 0
@@ -98,14 +104,16 @@ class ModelWindow:
                 self.malformed += 1
                 log.warning("skipped malformed prediction entry %s: %s", entry_id, exc)
         new = self._add_predictions(arrived)
-        label_start = layout.stream_id_at(now - 2 * self.window_seconds)
+        labels: list[tuple[layout.LabelBatch, float]] = []
+        label_start = layout.stream_id_at(now - self.window_seconds - LABEL_GRACE_SECONDS)
         for entry_id, fields in self._read(client, self.keys.labels, self.last_label_id, label_start):
             self.last_label_id = entry_id
             try:
-                self._add_labels(layout.decode_labels(fields), layout.entry_time_seconds(entry_id))
+                labels.append((layout.decode_labels(fields), layout.entry_time_seconds(entry_id)))
             except layout.MalformedEntry as exc:
                 self.malformed += 1
                 log.warning("skipped malformed label entry %s: %s", entry_id, exc)
+        self._add_labels(labels)
         self._expire(now)
         return new
 
@@ -134,20 +142,20 @@ class ModelWindow:
         bins = np.column_stack([c.bin_index(data[:, i]) for i, c in enumerate(self.counters)])
         slots = np.column_stack([c.ks.slot_index(data[:, i]) for i, c in enumerate(self.counters)])
         self._count(bins, slots, data.sum(axis=0), np.einsum("ij,ij->j", data, data), len(data), sign=1)
-        offset = 0
+        offset, first_row, keys = 0, self.next_row, []
         for batch, entry_time in kept:
             rows = slice(offset, offset + len(batch))
             offset += len(batch)
             positives = int((batch.scores >= self.profile.threshold).sum())
-            item = Batch(entry_time, batch.ids, batch.scores, np.full(len(batch), -1, np.int8), bins[rows], slots[rows],
+            item = Batch(entry_time, self.next_row, batch.scores, np.full(len(batch), -1, np.int8), bins[rows], slots[rows],
                          data[rows].sum(axis=0), np.einsum("ij,ij->j", data[rows], data[rows]), positives)
-            for i, tid in enumerate(batch.ids):
-                self.index[tid] = (item, i)
-                pending = self.pending_labels.pop(tid, None)
-                if pending is not None:
-                    item.labels[i] = pending[0]
+            keys.append(id_hashes(batch.ids))
+            self.next_row += len(batch)
             self.state.batches.append(item)
             self.state.predicted_positive += positives
+        self.index.add(np.concatenate(keys), first_row)
+        if self.pending_labels:
+            self._take_pending_labels(np.concatenate(keys), first_row)
         self.state.predictions += len(data)
         return len(data)
 
@@ -168,13 +176,58 @@ class ModelWindow:
             column.total += sign * float(total[i])
             column.total_sq += sign * float(total_sq[i])
 
-    def _add_labels(self, batch: layout.LabelBatch, entry_time: float) -> None:
-        for tid, label in zip(batch.ids, batch.labels):
-            found = self.index.get(tid)
-            if found is None:
-                self.pending_labels[tid] = (int(label), entry_time)
-            else:
-                found[0].labels[found[1]] = label
+    def _take_pending_labels(self, keys: np.ndarray, first_row: int) -> None:
+        """Labels that arrived before these new predictions (rows first_row, first_row + 1, ...)."""
+        waiting = np.flatnonzero(np.isin(keys, np.fromiter(self.pending_labels, np.int64, len(self.pending_labels))))
+        values = np.array([self.pending_labels.pop(int(keys[i]), (-1,))[0] for i in waiting], np.int8)
+        taken = values >= 0
+        if taken.any():
+            self._set_labels(first_row + waiting[taken], values[taken])
+
+    def _add_labels(self, arrived: list[tuple[layout.LabelBatch, float]]) -> None:
+        """Join labels to the newest prediction with their id; keep the others waiting for LABEL_GRACE_SECONDS."""
+        if not arrived:
+            return
+        keys = np.concatenate([id_hashes(b.ids) for b, _ in arrived])
+        values = np.concatenate([b.labels for b, _ in arrived]).astype(np.int8)
+        times = np.concatenate([np.full(len(b), t) for b, t in arrived])
+        rows = self.index.find(keys)
+        for i in np.flatnonzero(rows == NOT_FOUND):
+            self.pending_labels[int(keys[i])] = (int(values[i]), float(times[i]))
+        found = np.flatnonzero(rows != NOT_FOUND)
+        if not len(found):
+            return
+        self._set_labels(rows[found], values[found])
+
+    def _set_labels(self, rows: np.ndarray, values: np.ndarray) -> None:
+        """Write labels onto the batches that hold these window rows (the last label of a row wins)."""
+        last = len(rows) - 1 - np.unique(rows[::-1], return_index=True)[1]
+        rows, values = rows[last], values[last]
+        batches = self.state.batches
+        starts = np.fromiter((b.first_row for b in batches), np.int64, len(batches))
+        owner = np.searchsorted(starts, rows, side="right") - 1
+        new_rows, new_scores, new_values, relabelled = [], [], [], False
+        for group in np.split(np.arange(len(rows)), np.flatnonzero(np.diff(owner)) + 1):
+            batch = batches[int(owner[group[0]])]
+            at = rows[group] - batch.first_row
+            first_time = batch.labels[at] < 0
+            relabelled |= bool(np.any(batch.labels[at][~first_time] != values[group][~first_time]))
+            batch.labels[at] = values[group]
+            new_rows.append(rows[group][first_time])
+            new_scores.append(batch.scores[at[first_time]])
+            new_values.append(values[group][first_time])
+        if relabelled:
+            self.book.rebuild(*self._labelled_rows())
+        else:
+            self.book.add(np.concatenate(new_rows), np.concatenate(new_scores), np.concatenate(new_values))
+
+    def _labelled_rows(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(rows, scores, labels) of every labelled prediction, read from the batches."""
+        batches = self.state.batches
+        labels = np.concatenate([b.labels for b in batches])
+        known = labels >= 0
+        rows = np.concatenate([np.arange(b.first_row, b.first_row + len(b.scores)) for b in batches])
+        return rows[known], np.concatenate([b.scores for b in batches])[known], labels[known]
 
     def _expire(self, now: float) -> None:
         cutoff = now - self.window_seconds
@@ -183,27 +236,21 @@ class ModelWindow:
         while batches and batches[0].entry_time < cutoff:
             gone.append(batches.popleft())
         if gone:
-            n = sum(len(b.ids) for b in gone)
+            n = sum(len(b.scores) for b in gone)
             self._count(np.concatenate([b.bins for b in gone]), np.concatenate([b.slots for b in gone]),
                         np.sum([b.total for b in gone], axis=0), np.sum([b.total_sq for b in gone], axis=0), n, sign=-1)
             self.state.predictions -= n
             self.state.predicted_positive -= sum(b.positives for b in gone)
-            for old in gone:
-                for tid in old.ids:
-                    if self.index.get(tid, (None,))[0] is old:
-                        del self.index[tid]
-        label_cutoff = now - 2 * self.window_seconds
+            first_live = batches[0].first_row if batches else self.next_row
+            self.index.expire_before(first_live)
+            self.book.expire_before(first_live)
+        label_cutoff = now - self.window_seconds - LABEL_GRACE_SECONDS
         if self.pending_labels:
             self.pending_labels = {k: v for k, v in self.pending_labels.items() if v[1] >= label_cutoff}
 
     def labelled(self) -> tuple[np.ndarray, np.ndarray]:
-        """(labels, scores) of the predictions in the window whose label has arrived."""
-        if not self.state.batches:
-            return np.array([], np.int8), np.array([], np.float32)
-        labels = np.concatenate([b.labels for b in self.state.batches])
-        scores = np.concatenate([b.scores for b in self.state.batches])
-        known = labels >= 0
-        return labels[known], scores[known]
+        """(labels, scores) of the predictions in the window whose label has arrived, in ascending score order."""
+        return self.book.labels, self.book.scores
 
 
 def _id_tuple(entry_id: str) -> tuple[int, int]:
