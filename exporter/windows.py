@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from collections import deque
 from dataclasses import dataclass, field
+from typing import Callable, Iterable, Iterator
 
 import numpy as np
 import redis
@@ -23,6 +24,7 @@ from exporter.stats import KSReference
 
 log = logging.getLogger(__name__)
 READ_CHUNK = 500  # stream entries per XRANGE call
+CHUNK_ROWS = 100_000  # samples turned into counts at a time
 LABEL_GRACE_SECONDS = 60.0  # how long a label waits for its prediction (workers flush independently)
 
 
@@ -88,34 +90,30 @@ class ModelWindow:
         self.book = LabelledScores()
         self.next_row = 0
         self.pending_labels: dict[int, tuple[int, float]] = {}  # id hash -> (label, entry time)
-        self.last_prediction_id = "-"
-        self.last_label_id = "-"
+        self.last_ids: dict[str, str] = {}  # stream key -> id of the last entry read
         self.malformed = 0
 
     def refresh(self, client: redis.Redis, now: float) -> int:
         """Read what is new in Redis, expire what left the window; returns the new predictions."""
+        new = 0
         start = layout.stream_id_at(now - self.window_seconds)
-        arrived: list[tuple[layout.PredictionBatch, float]] = []
-        for entry_id, fields in self._read(client, self.keys.predictions, self.last_prediction_id, start):
-            self.last_prediction_id = entry_id
-            try:
-                arrived.append((layout.decode_predictions(fields), layout.entry_time_seconds(entry_id)))
-            except layout.MalformedEntry as exc:
-                self.malformed += 1
-                log.warning("skipped malformed prediction entry %s: %s", entry_id, exc)
-        new = self._add_predictions(arrived)
-        labels: list[tuple[layout.LabelBatch, float]] = []
+        for chunk in _chunks(self._decoded(client, self.keys.predictions, start, layout.decode_predictions)):
+            new += self._add_predictions(chunk)
         label_start = layout.stream_id_at(now - self.window_seconds - LABEL_GRACE_SECONDS)
-        for entry_id, fields in self._read(client, self.keys.labels, self.last_label_id, label_start):
-            self.last_label_id = entry_id
-            try:
-                labels.append((layout.decode_labels(fields), layout.entry_time_seconds(entry_id)))
-            except layout.MalformedEntry as exc:
-                self.malformed += 1
-                log.warning("skipped malformed label entry %s: %s", entry_id, exc)
-        self._add_labels(labels)
+        for chunk in _chunks(self._decoded(client, self.keys.labels, label_start, layout.decode_labels)):
+            self._add_labels(chunk)
         self._expire(now)
         return new
+
+    def _decoded(self, client: redis.Redis, key: str, window_start: str, decode: Callable) -> Iterator[tuple]:
+        """(batch, entry time) of each new entry of a stream; malformed entries are skipped and counted."""
+        for entry_id, fields in self._read(client, key, self.last_ids.get(key, "-"), window_start):
+            self.last_ids[key] = entry_id
+            try:
+                yield decode(fields), layout.entry_time_seconds(entry_id)
+            except layout.MalformedEntry as exc:
+                self.malformed += 1
+                log.warning("skipped malformed entry %s of %s: %s", entry_id, key, exc)
 
     def _read(self, client: redis.Redis, key: str, last_id: str, window_start: str):
         """Entries after `last_id` (or from the window start on the first read), in chunks."""
@@ -251,6 +249,19 @@ class ModelWindow:
     def labelled(self) -> tuple[np.ndarray, np.ndarray]:
         """(labels, scores) of the predictions in the window whose label has arrived, in ascending score order."""
         return self.book.labels, self.book.scores
+
+
+def _chunks(items: Iterable[tuple], rows: int = CHUNK_ROWS) -> Iterator[list[tuple]]:
+    """Group (batch, time) pairs into lists of about `rows` samples, so a cold start never holds the whole window twice."""
+    chunk, size = [], 0
+    for item in items:
+        chunk.append(item)
+        size += len(item[0])
+        if size >= rows:
+            yield chunk
+            chunk, size = [], 0
+    if chunk:
+        yield chunk
 
 
 def _id_tuple(entry_id: str) -> tuple[int, int]:
