@@ -63,7 +63,9 @@ class KSReference:
 
     def slot_index(self, current: np.ndarray) -> np.ndarray:
         """The slot of each current value (uint16 while the reference has < 32,768 distinct values)."""
-        slot = np.searchsorted(self.values, current, side="left") + np.searchsorted(self.values, current, side="right")
+        left = np.searchsorted(self.values, current, side="left")
+        equal = self.values[np.minimum(left, len(self.values) - 1)] == current if len(self.values) else False
+        slot = 2 * left + equal  # the values are distinct, so the right insertion index is left + equal
         return slot.astype(np.uint16 if self.slots < 2**16 else np.uint32)
 
     def counts(self, current: np.ndarray) -> np.ndarray:
