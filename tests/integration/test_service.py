@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import math
 import re
+import subprocess
 import time
 
 import numpy as np
@@ -216,3 +217,11 @@ def test_counters_add_up_across_workers(log_dir):
         wait_for(lambda: metric_value(svc, "published") == 100)
         client = redis.Redis.from_url(redis_srv.extra["url"])
         assert len(read_predictions(client, model_keys(svc)).ids) == 100
+
+
+def test_service_metrics_pass_promtool(service):
+    assert predict(service, "promtool-1", rows(1)[0])[0] == 200
+    _, text = http("GET", f"{service.url}/metrics")
+    assert "ml_monitoring_samples_total{" in text and "bentoml_service_request_duration_seconds_bucket{" in text
+    check = subprocess.run(["promtool", "check", "metrics"], input=text, capture_output=True, text=True)
+    assert check.returncode == 0 and not check.stdout.strip() and not check.stderr.strip(), check.stdout + check.stderr
