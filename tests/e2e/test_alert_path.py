@@ -12,6 +12,7 @@ import time
 import urllib.parse
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from bench.report import write_section
@@ -22,6 +23,8 @@ pytestmark = pytest.mark.e2e
 DASHBOARDS = Path(__file__).resolve().parents[2] / "grafana" / "dashboards"
 BASELINE_SECONDS = 75
 LOAD = ["--rps", "40", "--label-delay", "2", "--label-rate", "0.8"]
+SHIFTED = {"amount", "distance_from_home_km"}
+FIRST_NOTIFICATION = "first FeatureDrift notification of the model at the webhook (any feature)"
 
 
 def notifications(stack: Stack) -> list[dict]:
@@ -64,6 +67,7 @@ def drift_notification(stack):
     stack.parts.pop("locust").stop()
     stack.start_load(["--scenario", "covariate", *LOAD])
     started = time.monotonic()
+    stack.drift_started_at = time.time()
     stages: dict[str, float] = {}
     probes = {  # each stage of the path, as seen from outside
         "exporter flags it (`ml_drift_detected` in Prometheus)": lambda: prom_query(stack, 'ml_drift_detected{feature="amount"} == 1'),
@@ -76,6 +80,8 @@ def drift_notification(stack):
         for name, probe in probes.items():
             if name not in stages and probe():
                 stages[name] = time.monotonic() - started
+        if FIRST_NOTIFICATION not in stages and drift_alerts(stack):
+            stages[FIRST_NOTIFICATION] = time.monotonic() - started
         alerts = drift_alerts(stack, "amount")
         if alerts:
             stages["FeatureDrift notification for `amount` at the webhook"] = time.monotonic() - started
@@ -107,10 +113,70 @@ def test_feature_drift_notification_reaches_the_webhook(stack, drift_notificatio
         f"| ... the notifications also name `distance_from_home_km` | {'yes' if distance else 'not yet'} |",
         "",
         "Most of the time is the alert's `for: 1m`; the rest is the window filling with drifted traffic and "
-        "Alertmanager's `group_wait`, counted from the first alert of the model's FeatureDrift group. "
+        "Alertmanager's `group_wait` (10 s), counted from the first alert of the model's FeatureDrift group; when "
+        "another feature of the model fires first, `amount` joins the group's next notification, up to "
+        "`group_interval` (1 m) later. "
         "`make up` (72 s window every 5 s, 5 s scrapes, drift after 60 s), timed by hand on 2026-11-24: FeatureDrift "
         "for `amount` at Alertmanager 184 s after `make up` was typed.",
+        "",
+        "![PSI and KS D per feature around the drift, as Prometheus recorded them](docs/alert_path.png)",
     ]))
+
+
+def prom_range(stack: Stack, expr: str, start: float, end: float, step: float = 2.0) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """feature -> (unix times, values) of a range query."""
+    url = f"{stack.parts['prometheus'].url}/api/v1/query_range?" + urllib.parse.urlencode(
+        {"query": expr, "start": start, "end": end, "step": step})
+    status, body = http("GET", url)
+    assert status == 200 and body["status"] == "success", (expr, body)
+    return {r["metric"]["feature"]: (np.array([float(t) for t, _ in r["values"]]), np.array([float(v) for _, v in r["values"]]))
+            for r in body["data"]["result"]}
+
+
+def test_drift_history_in_prometheus_shows_the_shifted_features_only(stack, drift_notification):
+    """What the Drift dashboard's time series show: KS D of amount and distance climbs over the rule's floor after
+    the drift starts (and was under it while the window held baseline traffic only), and no other feature's PSI
+    reaches the 0.1 band; drawn to docs/alert_path.png."""
+    stages, _ = drift_notification
+    start, end = stack.drift_started_at - BASELINE_SECONDS, time.time()
+    ks = prom_range(stack, "ml_drift_ks_statistic", start, end)
+    psi_history = prom_range(stack, "ml_drift_psi", start, end)
+    assert len(ks) == 12 and len(psi_history) == 12
+    settled = stack.drift_started_at + 45  # the 36 s window holds drifted traffic only
+    for feature in SHIFTED:
+        times, values = ks[feature]
+        assert values[times >= settled].min() >= 0.07, (feature, values[times >= settled])
+        full_baseline_window = (times < stack.drift_started_at) & (times >= stack.drift_started_at - 30)
+        assert values[full_baseline_window].max() < 0.07, (feature, values[full_baseline_window])
+    for feature, (times, values) in psi_history.items():
+        if feature not in SHIFTED:
+            assert values.max() < 0.1, (feature, values.max())
+    draw_alert_path(ks, psi_history, stack.drift_started_at, stages)
+
+
+def draw_alert_path(ks: dict, psi_history: dict, drift_start: float, stages: dict[str, float]) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(13, 3.6), sharex=True)
+    for ax, series, title, floor in ((axes[0], psi_history, "PSI per feature", 0.25), (axes[1], ks, "KS D per feature", 0.07)):
+        for feature, (times, values) in sorted(series.items()):
+            shifted = feature in SHIFTED
+            ax.plot(times - drift_start, values, lw=2 if shifted else 0.8, alpha=1 if shifted else 0.5,
+                    label=feature if shifted else None, color=None if shifted else "grey")
+        ax.axhline(floor, color="red", ls=":", lw=1)
+        for name, seconds in stages.items():
+            if "firing" in name or "webhook" in name:
+                ax.axvline(seconds, color="black", ls="--", lw=0.8)
+                ax.text(seconds, ax.get_ylim()[1] * 0.95, " firing" if "firing" in name else " webhook", fontsize=8, va="top")
+        ax.axvline(0, color="orange", lw=1)
+        ax.set_title(title + " (grey: untouched features)")
+        ax.set_xlabel("seconds from covariate drift start (orange)")
+    axes[0].legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(DASHBOARDS.parents[1] / "docs" / "alert_path.png", dpi=80)
 
 
 def dashboard_queries() -> list[tuple[str, str, str]]:
