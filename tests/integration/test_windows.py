@@ -108,3 +108,24 @@ def test_sorted_labelled_scores_match_the_batches_under_random_traffic(publisher
         got_labels, got_scores = w.labelled()
         assert sorted(zip(scores.tolist(), labels.tolist())) == sorted(zip(got_scores.tolist(), got_labels.tolist()))
         assert np.all(np.diff(got_scores) >= 0)
+
+
+def test_rows_with_nan_or_infinity_are_skipped_and_counted(publisher):
+    from exporter.config import Config
+    from exporter.snapshot import compute
+
+    w = window(publisher)
+    rng = np.random.default_rng(1)
+    x = rng.random((300, len(publisher.profile.features))).astype(np.float32)
+    x[3, 0], x[7, 5] = np.nan, np.inf
+    scores = rng.random(300).astype(np.float32)
+    scores[11] = np.nan
+    ids = [f"n{i}" for i in range(300)]
+    publisher.client.xadd(publisher.keys.predictions, layout.encode_predictions(
+        layout.PredictionBatch(ids, np.full(300, time.time()), x, scores)))
+    label(publisher, ["n3", "n4"], [1, 0])
+    assert w.refresh(publisher.client, time.time()) == 297
+    assert w.state.skipped_rows == 3 and labelled(w) == [0]
+    snap = compute(w, Config(), time.time())
+    assert snap.skipped_rows == 3 and snap.predictions == 297
+    assert all(np.isfinite([f.psi, f.ks_statistic, f.current_mean]).all() for f in snap.features.values())
