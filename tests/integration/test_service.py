@@ -35,6 +35,8 @@ def model_keys(service) -> layout.Keys:
 
 def read_predictions(client: redis.Redis, keys: layout.Keys) -> layout.PredictionBatch:
     batches = [layout.decode_predictions(fields) for _, fields in client.xrange(keys.predictions)]
+    if not batches:  # nothing flushed yet
+        return layout.PredictionBatch([], np.zeros(0), np.zeros((0, len(FEATURE_NAMES)), np.float32), np.zeros(0, np.float32))
     return layout.PredictionBatch(
         ids=[i for b in batches for i in b.ids], times=np.concatenate([b.times for b in batches]),
         features=np.concatenate([b.features for b in batches]), scores=np.concatenate([b.scores for b in batches]),
