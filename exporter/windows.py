@@ -96,24 +96,27 @@ class ModelWindow:
     def refresh(self, client: redis.Redis, now: float) -> int:
         """Read what is new in Redis, expire what left the window; returns the new predictions."""
         new = 0
-        start = layout.stream_id_at(now - self.window_seconds)
-        for chunk in _chunks(self._decoded(client, self.keys.predictions, start, layout.decode_predictions)):
+        key, start = self.keys.predictions, layout.stream_id_at(now - self.window_seconds)
+        for chunk, last_id in _chunks(self._decoded(client, key, start, layout.decode_predictions)):
             new += self._add_predictions(chunk)
-        label_start = layout.stream_id_at(now - self.window_seconds - LABEL_GRACE_SECONDS)
-        for chunk in _chunks(self._decoded(client, self.keys.labels, label_start, layout.decode_labels)):
+            self.last_ids[key] = last_id
+        key, start = self.keys.labels, layout.stream_id_at(now - self.window_seconds - LABEL_GRACE_SECONDS)
+        for chunk, last_id in _chunks(self._decoded(client, key, start, layout.decode_labels)):
             self._add_labels(chunk)
+            self.last_ids[key] = last_id
         self._expire(now)
         return new
 
     def _decoded(self, client: redis.Redis, key: str, window_start: str, decode: Callable) -> Iterator[tuple]:
-        """(batch, entry time) of each new entry of a stream; malformed entries are skipped and counted."""
+        """(batch or None, entry time, entry id) of each new entry of a stream; malformed entries count and give None."""
         for entry_id, fields in self._read(client, key, self.last_ids.get(key, "-"), window_start):
-            self.last_ids[key] = entry_id
             try:
-                yield decode(fields), layout.entry_time_seconds(entry_id)
+                batch = decode(fields)
             except layout.MalformedEntry as exc:
                 self.malformed += 1
                 log.warning("skipped malformed entry %s of %s: %s", entry_id, key, exc)
+                batch = None
+            yield batch, layout.entry_time_seconds(entry_id), entry_id
 
     def _read(self, client: redis.Redis, key: str, last_id: str, window_start: str):
         """Entries after `last_id` (or from the window start on the first read), in chunks."""
@@ -251,17 +254,19 @@ class ModelWindow:
         return self.book.labels, self.book.scores
 
 
-def _chunks(items: Iterable[tuple], rows: int = CHUNK_ROWS) -> Iterator[list[tuple]]:
-    """Group (batch, time) pairs into lists of about `rows` samples, so a cold start never holds the whole window twice."""
-    chunk, size = [], 0
-    for item in items:
-        chunk.append(item)
-        size += len(item[0])
+def _chunks(entries: Iterable[tuple], rows: int = CHUNK_ROWS) -> Iterator[tuple[list[tuple], str]]:
+    """Group decoded entries into ([(batch, time), ...] of about `rows` samples, id of the last entry), so that a cold
+    start never holds the whole window twice and the read position moves only past entries that were counted."""
+    chunk, size, last_id = [], 0, None
+    for batch, entry_time, last_id in entries:
+        if batch is not None:
+            chunk.append((batch, entry_time))
+            size += len(batch)
         if size >= rows:
-            yield chunk
+            yield chunk, last_id
             chunk, size = [], 0
-    if chunk:
-        yield chunk
+    if last_id is not None:
+        yield chunk, last_id
 
 
 def _id_tuple(entry_id: str) -> tuple[int, int]:

@@ -129,3 +129,30 @@ def test_rows_with_nan_or_infinity_are_skipped_and_counted(publisher):
     snap = compute(w, Config(), time.time())
     assert snap.skipped_rows == 3 and snap.predictions == 297
     assert all(np.isfinite([f.psi, f.ks_statistic, f.current_mean]).all() for f in snap.features.values())
+
+
+class FailingAfter:
+    """The real client, with XRANGE failing after `calls` calls: Redis going away in the middle of a read."""
+
+    def __init__(self, client: redis.Redis, calls: int) -> None:
+        self.client, self.calls = client, calls
+
+    def xrange(self, *args, **kwargs):
+        self.calls -= 1
+        if self.calls < 0:
+            raise redis.ConnectionError("gone")
+        return self.client.xrange(*args, **kwargs)
+
+
+def test_redis_lost_in_the_middle_of_a_read_loses_nothing(publisher):
+    pipe = publisher.client.pipeline()
+    for i in range(1200):  # 3 XRANGE pages of 500 entries
+        pipe.xadd(publisher.keys.predictions, layout.encode_predictions(layout.PredictionBatch(
+            [f"m{i}"], np.array([time.time()]), np.ones((1, len(publisher.profile.features)), np.float32),
+            np.array([0.5], np.float32))))
+    pipe.execute()
+    w = window(publisher)
+    with pytest.raises(redis.ConnectionError):
+        w.refresh(FailingAfter(publisher.client, calls=1), time.time())
+    w.refresh(publisher.client, time.time())
+    assert w.state.predictions == 1200
