@@ -31,23 +31,26 @@ check-config:  ## promtool / amtool checks of the monitoring configuration
 test-unit: install
 	$(PY) -m pytest tests/unit -q
 
-test: install model check-config  ## everything CI runs
+test: install model check-config  ## everything CI runs; it must leave every tracked file as it found it
+	@mkdir -p .run && git status --porcelain > .run/status-before-test 2>/dev/null || true
 	$(PY) -m pytest tests -q
+	@git status --porcelain 2>/dev/null | diff -u .run/status-before-test - || { echo "make test changed the files above"; exit 1; }
 
 bench: install model  ## write BENCHMARKS.md
 	$(PY) -m bench.serving
 	$(PY) -m bench.exporter
 	$(PY) -m bench.detection
 	$(PY) -m bench.loadgen
+	RECORD_BENCHMARKS=1 $(PY) -m pytest tests/e2e -q  # the alert path's stage times and picture
 
-up: install model  ## the whole stack natively, with traffic and the seed's drift demo
+up: install model  ## the whole stack natively, with traffic and the spec's drift demo
 	$(PY) -m scripts.stack up
 
 down:
 	$(PY) -m scripts.stack down
 
 serve: install model
-	$(VENV)/bin/bentoml serve --port $${SERVICE_PORT:-8000}
+	$(VENV)/bin/bentoml serve --port $$($(PY) -m contracts.ports service)
 
 exporter: install
 	$(PY) -m exporter

@@ -24,11 +24,12 @@ from bench.report import write_section
 from bento_service.model_store import BOOSTER_FILE, load_booster, model_tag, predict_scores
 from contracts import redis_layout as layout
 from contracts.reference_profile import SCORE
+from contracts.policy import Policy
 from exporter.config import Config
 from exporter.monitor import Monitor
 from exporter.stats import psi
 from scripts import servers
-from tests.integration.exporter_data import Publisher
+from tests.helpers import Publisher
 from transactions import FEATURE_NAMES, LABEL, generate
 
 INTERVAL = 30.0
@@ -86,7 +87,7 @@ def measure(rate: int, log_dir: Path, data: tuple[np.ndarray, np.ndarray, np.nda
         print(f"  {rate} rps: one hour = {rate * 3600:,} predictions", flush=True)
         publish_hour(pub, rate, data, 3600, "hour")
         rss_before = rss_mb()
-        monitor = Monitor(Config(redis_url=redis_srv.extra["url"], window_hours=1.0), client)
+        monitor = Monitor(Config(redis_url=redis_srv.extra["url"], policy=Policy(window_hours=1.0)), client)
         started = time.perf_counter()
         monitor.cycle()
         cold = time.perf_counter() - started

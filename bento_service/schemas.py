@@ -32,7 +32,7 @@ _STRICT = ConfigDict(extra="forbid")
 Features = create_model(
     "Features",
     __config__=_STRICT,
-    __doc__="The 12 model inputs (DESIGN.md): all required, finite numbers within their ranges.",
+    __doc__="The 12 model inputs (docs/design.md): all required, finite numbers within their ranges.",
     **{f.name: _feature_field(f) for f in FEATURES},
 )
 

@@ -22,6 +22,7 @@ from bento_service.publisher import PublisherConfig, SamplePublisher
 from bento_service.schemas import (BatchPrediction, Explanation, Feedback, FeedbackReceipt, Prediction, Transaction,
                                    TransactionBatch, feature_matrix)
 from contracts import redis_layout as layout
+from contracts.ports import Ports
 from transactions.schema import FEATURE_NAMES
 
 LATENCY_BUCKETS_SECONDS = [0.001, 0.0025, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.03, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0]
@@ -58,7 +59,7 @@ def _publisher_config() -> PublisherConfig:
     name="fraud_detector_service",
     workers=int(os.environ.get("SERVICE_WORKERS", "1")),
     traffic={"timeout": 10},
-    http={"port": int(os.environ.get("SERVICE_PORT", "8000"))},
+    http={"port": Ports.from_env().service},
     logging={"access": {"enabled": os.environ.get("SERVICE_ACCESS_LOG", "true").lower() == "true"}},
     metrics={"duration": {"buckets": LATENCY_BUCKETS_SECONDS}},
 )

@@ -1,4 +1,5 @@
-"""Prometheus metric names and labels shared by the service, the exporter, rules and dashboards (DESIGN.md)."""
+"""Prometheus metric names and labels, defined once: the service and the exporter import them; a test checks that every
+ml_* series the generated rules and dashboards query is one of them (docs/design.md, "Metrics")."""
 
 MODEL_LABELS = ("model_name", "model_version")
 

@@ -25,7 +25,7 @@ def main() -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
     logging.info("drift exporter on http://%s:%d (window %.4g h, every %.4g s)", config.host, config.port,
-                 config.window_hours, config.interval_seconds)
+                 config.policy.window_hours, config.policy.interval_seconds)
     monitor.run_forever(stop)
     server.shutdown()
 

@@ -30,7 +30,7 @@ class DriftCollector(Collector):
         fam = {
             "psi": _gauge(names.DRIFT_PSI, "PSI of the current window against the reference bins", ["feature"]),
             "ks_d": _gauge(names.DRIFT_KS_STATISTIC, "Two-sample KS statistic D against the reference sample", ["feature"]),
-            "ks_p": _gauge(names.DRIFT_KS_PVALUE, "Two-sample KS p-value (uncorrected; the rule divides the threshold by 12)", ["feature"]),
+            "ks_p": _gauge(names.DRIFT_KS_PVALUE, "Two-sample KS p-value (uncorrected; the rule divides its level by the number of features judged)", ["feature"]),
             "detected": _gauge(names.DRIFT_DETECTED, "1 if the documented drift rule flags the feature", ["feature"]),
             "attr": _gauge(names.ATTRIBUTION_RATIO, "Share of the drift impact (importance x PSI) owed to the feature", ["feature"]),
             "mean": _gauge(names.FEATURE_MEAN, "Feature mean in the reference or the current window", ["feature", "window"]),

@@ -1,26 +1,40 @@
-"""The refresh loop: discover model versions in Redis, update their windows, compute snapshots."""
+"""The refresh loop: discover model versions in Redis, feed their windows, compute their snapshots."""
 from __future__ import annotations
 
 import logging
 import threading
 import time
+from dataclasses import dataclass
 
 import redis
 
 from contracts import redis_layout as layout
 from contracts.reference_profile import ReferenceProfile
 from exporter.config import Config
+from exporter.reader import StreamReader
 from exporter.snapshot import ModelSnapshot, compute
-from exporter.windows import ModelWindow
+from exporter.window import Window
 
 log = logging.getLogger(__name__)
+
+
+@dataclass
+class Tracked:
+    """One model version being watched: its stream reader and its window."""
+
+    reader: StreamReader
+    window: Window
+
+    def refresh(self, client: redis.Redis, now: float) -> None:
+        self.reader.refresh(client, self.window, now)
 
 
 class Monitor:
     def __init__(self, config: Config, client: redis.Redis | None = None) -> None:
         self.config = config
+        self.policy = config.policy
         self.client = client or redis.Redis.from_url(config.redis_url, socket_timeout=5, socket_connect_timeout=2)
-        self.windows: dict[str, ModelWindow] = {}
+        self.tracked: dict[str, Tracked] = {}
         self.snapshots: dict[str, ModelSnapshot] = {}
         self.redis_up = False
         self.last_cycle_seconds = 0.0
@@ -42,19 +56,19 @@ class Monitor:
 
     def _refresh_all(self, now: float) -> None:
         members = {m.decode() if isinstance(m, bytes) else m for m in self.client.smembers(layout.models_key(self.config.redis_prefix))}
-        for gone in set(self.windows) - members:
-            self.windows.pop(gone)
+        for gone in set(self.tracked) - members:
+            self.tracked.pop(gone)
         snapshots = {}
         for member in sorted(members):
-            window = self.windows.get(member) or self._open(member)
-            if window is None:
+            tracked = self.tracked.get(member) or self._open(member)
+            if tracked is None:
                 continue
-            window.refresh(self.client, now)
-            snapshots[member] = compute(window, self.config, now)
+            tracked.refresh(self.client, now)
+            snapshots[member] = compute(tracked.window, self.policy, now, tracked.reader.malformed)
         self.snapshots = snapshots
 
-    def _open(self, member: str) -> ModelWindow | None:
-        """A window for a model version newly seen in Redis (None while its reference is missing)."""
+    def _open(self, member: str) -> Tracked | None:
+        """Start watching a model version newly seen in Redis (None while its reference is missing)."""
         try:
             keys = layout.Keys.from_member(member, self.config.redis_prefix)
         except layout.MalformedEntry:
@@ -67,24 +81,27 @@ class Monitor:
         except (ValueError, TypeError, KeyError) as exc:
             log.warning("unreadable reference profile for %s: %s", member, exc)
             return None
-        window = ModelWindow(profile, keys, self.config.window_seconds)
-        self.windows[member] = window
-        return window
+        tracked = Tracked(StreamReader(keys), self._window(profile, self.policy.window_seconds))
+        self.tracked[member] = tracked
+        return tracked
+
+    def _window(self, profile: ReferenceProfile, seconds: float) -> Window:
+        return Window(profile, seconds, self.policy.label_grace_seconds)
 
     def report(self, hours: float) -> list[dict]:
         """Drift report for a window of `hours`: the live figures, or a one-off read of Redis for another size."""
-        if abs(hours - self.config.window_hours) < 1e-9:
+        if abs(hours - self.policy.window_hours) < 1e-9:
             return [s.as_dict() for s in self.snapshots.values()]
         now = time.time()
         result = []
-        for member, live in list(self.windows.items()):
-            window = ModelWindow(live.profile, live.keys, hours * 3600)
-            window.refresh(self.client, now)
-            result.append(compute(window, self.config, now).as_dict())
+        for live in list(self.tracked.values()):
+            one_off = Tracked(StreamReader(live.reader.keys), self._window(live.window.profile, hours * 3600))
+            one_off.refresh(self.client, now)
+            result.append(compute(one_off.window, self.policy, now, one_off.reader.malformed).as_dict())
         return result
 
     def run_forever(self, stop: threading.Event) -> None:
         while not stop.is_set():
             started = time.monotonic()
             self.cycle()
-            stop.wait(max(0.0, self.config.interval_seconds - (time.monotonic() - started)))
+            stop.wait(max(0.0, self.policy.interval_seconds - (time.monotonic() - started)))

@@ -44,7 +44,7 @@ def make_handler(monitor: Monitor, registry: CollectorRegistry) -> type[BaseHTTP
                         "last_success_timestamp_seconds": monitor.last_success,
                     })
                 elif url.path == "/api/v1/monitoring/drift/latest":
-                    cfg = monitor.config
+                    cfg = monitor.policy
                     hours = parse_hours(parse_qs(url.query, keep_blank_values=True), cfg.window_hours, cfg.max_report_hours)
                     self._json(200, {"window_hours": hours, "models": monitor.report(hours)})
                 else:

@@ -8,10 +8,10 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from contracts.reference_profile import SCORE
-from exporter import rules
-from exporter.config import Config
-from exporter.stats import attribution, mean_std, psi
-from exporter.windows import ModelWindow
+from contracts.policy import Policy
+from exporter import detectors
+from exporter.stats import attribution, mean_std
+from exporter.window import Window
 from transactions.quality import classification_metrics
 
 
@@ -52,40 +52,39 @@ class ModelSnapshot:
         return _json_safe(asdict(self))
 
 
-def compute(window: ModelWindow, config: Config, now: float | None = None) -> ModelSnapshot:
-    """Every figure of DESIGN.md for one window (drift figures only when it holds enough samples)."""
-    profile, state = window.profile, window.state
+def compute(window: Window, policy: Policy, now: float | None = None, malformed_entries: int = 0) -> ModelSnapshot:
+    """Every figure of one window (drift figures only when it holds at least min_window_samples predictions)."""
+    profile = window.profile
     labels, scores = window.labelled()
     snap = ModelSnapshot(
         model_name=profile.model_name, model_version=profile.model_version, trained_at=profile.trained_at,
         computed_at=now or time.time(), window_hours=window.window_seconds / 3600,
-        predictions=state.predictions, labels=len(labels), enough_samples=state.predictions >= config.min_window_samples,
-        reference_performance=dict(profile.metrics), skipped_rows=state.skipped_rows, malformed_entries=window.malformed,
+        predictions=window.predictions, labels=len(labels), enough_samples=window.predictions >= policy.min_window_samples,
+        reference_performance=dict(profile.metrics), skipped_rows=window.skipped_rows, malformed_entries=malformed_entries,
     )
-    if state.predictions:
-        snap.prediction_positive_ratio = state.predicted_positive / state.predictions
+    if window.predictions:
+        snap.prediction_positive_ratio = window.predicted_positive / window.predictions
     if len(labels):
         snap.label_positive_ratio = float(labels.mean())
-    if len(labels) >= config.min_labelled_samples and labels.sum() >= config.min_labelled_positives:
+    if len(labels) >= policy.min_labelled_samples and labels.sum() >= policy.min_labelled_positives:
         snap.performance = classification_metrics(labels, scores, profile.threshold, sorted_by_score=True)
     if not snap.enough_samples:
         return snap
 
-    tests = {}
-    for name, counter, counts in zip(window.columns, window.counters, state.columns):
-        d, p = counter.ks.test(counts.slots)
-        tests[name] = (psi(counter.proportions, counts.bins), d, p, counts)
-    flags = {f: rules.drifted(*tests[f][:3], config) for f in profile.features}
-    shares = attribution({f: tests[f][0] for f in profile.features}, profile.importance, flags)
-    for f in profile.features:
-        value, d, p, counts = tests[f]
+    figures = {name: detectors.column_drift(ref, counts) for name, ref, counts in zip(window.columns, window.references, window.counts)}
+    score = figures.pop(SCORE)
+    flags = detectors.drifted_features(figures, policy)
+    shares = attribution({f: figures[f].psi for f in profile.features}, profile.importance, flags)
+    for name, f in figures.items():
+        _, counts = window.column(name)
         mean, std = mean_std(counts.total, counts.total_sq, counts.n)
-        snap.features[f] = FeatureDrift(value, d, p, flags[f], shares[f], profile.means[f], profile.stds[f], mean, std)
-    score_psi, score_d, score_p, _ = tests[SCORE]
-    score_drifted = rules.drifted(score_psi, score_d, score_p, config, tests=1)
-    snap.prediction_drift = {"psi": score_psi, "ks_statistic": score_d, "ks_pvalue": score_p, "drifted": score_drifted}
-    degraded = bool(snap.performance) and rules.performance_dropped(snap.performance, profile.metrics, config)
-    snap.health_status = rules.health_status({f: t[0] for f, t in tests.items() if f != SCORE}, flags, score_drifted, degraded, config)
+        snap.features[name] = FeatureDrift(f.psi, f.ks_statistic, f.ks_pvalue, flags[name], shares[name],
+                                           profile.means[name], profile.stds[name], mean, std)
+    score_drifted = detectors.drifted(score, policy, tests=1)
+    snap.prediction_drift = {"psi": score.psi, "ks_statistic": score.ks_statistic, "ks_pvalue": score.ks_pvalue,
+                             "drifted": score_drifted}
+    degraded = bool(snap.performance) and detectors.performance_dropped(snap.performance, profile.metrics, policy)
+    snap.health_status = detectors.health_status({f: v.psi for f, v in figures.items()}, flags, score_drifted, degraded, policy)
     return snap
 
 

@@ -25,7 +25,7 @@ RUN = {"started": time.monotonic(), "source": TransactionSource(uuid.uuid4().hex
 @events.init_command_line_parser.add_listener
 def add_options(parser) -> None:
     parser.add_argument("--scenario", choices=LOADGEN_SCENARIOS, default=os.environ.get("SCENARIO", "baseline"),
-                        help="traffic scenario (see transactions/scenarios.py); demo = baseline, then seed_drift after --drift-after")
+                        help="traffic scenario (see transactions/scenarios.py); demo = baseline, then spec_drift after --drift-after")
     parser.add_argument("--rps", type=float, default=float(os.environ.get("DEFAULT_RPS", "10")),
                         help="target requests per second to the prediction endpoints")
     parser.add_argument("--drift-after", type=float, default=60.0, help="demo: seconds of baseline before the drift")

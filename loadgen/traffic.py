@@ -13,7 +13,7 @@ import numpy as np
 
 from transactions import FEATURE_NAMES, LABEL, Scenario, generate, get_scenario
 
-LOADGEN_SCENARIOS = ("baseline", "covariate", "concept", "gradual", "seed_drift", "demo")
+LOADGEN_SCENARIOS = ("baseline", "covariate", "concept", "gradual", "spec_drift", "demo")
 BLOCK = 1000
 
 
@@ -27,7 +27,7 @@ class Timeline:
 
     def at(self, elapsed: float) -> Scenario:
         if self.scenario == "demo":
-            return get_scenario("seed_drift" if elapsed >= self.drift_after else "baseline")
+            return get_scenario("spec_drift" if elapsed >= self.drift_after else "baseline")
         if self.scenario == "gradual":
             return get_scenario("gradual", ramp=self.ramp(elapsed))
         return get_scenario(self.scenario)

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import yaml
 
+from contracts.policy import Policy
+
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG_FILE = Path(__file__).resolve().parent / "config.yml"
 
@@ -17,3 +19,8 @@ CONFIG_FILE = Path(__file__).resolve().parent / "config.yml"
 @lru_cache(maxsize=1)
 def config() -> dict:
     return yaml.safe_load(CONFIG_FILE.read_text())
+
+
+def policy() -> Policy:
+    """The monitoring policy the rules and dashboards are drawn with (contracts/policy.py's defaults)."""
+    return Policy()

@@ -1,6 +1,6 @@
-"""Write the mixin's outputs: prometheus/rules/{alerts,recording}.yml and grafana/dashboards/*.json.
+"""Write the mixin's outputs: prometheus/rules/{alerts,recording}.yml, grafana/dashboards/*.json and .env.example.
 
-    python -m mixin            # regenerate after editing mixin/config.yml, rules.py or dashboards.py
+    python -m mixin            # regenerate after editing contracts/policy.py, mixin/config.yml, rules.py or dashboards.py
     python -m mixin --check    # exit 1 if a committed output differs from what the sources give
 """
 from __future__ import annotations
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import yaml
 
-from mixin import ROOT, dashboards, rules
+from mixin import ROOT, dashboards, env_example, rules
 
 
 def _yaml(doc: dict) -> str:
@@ -22,6 +22,7 @@ def outputs() -> dict[Path, str]:
     files = {ROOT / "prometheus" / "rules" / "alerts.yml": _yaml(rules.alerting_rules()),
              ROOT / "prometheus" / "rules" / "recording.yml": _yaml(rules.recording_rules())}
     files.update({dashboards.OUT / name: text for name, text in dashboards.render().items()})
+    files[ROOT / ".env.example"] = env_example.render()
     return files
 
 

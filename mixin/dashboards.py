@@ -1,4 +1,4 @@
-"""The three Grafana dashboards (the seed's tabs: Overview, Drift, Performance), built from mixin/config.yml.
+"""The three Grafana dashboards (the spec's tabs: Overview, Drift, Performance), built from mixin/config.yml.
 
     python -m mixin                       # rewrites grafana/dashboards/*.json (and the rules)
     python -m grafana.build_dashboards    # the dashboards only
@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import json
 
-from mixin import ROOT, config
+from mixin import ROOT, config, policy
+from transactions.schema import N_FEATURES
 
 OUT = ROOT / "grafana" / "dashboards"
 MODEL = 'model_name="$model_name", model_version="$model_version"'
@@ -29,8 +30,13 @@ def steps(*pairs: tuple[str, float | None]) -> list[dict]:
 
 
 def psi_steps() -> list[dict]:
-    t = config()["thresholds"]
-    return steps(("green", None), ("orange", t["psi_moderate"]), ("red", t["psi_significant"]))
+    p = policy()
+    return steps(("green", None), ("orange", p.psi_warning), ("red", p.psi_threshold))
+
+
+def psi_bands() -> str:
+    p = policy()
+    return f"< {p.psi_warning:g} ok, {p.psi_warning:g}-{p.psi_threshold:g} moderate, >= {p.psi_threshold:g} significant"
 
 
 class Board:
@@ -96,7 +102,8 @@ def overview() -> Board:
     b = Board("overview", "ML model: Overview", "Health, model, traffic and quality at a glance.")
     b.add("stat", "Health status", [(f"ml_model_health_status{{{MODEL}}}", "")], width=6, height=5, mappings=HEALTH_MAPPINGS,
           thresholds=steps(("green", None), ("orange", 1), ("red", 2)), options={"colorMode": "background", "graphMode": "none"},
-          description="The exporter's verdict: 0 healthy, 1 warning (a feature drifted or PSI 0.1-0.25), 2 critical.")
+          description=f"The exporter's verdict: 0 healthy, 1 warning (a feature drifted or PSI {policy().psi_warning:g}-"
+                      f"{policy().psi_threshold:g}), 2 critical.")
     b.add("table", "Model", [(f"ml_model_info{{{MODEL}}}", "")], width=6, height=5, instant=True,
           description="Name, version and training time of the model being monitored.")
     b.add("stat", "Predictions served (time range)", [(f"sum(increase({predictions}[$__range]))", "")], width=6, height=5,
@@ -119,22 +126,21 @@ def overview() -> Board:
 
 
 def drift() -> Board:
-    t = config()["thresholds"]
-    b = Board("drift", "ML model: Drift",
-              f"Which features drift, by how much, and which explain it. PSI: < {t['psi_moderate']} ok, "
-              f"{t['psi_moderate']}-{t['psi_significant']} moderate, >= {t['psi_significant']} significant.")
+    p = policy()
+    b = Board("drift", "ML model: Drift", f"Which features drift, by how much, and which explain it. PSI: {psi_bands()}.")
     b.add("state-timeline", "PSI per feature over time", [(f"ml_drift_psi{{{MODEL}}}", "{{feature}}")], width=24, height=10,
           thresholds=psi_steps(), decimals=3, options={"showValue": "never", "mergeValues": False, "rowHeight": 0.8},
-          description="Each row is a feature; green under 0.1, orange 0.1-0.25, red at 0.25 and above.")
+          description=f"Each row is a feature; green under {p.psi_warning:g}, orange {p.psi_warning:g}-{p.psi_threshold:g}, "
+                      f"red at {p.psi_threshold:g} and above.")
     b.add("bargauge", "Current PSI per feature", [(f"ml_drift_psi{{{MODEL}}}", "{{feature}}")], thresholds=psi_steps(),
           instant=True, decimals=3, options={"orientation": "horizontal", "displayMode": "gradient"})
     b.add("bargauge", "Drift attribution (importance x PSI, flagged features)", [(f"ml_drift_attribution_ratio{{{MODEL}}}", "{{feature}}")],
           unit="percentunit", instant=True, options={"orientation": "horizontal", "displayMode": "basic"},
           description="Share of the overall drift impact owed to each feature: which drift matters for this model.")
     b.add("timeseries", "KS statistic D", [(f"ml_drift_ks_statistic{{{MODEL}}}", "{{feature}}")],
-          thresholds=steps(("green", None), ("red", t["ks_min_statistic"])),
-          description=f"Two-sample Kolmogorov-Smirnov D; the drift rule needs D >= {t['ks_min_statistic']} as well as significance.")
-    b.add("timeseries", f"KS p-value (rule: < {t['ks_pvalue']}/12, Bonferroni)", [(f"ml_drift_ks_pvalue{{{MODEL}}}", "{{feature}}")],
+          thresholds=steps(("green", None), ("red", p.ks_min_statistic)),
+          description=f"Two-sample Kolmogorov-Smirnov D; the drift rule needs D >= {p.ks_min_statistic:g} as well as significance.")
+    b.add("timeseries", f"KS p-value (rule: < {p.ks_threshold:g}/{N_FEATURES}, Bonferroni)", [(f"ml_drift_ks_pvalue{{{MODEL}}}", "{{feature}}")],
           options={"legend": {"displayMode": "list", "placement": "bottom"}})
     b.add("table", "Mean: reference vs current", [(f"ml_feature_mean{{{MODEL}}}", "")], instant=True)
     b.add("table", "Standard deviation: reference vs current", [(f"ml_feature_stddev{{{MODEL}}}", "")], instant=True)

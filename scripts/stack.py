@@ -1,9 +1,9 @@
 """The whole stack, natively: redis-server, `bentoml serve`, the exporter, Prometheus, Alertmanager,
-a webhook receiver, Locust running the seed's demo, and grafana-server if it is installed.
+a webhook receiver, Locust running the spec's demo, and grafana-server if it is installed.
 
-    python -m scripts.stack up      # `make up`: ports as in DESIGN.md, logs in .run/logs, PIDs in .run/pids
+    python -m scripts.stack up      # `make up`: ports as in contracts/ports.py, logs in .run/logs, PIDs in .run/pids
     python -m scripts.stack down    # `make down`: stop every process `up` started, by PID
-    Ports: DESIGN.md's, moved with REDIS_PORT, SERVICE_PORT, EXPORTER_PORT, LOCUST_PORT, PROMETHEUS_PORT,
+    Ports: contracts/ports.py, moved with REDIS_PORT, SERVICE_PORT, EXPORTER_PORT, LOCUST_PORT, PROMETHEUS_PORT,
     ALERTMANAGER_PORT, WEBHOOK_PORT, GRAFANA_PORT; STACK_RUN_DIR moves .run/. `.env` fills in unset variables.
 
 The demo judges drift over a short window (DEMO_WINDOW_HOURS=0.02: 72 s) every 5 s (DEMO_INTERVAL), and
@@ -27,6 +27,7 @@ from pathlib import Path
 
 import yaml
 
+import contracts.ports
 from scripts import servers
 from scripts.render_alertmanager import load_dotenv, write as write_alertmanager_config
 
@@ -35,23 +36,7 @@ RUN = ROOT / ".run"
 DEBIAN_PACKAGES = {"redis-server": "redis-server", "prometheus": "prometheus", "prometheus-alertmanager": "prometheus-alertmanager"}
 
 
-@dataclass
-class Ports:
-    redis: int = 6379
-    service: int = 8000
-    exporter: int = 8001
-    locust: int = 8089
-    prometheus: int = 9090
-    alertmanager: int = 9093
-    webhook: int = 5001
-    grafana: int = 3000
-
-    @classmethod
-    def from_env(cls) -> "Ports":
-        names = {"redis": "REDIS_PORT", "service": "SERVICE_PORT", "exporter": "EXPORTER_PORT", "locust": "LOCUST_PORT",
-                 "prometheus": "PROMETHEUS_PORT", "alertmanager": "ALERTMANAGER_PORT", "webhook": "WEBHOOK_PORT", "grafana": "GRAFANA_PORT"}
-        return cls(**{k: int(os.environ.get(v, getattr(cls, k))) for k, v in names.items()})
-
+class Ports(contracts.ports.Ports):
     @classmethod
     def free(cls) -> "Ports":
         return cls(**{k: servers.free_port() for k in cls.__dataclass_fields__})
@@ -180,7 +165,7 @@ def up() -> None:
     for name, url in {**stack.urls(), **({"Grafana": f"http://127.0.0.1:{stack.ports.grafana}"} if grafana else {})}.items():
         print(f"  {name:<26} {url}")
     s = stack.settings
-    print(f"\nLocust runs the demo at {s.load[s.load.index('--rps') + 1]} rps: baseline traffic, then the seed's drift after "
+    print(f"\nLocust runs the demo at {s.load[s.load.index('--rps') + 1]} rps: baseline traffic, then the spec's drift after "
           f"{s.load[s.load.index('--drift-after') + 1]} s. The exporter judges a {s.window_hours * 3600:.0f} s window every "
           f"{s.interval_seconds:g} s; a FeatureDrift alert for `amount` reaches Alertmanager about 3 minutes after start.")
 

@@ -14,6 +14,8 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+from contracts.ports import Ports
+
 
 def make_handler(out: Path) -> type[BaseHTTPRequestHandler]:
     lock = threading.Lock()
@@ -58,7 +60,7 @@ def make_handler(out: Path) -> type[BaseHTTPRequestHandler]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=5001)
+    parser.add_argument("--port", type=int, default=Ports.from_env().webhook)
     parser.add_argument("--out", type=Path, default=Path(".run/logs/notifications.jsonl"))
     args = parser.parse_args()
     args.out.parent.mkdir(parents=True, exist_ok=True)

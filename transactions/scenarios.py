@@ -36,10 +36,12 @@ class Scenario:
 BASELINE = Scenario("baseline")
 COVARIATE = Scenario("covariate", amount_scale=1.3, distance_scale=1.5)
 CONCEPT = Scenario("concept", fraud_rate=0.05, fraud_pattern="card_testing")
-SEED_DRIFT = Scenario("seed_drift", amount_scale=1.3, distance_scale=1.5, fraud_rate=0.05)
+# The project brief's drift example: amount +30%, distance from home +50%, fraud 2% -> 5%.
+SPEC_DRIFT = Scenario("spec_drift", amount_scale=1.3, distance_scale=1.5, fraud_rate=0.05)
 
-SCENARIOS: dict[str, Scenario] = {s.name: s for s in (BASELINE, COVARIATE, CONCEPT, SEED_DRIFT)}
-SCENARIO_NAMES: tuple[str, ...] = ("baseline", "covariate", "concept", "gradual", "seed_drift")
+SCENARIOS: dict[str, Scenario] = {s.name: s for s in (BASELINE, COVARIATE, CONCEPT, SPEC_DRIFT)}
+SCENARIO_NAMES: tuple[str, ...] = ("baseline", "covariate", "concept", "gradual", "spec_drift")
+ALIASES = {"seed_drift": "spec_drift"}  # the name before 2026-11-25
 
 
 def get_scenario(name: str | Scenario, *, ramp: float = 1.0) -> Scenario:
@@ -49,6 +51,6 @@ def get_scenario(name: str | Scenario, *, ramp: float = 1.0) -> Scenario:
     if name == "gradual":
         return replace(COVARIATE.ramped(ramp), name="gradual")
     try:
-        return SCENARIOS[name]
+        return SCENARIOS[ALIASES.get(name, name)]
     except KeyError:
         raise ValueError(f"unknown scenario {name!r}; choose one of {', '.join(SCENARIO_NAMES)}") from None

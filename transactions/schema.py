@@ -1,4 +1,4 @@
-"""The model's 12 input features: names, meaning and valid ranges (DESIGN.md)."""
+"""The model's 12 input features: names, meaning and valid ranges (docs/design.md)."""
 from __future__ import annotations
 
 import math

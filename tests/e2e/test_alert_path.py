@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bench.report import write_section
+from bench.report import figure_path, record
 from scripts.stack import Ports, Settings, Stack
 from tests.conftest import http
 
@@ -101,7 +101,7 @@ def test_feature_drift_notification_reaches_the_webhook(stack, drift_notificatio
     distance = drift_alerts(stack, "distance_from_home_km")
     s = stack.settings
     rows = [f"| {name} | {seconds:.0f} |" for name, seconds in sorted(stages.items(), key=lambda kv: kv[1])]
-    write_section("alert_path", "Drift to notification, end to end (`tests/e2e/test_alert_path.py`)", "\n".join([
+    record("alert_path", "Drift to notification, end to end (`tests/e2e/test_alert_path.py`)", "\n".join([
         f"Native stack on loopback: Locust at 40 rps, exporter window {s.window_hours * 3600:.0f} s refreshed every "
         f"{s.interval_seconds:g} s, Prometheus scraping and evaluating every {s.scrape_seconds:g} s "
         "(resend delay 1 s), alert `for: 1m`, Alertmanager `group_wait` 10 s (warning). "
@@ -179,7 +179,7 @@ def draw_alert_path(ks: dict, psi_history: dict, drift_start: float, stages: dic
         ax.set_xlabel("seconds from covariate drift start (orange)")
     axes[0].legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(DASHBOARDS.parents[1] / "docs" / "alert_path.png", dpi=80)
+    fig.savefig(figure_path("alert_path.png"), dpi=80)
 
 
 def baseline_flag_note(stack: Stack) -> str:

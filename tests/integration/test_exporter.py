@@ -12,8 +12,7 @@ from sklearn import metrics as sk
 
 from contracts import redis_layout as layout
 from scripts import servers
-from tests.conftest import http
-from tests.integration.exporter_data import Publisher
+from tests.helpers import Publisher, http, series, wait_for
 from transactions import FEATURE_NAMES
 
 pytestmark = pytest.mark.integration
@@ -21,14 +20,6 @@ FAST = {"MONITORING_INTERVAL": "0.5", "DRIFT_WINDOW_HOURS": "1"}
 SHIFTED = {"amount", "distance_from_home_km"}
 
 
-def wait_for(condition, timeout: float = 20.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"condition not met within {timeout}s")
 
 
 def report(exporter, version: str) -> dict | None:
@@ -47,11 +38,6 @@ def scrape(exporter) -> str:
     return text
 
 
-def series(text: str, name: str, **labels) -> float | None:
-    for line in text.splitlines():
-        if line.startswith(name + "{") and all(f'{k}="{v}"' in line for k, v in labels.items()):
-            return float(line.rsplit(" ", 1)[1])
-    return None
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +47,7 @@ def stack(log_dir):
         sent = {
             "covariate": Publisher(client, "covariate").send(5000, seed=1, scenario="covariate", label_rate=0.8),
             "stationary": Publisher(client, "stationary").send(5000, seed=2, label_rate=0.8),
-            "seed": Publisher(client, "seed").send(5000, seed=3, scenario="seed_drift"),
+            "seed": Publisher(client, "seed").send(5000, seed=3, scenario="spec_drift"),
             "tiny": Publisher(client, "tiny").send(50, seed=4),
         }
         with servers.start_exporter(log_dir, redis_srv.extra["url"], env=FAST) as exporter:
@@ -80,7 +66,7 @@ def test_covariate_drift_flags_amount_and_distance_only(stack):
     assert r["features"]["amount"]["current_mean"] == pytest.approx(1.3 * r["features"]["amount"]["reference_mean"], rel=0.08)
 
 
-def test_seed_drift_is_caught(stack):
+def test_spec_drift_is_caught(stack):
     exporter, *_ = stack
     r = fresh_report(exporter, "seed", 5000)
     assert SHIFTED <= {f for f, v in r["features"].items() if v["drifted"]}

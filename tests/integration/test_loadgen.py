@@ -31,8 +31,8 @@ def test_headless_demo_run_sends_predictions_and_feedback(log_dir, tmp_path):
         rows = stats(tmp_path / "run")
         assert int(rows["Aggregated"]["Failure Count"]) == 0
         assert int(rows["predict [baseline]"]["Request Count"]) > 0
-        assert int(rows["predict [seed_drift]"]["Request Count"]) > 0
-        assert int(rows["predict_batch [seed_drift]"]["Request Count"]) > 0
+        assert int(rows["predict [spec_drift]"]["Request Count"]) > 0
+        assert int(rows["predict_batch [spec_drift]"]["Request Count"]) > 0
         assert int(rows["feedback"]["Request Count"]) > 0
 
         _, info = http("GET", f"{svc.url}/api/v1/model")

@@ -13,7 +13,7 @@ import redis
 from contracts import redis_layout as layout
 from contracts.reference_profile import ReferenceProfile
 from scripts import servers
-from tests.conftest import http
+from tests.helpers import http, wait_for
 from transactions import FEATURE_NAMES, generate
 
 pytestmark = pytest.mark.integration
@@ -49,14 +49,6 @@ def metric_value(service, outcome: str) -> float:
     return float(match.group(1)) if match else 0.0
 
 
-def wait_for(condition, timeout: float = 10.0, interval: float = 0.1):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"condition not met within {timeout}s")
 
 
 def test_model_info_reports_test_metrics(service):

@@ -20,7 +20,7 @@ def test_baseline_matches_training_distribution(baseline):
     assert other[LABEL].mean() == pytest.approx(0.02, abs=0.002)
 
 
-@pytest.mark.parametrize("scenario", ["covariate", "seed_drift"])
+@pytest.mark.parametrize("scenario", ["covariate", "spec_drift"])
 def test_covariate_shifts_amount_30_and_distance_50_percent(baseline, scenario):
     drifted = generate(N, seed=102, scenario=scenario)
     assert drifted.amount.mean() / baseline.amount.mean() == pytest.approx(1.3, abs=0.03)
@@ -29,8 +29,8 @@ def test_covariate_shifts_amount_30_and_distance_50_percent(baseline, scenario):
         assert drifted[f].mean() == pytest.approx(baseline[f].mean(), rel=0.03, abs=0.01), f
 
 
-def test_seed_drift_raises_fraud_to_five_percent():
-    assert generate(N, seed=103, scenario="seed_drift")[LABEL].mean() == pytest.approx(0.05, abs=0.003)
+def test_spec_drift_raises_fraud_to_five_percent():
+    assert generate(N, seed=103, scenario="spec_drift")[LABEL].mean() == pytest.approx(0.05, abs=0.003)
 
 
 def test_concept_changes_labels_not_inputs(baseline):
@@ -47,10 +47,10 @@ def test_gradual_reaches_the_covariate_shift_at_the_end_of_the_ramp(baseline):
     assert half.amount.mean() / baseline.amount.mean() == pytest.approx(1.15, abs=0.03)
 
 
-def test_demo_switches_to_the_seed_drift_after_drift_after():
+def test_demo_switches_to_the_spec_drift_after_drift_after():
     demo = Timeline("demo", drift_after=60)
     assert demo.at(59.9).name == "baseline"
-    assert demo.at(60).name == "seed_drift"
+    assert demo.at(60).name == "spec_drift"
 
 
 def test_gradual_timeline_ramps_in_steps():

@@ -1,4 +1,4 @@
-"""Prometheus, Alertmanager, Grafana and docker-compose configuration: valid, tested, consistent with DESIGN.md."""
+"""Prometheus, Alertmanager, Grafana and docker-compose configuration: valid, tested, consistent with the contracts (contracts/policy.py, contracts/ports.py, contracts/metric_names.py)."""
 from __future__ import annotations
 
 import json
@@ -9,13 +9,17 @@ from pathlib import Path
 import pytest
 import yaml
 
+import contracts.ports
 import mixin
+from contracts.policy import settings
 from mixin.__main__ import stale
 from mixin.dashboards import build
 from scripts.render_alertmanager import load_dotenv, render, write
 
 ROOT = Path(__file__).resolve().parents[2]
-DESIGN_PORTS = {"service": 8000, "exporter": 8001, "loadgen": 8089, "prometheus": 9090, "alertmanager": 9093, "grafana": 3000, "redis": 6379}
+PORTS = contracts.ports.DEFAULT
+COMPOSE_PORTS = {"service": PORTS.service, "exporter": PORTS.exporter, "loadgen": PORTS.locust, "prometheus": PORTS.prometheus,
+                 "alertmanager": PORTS.alertmanager, "grafana": PORTS.grafana, "redis": PORTS.redis, "webhook": PORTS.webhook}
 
 
 def run(*args: str) -> subprocess.CompletedProcess:
@@ -42,9 +46,9 @@ def test_every_alert_has_a_promtool_test_and_a_runbook():
     tested = {t["alertname"] for f in (ROOT / "prometheus/tests").glob("*.yml")
               for case in yaml.safe_load(f.read_text())["tests"] for t in case.get("alert_rule_test", [])}
     assert alerts <= tested
-    readme = (ROOT / "README.md").read_text().lower()
+    runbook = (ROOT / "docs" / "runbook.md").read_text().lower()
     for name in alerts:
-        assert re.search(rf"^#+ {name.lower()}$", readme, re.M), f"no runbook section for {name}"
+        assert re.search(rf"^#+ {name.lower()}$", runbook, re.M), f"no runbook section for {name}"
 
 
 def test_amtool_accepts_the_committed_and_the_rendered_config(tmp_path):
@@ -85,7 +89,7 @@ def test_mixin_outputs_are_up_to_date_and_use_the_config():
         assert {"summary", "description", "runbook_url"} <= set(rule["annotations"]), name
         assert rule["labels"]["severity"] in {"warning", "critical"}
         assert "{{ $value" in rule["annotations"]["description"], name
-    assert f'>= {c["thresholds"]["psi_significant"]:g}' in yaml.safe_dump(alerts["FeatureDrift"])
+    assert f'>= {mixin.policy().psi_threshold:g}' in yaml.safe_dump(alerts["FeatureDrift"])
     feature_drift = [r for g in yaml.safe_load((ROOT / "prometheus/rules/alerts.yml").read_text())["groups"] for r in g["rules"]
                      if r["alert"] == "FeatureDrift"]
     assert {r["labels"]["severity"] for r in feature_drift} == {"warning", "critical"}
@@ -133,7 +137,7 @@ def test_dashboards_are_built_from_code_and_valid():
         for panel in board["panels"]:
             if panel["title"].startswith(("PSI per feature", "Current PSI")):
                 values = [s["value"] for s in panel["fieldConfig"]["defaults"]["thresholds"]["steps"]]
-                assert values == [None, 0.1, 0.25] and panel["fieldConfig"]["defaults"]["color"]["mode"] == "thresholds"
+                assert values == [None, mixin.policy().psi_warning, mixin.policy().psi_threshold] and panel["fieldConfig"]["defaults"]["color"]["mode"] == "thresholds"
     health = next(p for p in built["ml-overview"]["panels"] if p["title"] == "Health status")
     texts = {k: v["text"] for k, v in health["fieldConfig"]["defaults"]["mappings"][0]["options"].items()}
     assert texts == {"0": "Healthy", "1": "Warning", "2": "Critical"}
@@ -144,11 +148,11 @@ def test_dashboards_are_built_from_code_and_valid():
     assert provider["providers"][0]["options"]["path"] == "/var/lib/grafana/dashboards"
 
 
-def test_compose_matches_the_native_stack_and_design():
+def test_compose_matches_the_native_stack_and_the_contracts():
     compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
     services = compose["services"]
-    assert set(DESIGN_PORTS) <= set(services)
-    for name, port in DESIGN_PORTS.items():
+    assert set(COMPOSE_PORTS) <= set(services)
+    for name, port in COMPOSE_PORTS.items():
         assert f"{port}:{port}" in services[name]["ports"], name
     for name in ("redis", "service", "exporter", "prometheus", "alertmanager", "grafana"):
         assert "healthcheck" in services[name], name
@@ -172,7 +176,10 @@ def test_compose_matches_the_native_stack_and_design():
     assert datasource["url"] == "http://prometheus:9090"
     assert "./grafana/provisioning:/etc/grafana/provisioning:ro" in services["grafana"]["volumes"]
     assert "./grafana/dashboards:/var/lib/grafana/dashboards:ro" in services["grafana"]["volumes"]
-    assert services["exporter"]["environment"]["EXPORTER_PORT"] == "8001"
+    assert services["exporter"]["environment"]["EXPORTER_PORT"] == str(PORTS.exporter)
+    app_env = compose["x-app"]["environment"]
+    for env, _, _ in settings():  # every policy setting reaches the containers, its default left to contracts/policy.py
+        assert app_env[env] == f"${{{env}:-}}", env
     assert services["service"]["environment"]["REDIS_URL"] == "redis://redis:6379/0"
     assert "bentoml" in services["service"]["command"] and "serve" in services["service"]["command"]
     assert "--scenario" in services["loadgen"]["command"]

@@ -1,0 +1,68 @@
+"""The monitoring policy: every threshold, window and minimum the drift decision depends on, decided here once.
+
+The exporter's defaults, `.env.example` and the generated alert rules and dashboards (`python -m mixin`) read
+this module; an environment variable named in each field's `env` overrides it at run time. Why each value
+was chosen, with the figures that decided it, is in docs/design.md ("The drift rule").
+
+>>> Policy().psi_threshold
+0.25
+>>> Policy.from_env({"PSI_THRESHOLD": "0.3"}).psi_threshold
+0.3
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import MISSING, dataclass, field, fields
+from typing import Any, Mapping
+
+
+def setting(default: Any, env: str, doc: str) -> Any:
+    """A policy field: its default, the environment variable that overrides it and what it means."""
+    return field(default=default, metadata={"env": env, "doc": doc})
+
+
+@dataclass(frozen=True)
+class Policy:
+    psi_warning: float = setting(0.1, "PSI_WARNING", "PSI from which a feature is in the moderate band (health: warning)")
+    psi_threshold: float = setting(0.25, "PSI_THRESHOLD", "PSI from which a feature has drifted significantly (critical)")
+    ks_threshold: float = setting(0.05, "KS_THRESHOLD", "family-wise KS level, divided by the number of features tested")
+    ks_min_statistic: float = setting(0.07, "KS_MIN_STATISTIC", "floor on KS D: smaller shifts are never flagged")
+    performance_drop: float = setting(0.05, "PERFORMANCE_DROP", "ROC AUC drop below the test split that is critical")
+    window_hours: float = setting(1.0, "DRIFT_WINDOW_HOURS", "window judged at every refresh (fractions allowed)")
+    interval_seconds: float = setting(30.0, "MONITORING_INTERVAL", "seconds between refreshes")
+    min_window_samples: int = setting(200, "MIN_WINDOW_SAMPLES", "below this many predictions a window is not judged")
+    min_labelled_samples: int = setting(500, "MIN_LABELLED_SAMPLES", "labels needed before performance is computed")
+    min_labelled_positives: int = setting(10, "MIN_LABELLED_POSITIVES", "positive labels needed as well")
+    label_grace_seconds: float = setting(60.0, "LABEL_GRACE_SECONDS", "how long a label waits for its prediction")
+    sample_retention_seconds: float = setting(7200.0, "SAMPLE_RETENTION_SECONDS", "how long Redis keeps raw samples")
+
+    @property
+    def window_seconds(self) -> float:
+        return self.window_hours * 3600
+
+    @property
+    def max_report_hours(self) -> float:
+        return self.sample_retention_seconds / 3600
+
+    def ks_level(self, tests: int) -> float:
+        """Per-test KS level: Bonferroni over the `tests` judged together."""
+        return self.ks_threshold / max(tests, 1)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] = os.environ) -> "Policy":
+        """Defaults overridden by the environment (an empty variable counts as unset, as docker compose passes it)."""
+        values = {}
+        for f in fields(cls):
+            raw = environ.get(f.metadata["env"], "")
+            if raw.strip():
+                kind = type(f.default)
+                values[f.name] = kind(float(raw)) if kind is int else kind(raw)
+        return cls(**values)
+
+
+def settings() -> list[tuple[str, Any, str]]:
+    """(environment variable, default, meaning) of every policy field, in declaration order."""
+    return [(f.metadata["env"], f.default, f.metadata["doc"]) for f in fields(Policy) if f.default is not MISSING]
+
+
+DEFAULT = Policy()

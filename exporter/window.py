@@ -1,0 +1,230 @@
+"""The rolling window of one model version: running counts of its predictions, and late labels joined to them.
+
+Pure (no I/O): `exporter.reader` feeds it decoded stream batches with their entry times. Each batch is turned
+into per-column bin and KS-slot indices once, added to the running counts, and subtracted when it leaves the
+window, so the cost of a refresh grows with the new samples, not with the window. Labels are joined to the
+newest prediction with their transaction id through a `RowIndex` (16 bytes per prediction); a label that
+arrives before its prediction waits `label_grace_seconds` for it.
+
+>>> rng = np.random.default_rng(0)
+>>> profile = ReferenceProfile.build(model_name="m", model_version="1", trained_at="", features=["x"], metrics={},
+...     train=rng.normal(size=(1000, 1)), scores=rng.uniform(size=1000), labels=np.zeros(1000), importance={"x": 1.0})
+>>> w = Window(profile, window_seconds=60, label_grace_seconds=10)
+>>> w.add_predictions([(PredictionBatch(["a", "b"], np.zeros(2), np.ones((2, 1), np.float32), np.array([0.9, 0.1], np.float32)), 100.0)])
+2
+>>> w.add_labels([(LabelBatch(["a"], np.zeros(1), np.array([1], np.uint8)), 101.0)])
+>>> w.labelled()
+(array([1], dtype=int8), array([0.9], dtype=float32))
+>>> w.expire(now=161.0); w.predictions
+0
+"""
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from contracts.redis_layout import LabelBatch, PredictionBatch
+from contracts.reference_profile import SCORE, Bins, ReferenceProfile
+from exporter.labelled import LabelledScores
+from exporter.row_index import NOT_FOUND, RowIndex, id_hashes
+from exporter.stats import KSReference
+
+Arrived = list[tuple[PredictionBatch, float]]  # decoded batches with their entry times (s)
+ArrivedLabels = list[tuple[LabelBatch, float]]
+
+
+class ColumnReference:
+    """What one column (a feature or the score) looked like in training: PSI bins and the KS reference sample."""
+
+    def __init__(self, bins: Bins, sample: list[float]) -> None:
+        self.bins = bins
+        self.proportions = np.asarray(bins.proportions, dtype=float)
+        self.ks = KSReference(np.asarray(sample))
+        self.n_bins = len(bins.edges) + 1
+
+    @classmethod
+    def of(cls, profile: ReferenceProfile, column: str) -> "ColumnReference":
+        return cls(profile.bins[column], profile.sample[column])
+
+    def bin_index(self, values: np.ndarray) -> np.ndarray:
+        return self.bins.bin_index(values).astype(np.uint8)
+
+    def counts(self, values: np.ndarray) -> "ColumnCounts":
+        """The counts of a batch of values (what the window adds up)."""
+        values = np.asarray(values, dtype=float)
+        return ColumnCounts(np.bincount(self.bin_index(values), minlength=self.n_bins), self.ks.counts(values),
+                            len(values), float(values.sum()), float(values @ values))
+
+
+@dataclass
+class ColumnCounts:
+    """Running totals of one column over the window: bin counts (PSI), KS slot counts, sums for mean and std."""
+
+    bins: np.ndarray
+    slots: np.ndarray
+    n: int = 0
+    total: float = 0.0
+    total_sq: float = 0.0
+
+
+@dataclass
+class Batch:
+    """One predictions entry kept as compact per-column indices, so that it can be subtracted when it expires."""
+
+    entry_time: float
+    first_row: int  # window-wide number of its first row (RowIndex rows)
+    scores: np.ndarray  # float32 (n,)
+    labels: np.ndarray  # int8 (n,), -1 until the label arrives
+    bins: np.ndarray  # uint8 (n, columns)
+    slots: np.ndarray  # uint16 (n, columns): KS slots
+    total: np.ndarray  # float64 (columns,)
+    total_sq: np.ndarray  # float64 (columns,)
+    positives: int
+
+
+@dataclass
+class PendingLabel:
+    label: int
+    arrived: float
+
+
+class Window:
+    def __init__(self, profile: ReferenceProfile, window_seconds: float, label_grace_seconds: float) -> None:
+        self.profile = profile
+        self.window_seconds = window_seconds
+        self.label_grace_seconds = label_grace_seconds
+        self.columns = [*profile.features, SCORE]
+        self.references = [ColumnReference.of(profile, c) for c in self.columns]
+        self.counts = [ColumnCounts(np.zeros(r.n_bins, np.int64), np.zeros(r.ks.slots, np.int64)) for r in self.references]
+        self.batches: deque[Batch] = deque()
+        self.predictions = 0
+        self.predicted_positive = 0
+        self.skipped_rows = 0
+        self.index = RowIndex()
+        self.labelled_scores = LabelledScores()
+        self.next_row = 0
+        self.pending_labels: dict[int, PendingLabel] = {}  # id hash -> label waiting for its prediction
+
+    def column(self, name: str) -> tuple[ColumnReference, ColumnCounts]:
+        i = self.columns.index(name)
+        return self.references[i], self.counts[i]
+
+    def add_predictions(self, arrived: Arrived) -> int:
+        """Index the new batches column by column in one pass and add their counts; returns the rows added."""
+        kept = [(self._finite_rows(b), t) for b, t in arrived]
+        kept = [(b, t) for b, t in kept if len(b)]
+        if not kept:
+            return 0
+        data = np.column_stack([np.concatenate([b.features for b, _ in kept]).astype(float),
+                                np.concatenate([b.scores for b, _ in kept]).astype(float)])
+        bins = np.column_stack([r.bin_index(data[:, i]) for i, r in enumerate(self.references)])
+        slots = np.column_stack([r.ks.slot_index(data[:, i]) for i, r in enumerate(self.references)])
+        self._count(bins, slots, data.sum(axis=0), np.einsum("ij,ij->j", data, data), len(data), sign=1)
+        offset, first_row, keys = 0, self.next_row, []
+        for batch, entry_time in kept:
+            rows = slice(offset, offset + len(batch))
+            offset += len(batch)
+            positives = int((batch.scores >= self.profile.threshold).sum())
+            self.batches.append(Batch(entry_time, self.next_row, batch.scores, np.full(len(batch), -1, np.int8),
+                                      bins[rows], slots[rows], data[rows].sum(axis=0),
+                                      np.einsum("ij,ij->j", data[rows], data[rows]), positives))
+            keys.append(id_hashes(batch.ids))
+            self.next_row += len(batch)
+            self.predicted_positive += positives
+        self.index.add(np.concatenate(keys), first_row)
+        if self.pending_labels:
+            self._take_pending_labels(np.concatenate(keys), first_row)
+        self.predictions += len(data)
+        return len(data)
+
+    def add_labels(self, arrived: ArrivedLabels) -> None:
+        """Join labels to the newest prediction with their id; keep the others waiting for label_grace_seconds."""
+        if not arrived:
+            return
+        keys = np.concatenate([id_hashes(b.ids) for b, _ in arrived])
+        values = np.concatenate([b.labels for b, _ in arrived]).astype(np.int8)
+        times = np.concatenate([np.full(len(b), t) for b, t in arrived])
+        rows = self.index.find(keys)
+        for i in np.flatnonzero(rows == NOT_FOUND):
+            self.pending_labels[int(keys[i])] = PendingLabel(int(values[i]), float(times[i]))
+        found = np.flatnonzero(rows != NOT_FOUND)
+        if len(found):
+            self._set_labels(rows[found], values[found])
+
+    def expire(self, now: float) -> None:
+        """Subtract the batches that left the window; forget labels that waited too long for their prediction."""
+        cutoff = now - self.window_seconds
+        gone = []
+        while self.batches and self.batches[0].entry_time < cutoff:
+            gone.append(self.batches.popleft())
+        if gone:
+            n = sum(len(b.scores) for b in gone)
+            self._count(np.concatenate([b.bins for b in gone]), np.concatenate([b.slots for b in gone]),
+                        np.sum([b.total for b in gone], axis=0), np.sum([b.total_sq for b in gone], axis=0), n, sign=-1)
+            self.predictions -= n
+            self.predicted_positive -= sum(b.positives for b in gone)
+            first_live = self.batches[0].first_row if self.batches else self.next_row
+            self.index.expire_before(first_live)
+            self.labelled_scores.expire_before(first_live)
+        label_cutoff = cutoff - self.label_grace_seconds
+        if self.pending_labels:
+            self.pending_labels = {k: v for k, v in self.pending_labels.items() if v.arrived >= label_cutoff}
+
+    def labelled(self) -> tuple[np.ndarray, np.ndarray]:
+        """(labels, scores) of the predictions in the window whose label has arrived, in ascending score order."""
+        return self.labelled_scores.labels, self.labelled_scores.scores
+
+    def _finite_rows(self, batch: PredictionBatch) -> PredictionBatch:
+        """The batch without rows holding NaN or infinities (counted as skipped)."""
+        finite = np.isfinite(batch.features).all(axis=1) & np.isfinite(batch.scores)
+        if finite.all():
+            return batch
+        self.skipped_rows += int((~finite).sum())
+        keep = np.flatnonzero(finite)
+        return PredictionBatch([batch.ids[i] for i in keep], batch.times[keep], batch.features[keep], batch.scores[keep])
+
+    def _count(self, bins: np.ndarray, slots: np.ndarray, total: np.ndarray, total_sq: np.ndarray, n: int, sign: int) -> None:
+        for i, (counts, reference) in enumerate(zip(self.counts, self.references)):
+            counts.bins += sign * np.bincount(bins[:, i], minlength=reference.n_bins)
+            counts.slots += sign * np.bincount(slots[:, i], minlength=reference.ks.slots)
+            counts.n += sign * n
+            counts.total += sign * float(total[i])
+            counts.total_sq += sign * float(total_sq[i])
+
+    def _take_pending_labels(self, keys: np.ndarray, first_row: int) -> None:
+        """Labels that arrived before these new predictions (rows first_row, first_row + 1, ...)."""
+        waiting = np.flatnonzero(np.isin(keys, np.fromiter(self.pending_labels, np.int64, len(self.pending_labels))))
+        values = np.array([self.pending_labels.pop(int(keys[i]), PendingLabel(-1, 0.0)).label for i in waiting], np.int8)
+        taken = values >= 0
+        if taken.any():
+            self._set_labels(first_row + waiting[taken], values[taken])
+
+    def _set_labels(self, rows: np.ndarray, values: np.ndarray) -> None:
+        """Write labels onto the batches that hold these window rows (the last label of a row wins)."""
+        last = len(rows) - 1 - np.unique(rows[::-1], return_index=True)[1]
+        rows, values = rows[last], values[last]
+        starts = np.fromiter((b.first_row for b in self.batches), np.int64, len(self.batches))
+        owner = np.searchsorted(starts, rows, side="right") - 1
+        new_rows, new_scores, new_values, relabelled = [], [], [], False
+        for group in np.split(np.arange(len(rows)), np.flatnonzero(np.diff(owner)) + 1):
+            batch = self.batches[int(owner[group[0]])]
+            at = rows[group] - batch.first_row
+            first_time = batch.labels[at] < 0
+            relabelled |= bool(np.any(batch.labels[at][~first_time] != values[group][~first_time]))
+            batch.labels[at] = values[group]
+            new_rows.append(rows[group][first_time])
+            new_scores.append(batch.scores[at[first_time]])
+            new_values.append(values[group][first_time])
+        if relabelled:
+            self.labelled_scores.rebuild(*self._labelled_rows())
+        else:
+            self.labelled_scores.add(np.concatenate(new_rows), np.concatenate(new_scores), np.concatenate(new_values))
+
+    def _labelled_rows(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(rows, scores, labels) of every labelled prediction, read from the batches."""
+        labels = np.concatenate([b.labels for b in self.batches])
+        known = labels >= 0
+        rows = np.concatenate([np.arange(b.first_row, b.first_row + len(b.scores)) for b in self.batches])
+        return rows[known], np.concatenate([b.scores for b in self.batches])[known], labels[known]

@@ -1,0 +1,30 @@
+"""The examples in the pure modules' docstrings run and hold."""
+from __future__ import annotations
+
+import doctest
+import importlib
+import pkgutil
+
+import pytest
+
+PACKAGES = ("contracts", "exporter", "transactions")
+
+
+def modules() -> list[str]:
+    found = []
+    for name in PACKAGES:
+        package = importlib.import_module(name)
+        found += [m.name for m in pkgutil.iter_modules(package.__path__, prefix=f"{name}.") if m.name != f"{name}.__main__"]
+    return found
+
+
+@pytest.mark.parametrize("module", modules())
+def test_docstring_examples(module):
+    result = doctest.testmod(importlib.import_module(module), optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert result.failed == 0
+
+
+def test_the_pure_cores_have_examples():
+    with_examples = {m for m in modules() if doctest.testmod(importlib.import_module(m)).attempted}
+    assert {"exporter.stats", "exporter.window", "exporter.detectors", "exporter.labelled", "contracts.policy",
+            "transactions.generator"} <= with_examples

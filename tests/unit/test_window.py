@@ -1,0 +1,116 @@
+"""The pure window, with no server: counts, label join, expiry, NaN rows. Checked against a direct computation."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from exporter.window import Window
+from tests.helpers import label_batch, prediction_batch, tiny_profile
+
+PROFILE = tiny_profile()
+WIDTH = len(PROFILE.features)
+
+
+def window(seconds: float = 3600.0, grace: float = 60.0) -> Window:
+    return Window(PROFILE, seconds, grace)
+
+
+def predict(w: Window, ids: list[str], at: float, score: float = 0.5, x: np.ndarray | None = None) -> int:
+    x = np.ones((len(ids), WIDTH)) if x is None else x
+    return w.add_predictions([(prediction_batch(ids, x, np.full(len(ids), score)), at)])
+
+
+def label(w: Window, ids: list[str], labels: list[int], at: float) -> None:
+    w.add_labels([(label_batch(ids, labels), at)])
+
+
+def labelled(w: Window) -> list[int]:
+    return sorted(w.labelled()[0].tolist())
+
+
+def test_counts_equal_a_direct_count_of_the_window_after_adds_and_expiry():
+    rng = np.random.default_rng(0)
+    w = window(seconds=10)
+    sent = []
+    for t in range(30):
+        x = rng.normal(size=(50, WIDTH))
+        w.add_predictions([(prediction_batch([f"{t}-{i}" for i in range(50)], x, rng.uniform(size=50)), float(t))])
+        sent.append((float(t), x.astype(np.float32).astype(float)))
+        w.expire(now=float(t))
+    live = np.concatenate([x for t, x in sent if t >= 29 - 10])
+    assert w.predictions == len(live)
+    for i, name in enumerate(PROFILE.features):
+        reference, counts = w.column(name)
+        assert counts.bins.tolist() == np.bincount(reference.bin_index(live[:, i]), minlength=reference.n_bins).tolist()
+        assert counts.slots.tolist() == reference.ks.counts(live[:, i]).tolist()
+        assert counts.total == pytest.approx(live[:, i].sum()) and counts.n == len(live)
+
+
+def test_labels_join_their_predictions_across_refreshes():
+    w = window()
+    predict(w, ["a", "b", "c"], at=1)
+    label(w, ["a", "c"], [1, 0], at=2)
+    assert labelled(w) == [0, 1]
+
+
+def test_a_label_that_arrives_before_its_prediction_waits_for_it():
+    w = window()
+    label(w, ["early"], [1], at=1)
+    assert labelled(w) == [] and len(w.pending_labels) == 1
+    predict(w, ["early", "other"], at=2)
+    assert labelled(w) == [1] and not w.pending_labels
+
+
+def test_a_repeated_id_labels_its_newest_prediction():
+    w = window()
+    predict(w, ["dup"], at=1, score=0.1)
+    predict(w, ["x", "dup"], at=2, score=0.9)
+    label(w, ["dup"], [1], at=3)
+    labels, scores = w.labelled()
+    assert labels.tolist() == [1] and scores.tolist() == [pytest.approx(0.9)]
+
+
+def test_expired_predictions_and_unmatched_labels_are_let_go():
+    w = window(seconds=2.0, grace=60.0)
+    predict(w, ["old"], at=100.0)
+    label(w, ["old", "never-predicted"], [1, 0], at=105.0)
+    w.expire(now=105.0)
+    assert w.predictions == 0 and labelled(w) == [] and len(w.index) == 0
+    assert len(w.pending_labels) == 1  # "old" found its (expired) prediction; the other waits for its own
+    w.expire(now=105.0 + 2.0 + 60.0 + 1)
+    assert not w.pending_labels
+
+
+def test_a_changed_label_replaces_the_old_one():
+    w = window()
+    predict(w, ["a", "b"], at=1)
+    label(w, ["a", "b"], [0, 0], at=2)
+    label(w, ["a"], [1], at=3)
+    label(w, ["a"], [1], at=4)
+    assert labelled(w) == [0, 1]
+
+
+def test_sorted_labelled_scores_match_the_batches_under_random_traffic():
+    rng = np.random.default_rng(5)
+    w = window(seconds=20)
+    for step in range(40):
+        ids = [f"r{x}" for x in rng.integers(0, 400, 40)]
+        w.add_predictions([(prediction_batch(ids, np.ones((40, WIDTH)), rng.random(40).round(2)), float(step))])
+        label(w, [f"r{x}" for x in rng.integers(0, 450, 30)], rng.integers(0, 2, 30).tolist(), at=float(step))
+        w.expire(now=float(step))
+        rows, scores, labels = w._labelled_rows()
+        got_labels, got_scores = w.labelled()
+        assert sorted(zip(scores.tolist(), labels.tolist())) == sorted(zip(got_scores.tolist(), got_labels.tolist()))
+        assert np.all(np.diff(got_scores) >= 0)
+
+
+def test_rows_with_nan_or_infinity_are_skipped_and_counted():
+    rng = np.random.default_rng(1)
+    x = rng.random((300, WIDTH))
+    x[3, 0], x[7, 1] = np.nan, np.inf
+    scores = rng.random(300)
+    scores[11] = np.nan
+    w = window()
+    assert w.add_predictions([(prediction_batch([f"n{i}" for i in range(300)], x, scores), 1.0)]) == 297
+    label(w, ["n3", "n4"], [1, 0], at=2)
+    assert w.skipped_rows == 3 and labelled(w) == [0]
