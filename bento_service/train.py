@@ -17,6 +17,7 @@ from bento_service.model_store import BOOSTER_FILE, MODEL_NAME, PROFILE_FILE, lo
 from transactions.quality import best_f1_threshold, classification_metrics
 from contracts.reference_profile import ReferenceProfile
 from transactions import FEATURE_NAMES, LABEL, generate
+from transactions.schema import SCHEMA
 
 PARAMS = {
     "objective": "binary:logistic",
@@ -92,7 +93,7 @@ def train(rows: int, seed: int) -> bentoml.Model:
         profile = ReferenceProfile.build(
             model_name=MODEL_NAME, model_version=model.tag.version, trained_at=trained_at,
             features=list(FEATURE_NAMES), metrics=metrics, train=x[tr], scores=test_scores, labels=y[tr],
-            importance=feature_importance(booster, x[va]), seed=seed,
+            importance=feature_importance(booster, x[va]), schema=SCHEMA, seed=seed,
         )
         profile.threshold = threshold
         with open(model.path_of(PROFILE_FILE), "w") as f:

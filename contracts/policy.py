@@ -25,8 +25,11 @@ def setting(default: Any, env: str, doc: str) -> Any:
 class Policy:
     psi_warning: float = setting(0.1, "PSI_WARNING", "PSI from which a feature is in the moderate band (health: warning)")
     psi_threshold: float = setting(0.25, "PSI_THRESHOLD", "PSI from which a feature has drifted significantly (critical)")
-    ks_threshold: float = setting(0.05, "KS_THRESHOLD", "family-wise KS level, divided by the number of features tested")
+    ks_threshold: float = setting(0.05, "KS_THRESHOLD", "family-wise level of the p-value tests (KS, chi-square), Bonferroni-divided")
     ks_min_statistic: float = setting(0.07, "KS_MIN_STATISTIC", "floor on KS D: smaller shifts are never flagged")
+    chi2_min_effect: float = setting(0.05, "CHI2_MIN_EFFECT", "floor on the share moved (total variation) for chi-square")
+    js_threshold: float = setting(0.1, "JS_THRESHOLD", "Jensen-Shannon distance (base 2) that flags, when that test is on")
+    wasserstein_threshold: float = setting(0.1, "WASSERSTEIN_THRESHOLD", "Wasserstein distance / reference std that flags, when on")
     performance_drop: float = setting(0.05, "PERFORMANCE_DROP", "ROC AUC drop below the test split that is critical")
     window_hours: float = setting(1.0, "DRIFT_WINDOW_HOURS", "window judged at every refresh (fractions allowed)")
     interval_seconds: float = setting(30.0, "MONITORING_INTERVAL", "seconds between refreshes")
@@ -58,6 +61,15 @@ class Policy:
                 kind = type(f.default)
                 values[f.name] = kind(float(raw)) if kind is int else kind(raw)
         return cls(**values)
+
+
+# The drift tests of each feature kind, unless the monitoring config (MONITORING_CONFIG) says otherwise.
+TESTS_BY_KIND: dict[str, tuple[str, ...]] = {
+    "numeric": ("psi", "ks"),
+    "discrete": ("psi", "chi2"),
+    "binary": ("psi", "chi2"),
+    "categorical": ("psi", "chi2"),
+}
 
 
 def settings() -> list[tuple[str, Any, str]]:

@@ -1,11 +1,15 @@
 """What the training data looked like: everything the exporter needs to judge drift without it.
 
-Binning (PSI): per feature, the edges are the distinct 10%, 20%, ..., 90% quantiles
-of the training values; a value x falls in bin `searchsorted(edges, x, side="right")`,
-so there are len(edges) + 1 bins: (-inf, e0), [e0, e1), ..., [e_last, inf).
-Discrete features (flags, hours, counts) simply get fewer distinct edges.
-`proportions` are the training shares of those bins (they may be 0; PSI floors them).
-The scores of the test split get the same treatment under the name "score".
+Binning (PSI, chi-square, Jensen-Shannon): a value x falls in bin `searchsorted(edges, x, side="right")`, so there
+are len(edges) + 1 bins: (-inf, e0), [e0, e1), ..., [e_last, inf). The edges depend on the feature's kind
+(contracts.schema):
+- numeric: the distinct 10%, 20%, ..., 90% quantiles of the training values;
+- discrete and binary: one bin per distinct training value (edges halfway between them) while there are at most
+  MAX_VALUE_BINS of them, else quantile bins;
+- categorical: one bin per training category (its code), then the `__unseen__` bin (code len(categories)).
+`proportions` are the training shares of those bins (they may be 0; PSI floors them) and `count` the training rows
+they were counted on (the reference's own sampling error, for the tests that account for it). The scores of the test
+split get the numeric treatment under the name "score".
 """
 from __future__ import annotations
 
@@ -14,7 +18,10 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from contracts.schema import FeatureSpec, ModelSchema
+
 QUANTILES = tuple(q / 10 for q in range(1, 10))
+MAX_VALUE_BINS = 64
 SCORE = "score"
 
 
@@ -22,12 +29,38 @@ SCORE = "score"
 class Bins:
     edges: list[float]
     proportions: list[float]
+    count: int = 0  # training rows behind the proportions (0 in profiles written before it was kept)
 
     @classmethod
     def from_values(cls, values: np.ndarray) -> "Bins":
-        edges = np.unique(np.quantile(values, QUANTILES))
+        """Quantile bins (numeric features, the score)."""
+        return cls.with_edges(np.unique(np.quantile(values, QUANTILES)), values)
+
+    @classmethod
+    def per_value(cls, values: np.ndarray) -> "Bins":
+        """One bin per distinct value (discrete and binary features), quantile bins if there are too many."""
+        distinct = np.unique(values)
+        if len(distinct) > MAX_VALUE_BINS:
+            return cls.from_values(values)
+        return cls.with_edges((distinct[:-1] + distinct[1:]) / 2, values)
+
+    @classmethod
+    def per_category(cls, codes: np.ndarray, categories: int) -> "Bins":
+        """One bin per category code 0..categories-1, then the unseen bin."""
+        return cls.with_edges(np.arange(categories) + 0.5, codes)
+
+    @classmethod
+    def for_feature(cls, values: np.ndarray, spec: FeatureSpec) -> "Bins":
+        if spec.kind == "categorical":
+            return cls.per_category(values, len(spec.categories))
+        if spec.kind in ("discrete", "binary"):
+            return cls.per_value(values)
+        return cls.from_values(values)
+
+    @classmethod
+    def with_edges(cls, edges: np.ndarray, values: np.ndarray) -> "Bins":
         counts = np.bincount(np.searchsorted(edges, values, side="right"), minlength=len(edges) + 1)
-        return cls(edges.tolist(), (counts / counts.sum()).tolist())
+        return cls(np.asarray(edges, float).tolist(), (counts / counts.sum()).tolist(), int(counts.sum()))
 
     def bin_index(self, values: np.ndarray) -> np.ndarray:
         return np.searchsorted(np.asarray(self.edges), values, side="right")
@@ -48,6 +81,13 @@ class ReferenceProfile:
     importance: dict[str, float]
     threshold: float = 0.5
     extra: dict = field(default_factory=dict)
+    schema: list[dict] | None = None  # contracts.schema.ModelSchema.to_list(); None in old profiles: all numeric
+
+    @property
+    def model_schema(self) -> ModelSchema:
+        if self.schema is None:
+            return ModelSchema(tuple(FeatureSpec(f, "numeric") for f in self.features))
+        return ModelSchema.from_list(self.schema)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), separators=(",", ":"))
@@ -71,15 +111,17 @@ class ReferenceProfile:
         scores: np.ndarray,
         labels: np.ndarray,
         importance: dict[str, float],
+        schema: ModelSchema | None = None,
         sample_size: int = 5000,
         seed: int = 0,
     ) -> "ReferenceProfile":
-        """Profile of `train` (rows x features) and of the model's `scores` on held-out data."""
+        """Profile of `train` (rows x features, categoricals as codes) and of the model's `scores` on held-out data."""
+        schema = schema or ModelSchema(tuple(FeatureSpec(f, "numeric") for f in features))
         rng = np.random.default_rng(seed)
         pick = rng.choice(len(train), size=min(sample_size, len(train)), replace=False)
         score_pick = rng.choice(len(scores), size=min(sample_size, len(scores)), replace=False)
         columns = {name: train[:, i].astype(np.float32).astype(float) for i, name in enumerate(features)}
-        bins = {name: Bins.from_values(col) for name, col in columns.items()}
+        bins = {name: Bins.for_feature(col, schema[name]) for name, col in columns.items()}
         bins[SCORE] = Bins.from_values(scores.astype(np.float32).astype(float))
         sample = {name: col[pick].tolist() for name, col in columns.items()}
         sample[SCORE] = scores.astype(np.float32).astype(float)[score_pick].tolist()
@@ -95,4 +137,5 @@ class ReferenceProfile:
             means={name: float(col.mean()) for name, col in columns.items()},
             stds={name: float(col.std()) for name, col in columns.items()},
             importance=importance,
+            schema=schema.to_list(),
         )

@@ -9,16 +9,26 @@ import numpy as np
 
 from contracts.reference_profile import SCORE
 from contracts.policy import Policy
-from exporter import detectors
+from exporter.detectors import FeatureVerdict, ModelDetectors, TestResult, health_status, performance_dropped
 from exporter.stats import attribution, mean_std
-from exporter.window import Window
+from exporter.window import ColumnCounts, ColumnReference, Window
 from transactions.quality import classification_metrics
+
+
+@dataclass
+class TestFigures:
+    """One drift test's figures for one feature."""
+
+    statistic: float
+    pvalue: float
+    effect: float
+    drifted: bool
 
 
 @dataclass
 class FeatureDrift:
     psi: float
-    ks_statistic: float
+    ks_statistic: float  # nan where KS is not one of the feature's tests
     ks_pvalue: float
     drifted: bool
     attribution: float
@@ -26,6 +36,9 @@ class FeatureDrift:
     reference_std: float
     current_mean: float
     current_std: float
+    kind: str = "numeric"
+    tests: dict[str, TestFigures] = field(default_factory=dict)
+    unseen_ratio: float = math.nan  # categorical: share of the window's values never seen in training
 
 
 @dataclass
@@ -52,7 +65,8 @@ class ModelSnapshot:
         return _json_safe(asdict(self))
 
 
-def compute(window: Window, policy: Policy, now: float | None = None, malformed_entries: int = 0) -> ModelSnapshot:
+def compute(window: Window, policy: Policy, now: float | None = None, malformed_entries: int = 0,
+            detectors: ModelDetectors | None = None) -> ModelSnapshot:
     """Every figure of one window (drift figures only when it holds at least min_window_samples predictions)."""
     profile = window.profile
     labels, scores = window.labelled()
@@ -71,21 +85,29 @@ def compute(window: Window, policy: Policy, now: float | None = None, malformed_
     if not snap.enough_samples:
         return snap
 
-    figures = {name: detectors.column_drift(ref, counts) for name, ref, counts in zip(window.columns, window.references, window.counts)}
-    score = figures.pop(SCORE)
-    flags = detectors.drifted_features(figures, policy)
-    shares = attribution({f: figures[f].psi for f in profile.features}, profile.importance, flags)
-    for name, f in figures.items():
-        _, counts = window.column(name)
-        mean, std = mean_std(counts.total, counts.total_sq, counts.n)
-        snap.features[name] = FeatureDrift(f.psi, f.ks_statistic, f.ks_pvalue, flags[name], shares[name],
-                                           profile.means[name], profile.stds[name], mean, std)
-    score_drifted = detectors.drifted(score, policy, tests=1)
-    snap.prediction_drift = {"psi": score.psi, "ks_statistic": score.ks_statistic, "ks_pvalue": score.ks_pvalue,
-                             "drifted": score_drifted}
-    degraded = bool(snap.performance) and detectors.performance_dropped(snap.performance, profile.metrics, policy)
-    snap.health_status = detectors.health_status({f: v.psi for f, v in figures.items()}, flags, score_drifted, degraded, policy)
+    detectors = detectors or ModelDetectors(profile.model_name, profile.model_schema, policy)
+    verdicts = detectors.judge({f: window.column(f) for f in profile.features})
+    flags = {f: v.drifted for f, v in verdicts.items()}
+    shares = attribution({f: v.psi for f, v in verdicts.items()}, profile.importance, flags)
+    for name, verdict in verdicts.items():
+        reference, counts = window.column(name)
+        snap.features[name] = feature_drift(verdict, reference, counts, profile.means[name], profile.stds[name], shares[name])
+    score = detectors.judge_score(*window.column(SCORE))
+    snap.prediction_drift = {"psi": score.psi, "ks_statistic": score.results["ks"].statistic,
+                             "ks_pvalue": score.results["ks"].pvalue, "drifted": score.drifted}
+    degraded = bool(snap.performance) and performance_dropped(snap.performance, profile.metrics, policy)
+    snap.health_status = health_status({f: v.psi for f, v in verdicts.items()}, flags, score.drifted, degraded, policy)
     return snap
+
+
+def feature_drift(verdict: FeatureVerdict, reference: ColumnReference, counts: ColumnCounts, reference_mean: float,
+                  reference_std: float, attribution_share: float) -> FeatureDrift:
+    mean, std = mean_std(counts.total, counts.total_sq, counts.n)
+    ks = verdict.results.get("ks", TestResult(math.nan))
+    tests = {name: TestFigures(r.statistic, r.pvalue, r.effect, name in verdict.flagged_by) for name, r in verdict.results.items()}
+    unseen = float(counts.bins[-1] / counts.n) if reference.spec.is_categorical and counts.n else math.nan
+    return FeatureDrift(verdict.psi, ks.statistic, ks.pvalue, verdict.drifted, attribution_share, reference_mean,
+                        reference_std, mean, std, reference.spec.kind, tests, unseen)
 
 
 def _json_safe(value):

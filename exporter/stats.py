@@ -56,6 +56,7 @@ class KSReference:
         sample = np.asarray(sample, dtype=float)
         sample = sample[np.isfinite(sample)]
         self.values, ref_counts = np.unique(sample, return_counts=True)
+        self.value_counts = ref_counts
         self.m = int(len(sample))
         self.ref_cdf = np.cumsum(ref_counts) / max(self.m, 1)
         self.ref_cdf_below = np.concatenate(([0.0], self.ref_cdf[:-1]))

@@ -20,6 +20,7 @@ arrives before its prediction waits `label_grace_seconds` for it.
 """
 from __future__ import annotations
 
+import math
 from collections import deque
 from dataclasses import dataclass, field
 
@@ -27,6 +28,7 @@ import numpy as np
 
 from contracts.redis_layout import LabelBatch, PredictionBatch
 from contracts.reference_profile import SCORE, Bins, ReferenceProfile
+from contracts.schema import FeatureSpec
 from exporter.labelled import LabelledScores
 from exporter.row_index import NOT_FOUND, RowIndex, id_hashes
 from exporter.stats import KSReference
@@ -36,20 +38,28 @@ ArrivedLabels = list[tuple[LabelBatch, float]]
 
 
 class ColumnReference:
-    """What one column (a feature or the score) looked like in training: PSI bins and the KS reference sample."""
+    """What one column (a feature or the score) looked like in training: its bins, KS reference sample, std, kind."""
 
-    def __init__(self, bins: Bins, sample: list[float]) -> None:
+    def __init__(self, bins: Bins, sample: list[float], spec: FeatureSpec | None = None, std: float = math.nan) -> None:
         self.bins = bins
         self.proportions = np.asarray(bins.proportions, dtype=float)
         self.ks = KSReference(np.asarray(sample))
         self.n_bins = len(bins.edges) + 1
+        self.spec = spec or FeatureSpec("", "numeric")
+        self.std = std if not math.isnan(std) else float(np.std(sample)) if len(sample) else math.nan
+        self._bin_dtype = np.uint8 if self.n_bins <= 256 else np.uint16 if self.n_bins <= 65536 else np.uint32
 
     @classmethod
     def of(cls, profile: ReferenceProfile, column: str) -> "ColumnReference":
-        return cls(profile.bins[column], profile.sample[column])
+        spec = profile.model_schema[column] if column != SCORE else FeatureSpec(SCORE, "numeric", (0.0, 1.0))
+        return cls(profile.bins[column], profile.sample[column], spec, profile.stds.get(column, math.nan))
 
     def bin_index(self, values: np.ndarray) -> np.ndarray:
-        return self.bins.bin_index(values).astype(np.uint8)
+        return self.bins.bin_index(values).astype(self._bin_dtype)
+
+    def reference_counts(self) -> np.ndarray:
+        """The training counts behind the bin shares (shares x rows; the KS sample's size for old profiles)."""
+        return np.round(self.proportions * (self.bins.count or self.ks.m))
 
     def counts(self, values: np.ndarray) -> "ColumnCounts":
         """The counts of a batch of values (what the window adds up)."""

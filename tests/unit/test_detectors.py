@@ -1,4 +1,5 @@
-"""Detectors: figures from counts equal scipy's on the raw values; the rule and the health status, branch by branch."""
+"""Each drift test against scipy on the same counts, the edge cases (unseen categories, a constant window, a
+one-category feature), and the decision: correction, floors, per-feature choice of tests, health."""
 from __future__ import annotations
 
 import math
@@ -6,59 +7,138 @@ import math
 import numpy as np
 import pytest
 from scipy import stats
+from scipy.spatial.distance import jensenshannon
 
 from contracts.metric_names import CRITICAL, HEALTHY, WARNING
 from contracts.policy import Policy
+from contracts.reference_profile import Bins
+from contracts.schema import FeatureSpec, ModelSchema
 from exporter import detectors
-from exporter.detectors import ColumnDrift
+from exporter.detectors import ModelDetectors, TestResult
+from exporter.detectors.base import make
+from exporter.detectors.wasserstein import slot_points
+from exporter.monitoring_config import ConfigError, MonitoringConfig
 from exporter.window import ColumnReference
 from tests.helpers import tiny_profile
 
 POLICY = Policy()
+RNG = np.random.default_rng(3)
 
 
-def independent_psi(reference_shares: np.ndarray, current: np.ndarray, edges: list[float]) -> float:
-    """PSI straight from the raw current values (np.histogram's [a, b) bins), with the documented 1e-4 floor."""
-    c = np.histogram(current, bins=[-np.inf, *edges, np.inf])[0] / len(current)
-    r, c = np.maximum(reference_shares, 1e-4), np.maximum(c, 1e-4)
-    return float(np.sum((c - r) * np.log(c / r)))
+def numeric_reference(n: int = 4000) -> ColumnReference:
+    return ColumnReference.of(tiny_profile(("x",), n=n), "x")
+
+
+def categorical_reference(shares=(0.5, 0.3, 0.2), n: int = 10_000) -> ColumnReference:
+    spec = FeatureSpec("country", "categorical", categories=("DE", "FR", "IT")[: len(shares)])
+    codes = np.repeat(np.arange(len(shares)), np.round(np.array(shares) * n).astype(int)).astype(float)
+    return ColumnReference(Bins.for_feature(codes, spec), codes[:5000].tolist(), spec)
+
+
+def run(name: str, reference: ColumnReference, values: np.ndarray, **params) -> TestResult:
+    return make(name, POLICY, params).compute(reference, reference.counts(values))
+
+
+def test_psi_equals_an_independent_computation():
+    reference, current = numeric_reference(), RNG.normal(0.3, 1, 6000)
+    shares = np.histogram(current, bins=[-np.inf, *reference.bins.edges, np.inf])[0] / len(current)
+    r, c = np.maximum(reference.proportions, 1e-4), np.maximum(shares, 1e-4)
+    assert run("psi", reference, current).statistic == pytest.approx(np.sum((c - r) * np.log(c / r)), rel=1e-12)
 
 
 @pytest.mark.parametrize("shift", [0.0, 0.3])
-def test_column_drift_from_counts_equals_scipy_and_an_independent_psi(shift):
-    rng = np.random.default_rng(3)
-    profile = tiny_profile(("x",), n=4000)
-    reference = ColumnReference.of(profile, "x")
-    current = rng.normal(shift, 1, 6000)
-    figures = detectors.column_drift(reference, reference.counts(current))
-    expected = stats.ks_2samp(np.array(profile.sample["x"]), current, method="asymp")
-    assert figures.ks_statistic == pytest.approx(expected.statistic, abs=1e-12)
-    assert figures.ks_pvalue == pytest.approx(expected.pvalue, rel=1e-9, abs=1e-300)
-    assert figures.psi == pytest.approx(independent_psi(reference.proportions, current, profile.bins["x"].edges), rel=1e-12)
+def test_ks_equals_scipy_ks_2samp(shift):
+    reference, current = numeric_reference(), RNG.normal(shift, 1, 6000)
+    result = run("ks", reference, current)
+    expected = stats.ks_2samp(reference.ks.values.repeat(reference.ks.value_counts), current, method="asymp")
+    assert result.statistic == pytest.approx(expected.statistic, abs=1e-12) and result.effect == result.statistic
+    assert result.pvalue == pytest.approx(expected.pvalue, rel=1e-9, abs=1e-300)
 
 
-def test_the_rule_flags_large_psi_alone():
-    assert detectors.drifted(ColumnDrift(POLICY.psi_threshold, 0.0, 1.0), POLICY, tests=12)
+@pytest.mark.parametrize("current_shares", [(0.5, 0.3, 0.2), (0.4, 0.3, 0.2, 0.1)])  # the second with 10% unseen
+def test_chi_square_equals_scipy_chi2_contingency_with_unseen_categories(current_shares):
+    reference = categorical_reference()
+    values = np.repeat(np.arange(len(current_shares)), np.round(np.array(current_shares) * 3000).astype(int)).astype(float)
+    result = run("chi2", reference, values)
+    table = np.vstack([reference.reference_counts(), np.bincount(values.astype(int), minlength=4)])
+    table = table[:, table.sum(axis=0) > 0]
+    expected = stats.chi2_contingency(table, correction=False)
+    assert result.statistic == pytest.approx(expected.statistic, rel=1e-12)
+    assert result.pvalue == pytest.approx(expected.pvalue, rel=1e-9, abs=1e-300)
+    assert result.effect == pytest.approx(0.5 * np.abs(np.array([*current_shares, 0][:4]) - [0.5, 0.3, 0.2, 0]).sum())
+    assert make("chi2", POLICY).flags(result, tests=12) == (len(current_shares) == 4)
 
 
-def test_the_rule_needs_a_corrected_p_and_the_floor_on_d():
-    floor, level = POLICY.ks_min_statistic, POLICY.ks_level(12)
-    assert detectors.drifted(ColumnDrift(0.0, floor, level * 0.99), POLICY, tests=12)
-    assert not detectors.drifted(ColumnDrift(0.0, floor, level * 1.01), POLICY, tests=12)  # significant uncorrected only
-    assert detectors.drifted(ColumnDrift(0.0, floor, level * 1.01), POLICY, tests=1)
-    assert not detectors.drifted(ColumnDrift(0.0, floor * 0.99, 1e-30), POLICY, tests=12)  # tiny effect, huge n
+def test_jensen_shannon_equals_scipy():
+    reference, current = numeric_reference(), RNG.normal(0.5, 1.2, 3000)
+    counts = np.bincount(reference.bin_index(current), minlength=reference.n_bins)
+    assert run("jensen_shannon", reference, current).statistic == pytest.approx(
+        jensenshannon(reference.proportions, counts / counts.sum(), base=2), rel=1e-9)
 
 
-def test_nan_figures_never_flag():
-    assert not detectors.drifted(ColumnDrift(math.nan, 1.0, 0.0), POLICY, tests=1)
+def test_wasserstein_equals_scipy_on_the_located_values_and_is_close_to_the_raw_distance():
+    reference, current = numeric_reference(), RNG.normal(0.4, 1, 5000)
+    points = slot_points(reference.ks.values)
+    located = points[reference.ks.slot_index(current)]
+    sample = reference.ks.values.repeat(reference.ks.value_counts)
+    result = run("wasserstein", reference, current)
+    assert result.statistic * reference.std == pytest.approx(stats.wasserstein_distance(sample, located), rel=1e-9)
+    bound = np.diff(reference.ks.values).max() / 2 + 0.01  # half the widest gap inside, and tails beyond the sample
+    assert abs(result.statistic * reference.std - stats.wasserstein_distance(sample, current)) < bound
 
 
-def test_the_correction_counts_every_feature_judged_together():
-    p = POLICY.ks_threshold / 2.5  # significant among 2 features (level / 2), not among 3 (level / 3)
-    figures = {f: ColumnDrift(0.0, 0.5, p) for f in "ab"}
-    assert detectors.drifted_features(figures, POLICY) == {"a": True, "b": True}
-    three = detectors.drifted_features({**figures, "c": ColumnDrift(0.0, 0.0, 1.0)}, POLICY)
-    assert three == {"a": False, "b": False, "c": False}
+def test_a_constant_window_and_a_one_category_feature():
+    reference = numeric_reference()
+    constant = run("ks", reference, np.full(500, 0.0))
+    assert constant.statistic == pytest.approx(stats.ks_2samp(reference.ks.values.repeat(reference.ks.value_counts), np.full(500, 0.0)).statistic)
+    single = categorical_reference(shares=(1.0,))
+    same = run("chi2", single, np.zeros(800))
+    assert same.pvalue == 1.0 and same.effect == 0.0 and run("psi", single, np.zeros(800)).statistic == 0.0
+    moved = run("chi2", single, np.array([0.0] * 700 + [1.0] * 100))  # 100 unseen values
+    assert moved.pvalue < 1e-10 and moved.effect == pytest.approx(0.125)
+
+
+def test_an_empty_window_gives_nan_and_never_flags():
+    reference = numeric_reference()
+    for name in ("psi", "ks", "chi2", "jensen_shannon", "wasserstein"):
+        test = make(name, POLICY)
+        result = test.compute(reference, reference.counts(np.array([])))
+        assert math.isnan(result.statistic) and not test.flags(result, tests=1), name
+
+
+def test_p_value_tests_need_the_corrected_level_and_the_floor():
+    ks = make("ks", POLICY)
+    floor, level = POLICY.ks_min_statistic, POLICY.ks_threshold / 12
+    assert ks.flags(TestResult(floor, level * 0.99, floor), tests=12)
+    assert not ks.flags(TestResult(floor, level * 1.01, floor), tests=12)
+    assert ks.flags(TestResult(floor, level * 1.01, floor), tests=1)
+    assert not ks.flags(TestResult(floor * 0.99, 1e-30, floor * 0.99), tests=12)  # tiny effect, huge n
+    assert make("psi", POLICY).flags(TestResult(POLICY.psi_threshold), tests=12)
+
+
+SCHEMA = ModelSchema((FeatureSpec("amount", "numeric", (0, 1e6)), FeatureSpec("hour", "discrete", (0, 23)),
+                      FeatureSpec("online", "binary"), FeatureSpec("country", "categorical", categories=("DE", "FR"))))
+
+
+def test_tests_by_kind_and_the_family_they_form():
+    d = ModelDetectors("m", SCHEMA, POLICY)
+    assert {f: [t.name for t in tests] for f, tests in d.tests.items()} == {
+        "amount": ["psi", "ks"], "hour": ["psi", "chi2"], "online": ["psi", "chi2"], "country": ["psi", "chi2"]}
+    assert d.family == 4
+
+
+def test_the_monitoring_config_chooses_tests_and_thresholds_per_feature_and_model():
+    config = MonitoringConfig.from_mapping({
+        "features": {"amount": {"tests": {"psi": {"threshold": 0.2}, "wasserstein": {}}}},
+        "models": {"other": {"features": {"country": {"tests": ["jensen_shannon"]}}}}})
+    d = ModelDetectors("m", SCHEMA, POLICY, config)
+    assert [t.name for t in d.tests["amount"]] == ["psi", "wasserstein"] and d.tests["amount"][0].params["threshold"] == 0.2
+    assert [t.name for t in d.tests["country"]] == ["psi", "chi2"]
+    assert [t.name for t in ModelDetectors("other", SCHEMA, POLICY, config).tests["country"]] == ["jensen_shannon"]
+    with pytest.raises(ConfigError, match="ks.*categorical.*country"):
+        ModelDetectors("m", SCHEMA, POLICY, MonitoringConfig.from_mapping({"features": {"country": {"tests": ["ks"]}}}))
+    with pytest.raises(ValueError, match="unknown drift test 'nope'"):
+        ModelDetectors("m", SCHEMA, POLICY, MonitoringConfig.from_mapping({"features": {"amount": {"tests": ["nope"]}}}))
 
 
 def test_performance_drop_is_measured_against_the_test_split():

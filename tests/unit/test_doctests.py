@@ -14,7 +14,7 @@ def modules() -> list[str]:
     found = []
     for name in PACKAGES:
         package = importlib.import_module(name)
-        found += [m.name for m in pkgutil.iter_modules(package.__path__, prefix=f"{name}.") if m.name != f"{name}.__main__"]
+        found += [m.name for m in pkgutil.walk_packages(package.__path__, prefix=f"{name}.") if not m.name.endswith("__main__")]
     return found
 
 
@@ -26,5 +26,6 @@ def test_docstring_examples(module):
 
 def test_the_pure_cores_have_examples():
     with_examples = {m for m in modules() if doctest.testmod(importlib.import_module(m)).attempted}
-    assert {"exporter.stats", "exporter.window", "exporter.detectors", "exporter.labelled", "contracts.policy",
-            "transactions.generator"} <= with_examples
+    assert {"exporter.stats", "exporter.window", "exporter.labelled", "contracts.policy", "contracts.schema",
+            "transactions.generator", *(f"exporter.detectors.{t}" for t in ("psi", "ks", "chi_square", "jensen_shannon",
+                                                                             "wasserstein"))} <= with_examples

@@ -1,0 +1,90 @@
+"""Detectors: reference and current counts -> each test's figures -> verdicts (one code path for the exporter,
+`bench/detection.py`, the offline report and the tests).
+
+Each feature is judged by the tests the monitoring config gives it (by kind by default: PSI + KS for numeric,
+PSI + chi-square for discrete, binary and categorical); it drifts when any of them flags. Every test with a p-value
+is Bonferroni-corrected for all the p-value tests of the model judged together (family-wise level `ks_threshold`
+per window) and needs its effect size at a floor, so that large windows do not flag shifts nobody cares about.
+PSI is always computed (severity and attribution use it), and flags only where it is one of the feature's tests.
+The score is judged alone (one family) by PSI and KS. Why these rules: docs/design.md, "The drift rule".
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from contracts.metric_names import CRITICAL, HEALTHY, WARNING
+from contracts.policy import Policy
+from contracts.schema import ModelSchema
+from exporter.detectors import chi_square, jensen_shannon, ks, psi, wasserstein  # noqa: F401  (register the built-in tests)
+from exporter.detectors.base import REGISTRY, DriftTest, TestResult, make, register
+from exporter.monitoring_config import ConfigError, MonitoringConfig
+from exporter.stats import psi as psi_value
+from exporter.window import ColumnCounts, ColumnReference
+
+__all__ = ["REGISTRY", "DriftTest", "TestResult", "register", "ModelDetectors", "FeatureVerdict", "health_status",
+           "performance_dropped"]
+SCORE_TESTS = ("psi", "ks")
+
+
+@dataclass
+class FeatureVerdict:
+    """One column's figures and verdict."""
+
+    psi: float
+    results: dict[str, TestResult] = field(default_factory=dict)
+    flagged_by: list[str] = field(default_factory=list)
+
+    @property
+    def drifted(self) -> bool:
+        return bool(self.flagged_by)
+
+
+class ModelDetectors:
+    """The drift tests of every feature of one model, and their joint decision."""
+
+    def __init__(self, model_name: str, schema: ModelSchema, policy: Policy, config: MonitoringConfig | None = None) -> None:
+        config = config or MonitoringConfig()
+        self.tests: dict[str, list[DriftTest]] = {}
+        for spec in schema.features:
+            chosen = config.tests_for(model_name, spec)
+            for name in chosen:
+                if name in REGISTRY and spec.kind not in REGISTRY[name].kinds:
+                    raise ConfigError(f"test {name!r} does not apply to {spec.kind} feature {spec.name!r} of {model_name}")
+            self.tests[spec.name] = [make(name, policy, params) for name, params in chosen.items()]
+        self.family = sum(t.has_pvalue for tests in self.tests.values() for t in tests)
+        self.score_tests = [make(name, policy) for name in SCORE_TESTS]
+
+    def judge(self, columns: dict[str, tuple[ColumnReference, ColumnCounts]]) -> dict[str, FeatureVerdict]:
+        """Verdict of every feature (columns: feature -> (reference, window counts))."""
+        return {name: _verdict(self.tests[name], *columns[name], family=self.family) for name in self.tests}
+
+    def judge_score(self, reference: ColumnReference, counts: ColumnCounts) -> FeatureVerdict:
+        return _verdict(self.score_tests, reference, counts, family=1)
+
+
+def _verdict(tests: list[DriftTest], reference: ColumnReference, counts: ColumnCounts, family: int) -> FeatureVerdict:
+    verdict = FeatureVerdict(psi_value(reference.proportions, counts.bins))
+    for test in tests:
+        result = test.compute(reference, counts)
+        verdict.results[test.name] = result
+        if test.flags(result, family):
+            verdict.flagged_by.append(test.name)
+    return verdict
+
+
+def performance_dropped(current: dict[str, float], reference: dict[str, float], policy: Policy) -> bool:
+    """ROC AUC more than performance_drop below the test-split figure (F1 at 2% fraud is too noisy to alarm on)."""
+    auc = current.get("roc_auc", math.nan)
+    return not math.isnan(auc) and auc < reference.get("roc_auc", math.nan) - policy.performance_drop
+
+
+def health_status(feature_psi: dict[str, float], feature_drifted: dict[str, bool], prediction_drifted: bool,
+                  performance_degraded: bool, policy: Policy) -> int:
+    """HEALTHY; WARNING when a feature drifted or a PSI is in the moderate band; CRITICAL when a PSI reaches
+    psi_threshold, the scores drift, or performance dropped."""
+    if performance_degraded or prediction_drifted or any(v >= policy.psi_threshold for v in feature_psi.values()):
+        return CRITICAL
+    if any(feature_drifted.values()) or any(v >= policy.psi_warning for v in feature_psi.values()):
+        return WARNING
+    return HEALTHY

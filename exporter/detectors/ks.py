@@ -1,0 +1,30 @@
+"""Two-sample Kolmogorov-Smirnov against the reference sample, exact from slot counts (exporter.stats.KSReference);
+the effect compared with the floor is D itself.
+
+>>> import numpy as np
+>>> from contracts.reference_profile import Bins
+>>> from exporter.window import ColumnReference
+>>> reference = ColumnReference(Bins([0.5], [0.5, 0.5], 2), sample=[0.0, 1.0])
+>>> KS(level=0.05, floor=0.07).compute(reference, reference.counts(np.array([1.0, 1.0, 1.0, 1.0, 0.0]))).statistic
+0.3
+"""
+from __future__ import annotations
+
+from contracts.policy import Policy
+from exporter.detectors.base import DriftTest, TestResult, register
+from exporter.window import ColumnCounts, ColumnReference
+
+
+@register
+class KS(DriftTest):
+    name = "ks"
+    kinds = ("numeric", "discrete", "binary")
+    has_pvalue = True
+
+    @classmethod
+    def defaults(cls, policy: Policy) -> dict[str, float]:
+        return {"level": policy.ks_threshold, "floor": policy.ks_min_statistic}
+
+    def compute(self, reference: ColumnReference, counts: ColumnCounts) -> TestResult:
+        d, p = reference.ks.test(counts.slots)
+        return TestResult(d, p, d)
