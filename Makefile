@@ -3,18 +3,24 @@ SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+# @grafana/schema and tsc for the dashboards' type-check (grafana/typecheck.py), npm ci'd when the lock file changes
+SCHEMA_STAMP := .cache/grafana-schema/node_modules/.lock-sha256
 export BENTOML_DO_NOT_TRACK := True
 export PYTHONPATH := $(CURDIR)
 
 .PHONY: install train model test test-unit check-config bench up down serve exporter load clean
 
-install: $(STAMP)
+install: $(STAMP) $(SCHEMA_STAMP)
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3.11 -m venv $(VENV) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[dev]'
 	touch $(STAMP)
+
+$(SCHEMA_STAMP): grafana/npm/package.json grafana/npm/package-lock.json | $(STAMP)
+	@if command -v npm >/dev/null && command -v node >/dev/null; then $(PY) -m grafana.typecheck --install && touch $@; \
+	else echo "node/npm not found: the dashboards' type-check will be skipped (apt-get install nodejs npm)"; fi
 
 train: install  ## train the fraud model and save it with its reference profile to the BentoML store
 	$(PY) -m bento_service.train

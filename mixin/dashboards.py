@@ -19,6 +19,23 @@ HEALTH_MAPPINGS = [{"type": "value", "options": {
     "0": {"text": "Healthy", "color": "green", "index": 0},
     "1": {"text": "Warning", "color": "orange", "index": 1},
     "2": {"text": "Critical", "color": "red", "index": 2}}}]
+# Grafana 11.1's defaults for each panel kind, written out because its schema (@grafana/schema) requires them and
+# `python -m grafana.typecheck` checks every panel against it; a panel's own options override them key by key.
+LEGEND = {"showLegend": True, "displayMode": "list", "placement": "bottom", "calcs": []}
+TOOLTIP = {"mode": "single", "sort": "none"}
+REDUCE = {"reduceOptions": {"calcs": ["lastNotNull"], "fields": "", "values": False}, "orientation": "auto"}
+PANEL_OPTIONS = {
+    "timeseries": {"legend": LEGEND, "tooltip": TOOLTIP},
+    "state-timeline": {"legend": LEGEND, "tooltip": TOOLTIP, "showValue": "auto", "mergeValues": True, "rowHeight": 0.9,
+                       "alignValue": "left"},
+    "stat": {**REDUCE, "colorMode": "value", "graphMode": "area", "justifyMode": "auto", "textMode": "auto", "wideLayout": True,
+             "showPercentChange": False, "percentChangeColorMode": "standard"},
+    "bargauge": {**REDUCE, "displayMode": "gradient", "valueMode": "color", "namePlacement": "auto", "showUnfilled": True,
+                 "sizing": "auto", "minVizWidth": 8, "minVizHeight": 16, "maxVizHeight": 300},
+    "table": {"showHeader": True, "cellHeight": "sm", "frameIndex": 0},
+}
+LINK = {"asDropdown": False, "icon": "dashboard", "includeVars": False, "keepTime": False, "tags": [], "targetBlank": False,
+        "tooltip": ""}
 
 
 def datasource() -> dict:
@@ -27,6 +44,14 @@ def datasource() -> dict:
 
 def steps(*pairs: tuple[str, float | None]) -> list[dict]:
     return [{"color": color, "value": value} for color, value in pairs]
+
+
+def merged(defaults: dict, overrides: dict) -> dict:
+    """defaults updated by overrides, nested dicts merged key by key."""
+    out = dict(defaults)
+    for key, value in overrides.items():
+        out[key] = merged(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
+    return out
 
 
 def psi_steps() -> list[dict]:
@@ -68,7 +93,7 @@ class Board:
                          "instant": instant, "range": not instant, **({"format": "table"} if kind == "table" else {})}
                         for i, (expr, legend) in enumerate(targets)],
             "fieldConfig": {"defaults": defaults, "overrides": []},
-            "options": options or {},
+            "options": merged(PANEL_OPTIONS.get(kind, {}), options or {}),
         })
         self.x += width
         self.row_height = max(self.row_height, height)
@@ -79,14 +104,13 @@ class Board:
         variables = [
             {"name": "model_name", "label": "Model", "type": "query", "datasource": ds,
              "query": {"query": "label_values(ml_model_info, model_name)", "refId": "model_name"},
-             "definition": "label_values(ml_model_info, model_name)", "refresh": 2, "sort": 1, "current": {}, "options": []},
+             "refresh": 2, "sort": 1, "options": []},
             {"name": "model_version", "label": "Version", "type": "query", "datasource": ds,
              "query": {"query": 'label_values(ml_model_info{model_name="$model_name"}, model_version)', "refId": "model_version"},
-             "definition": 'label_values(ml_model_info{model_name="$model_name"}, model_version)', "refresh": 2, "sort": 1,
-             "current": {}, "options": []},
+             "refresh": 2, "sort": 1, "options": []},
         ]
         uids = c["links"]["dashboard_uids"]
-        links = [{"title": title, "url": f"/d/{uids[key]}?${{__url_time_range}}&${{__all_variables}}", "type": "link"}
+        links = [{"title": title, "url": f"/d/{uids[key]}?${{__url_time_range}}&${{__all_variables}}", "type": "link", **LINK}
                  for key, title in (("overview", "Overview"), ("drift", "Drift"), ("performance", "Performance"))]
         d = c["dashboards"]
         return {"uid": self.uid, "title": self.title, "description": self.description, "tags": ["ml", "drift"],
