@@ -4,7 +4,7 @@
 >>> from contracts.reference_profile import Bins
 >>> from exporter.window import ColumnReference
 >>> reference = ColumnReference(Bins([0.5], [0.5, 0.5], 1000), sample=[0.0, 1.0])
->>> round(PSI(threshold=0.25).compute(reference, reference.counts(np.array([1.0, 1.0, 1.0, 1.0, 0.0]))).statistic, 4)
+>>> round(PSI(threshold=0.2).compute(reference, reference.counts(np.array([1.0, 1.0, 1.0, 1.0, 0.0]))).statistic, 4)
 0.4159
 """
 from __future__ import annotations
