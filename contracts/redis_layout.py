@@ -10,8 +10,11 @@ Keys, namespaced by model name and version (`{prefix}` defaults to "drift"):
 Every stream entry holds a batch, so that reading a window of 10^5-10^6 samples
 is a few hundred XRANGE entries of compact binary blobs, not 10^6 hashes:
 
-prediction entry fields:  n, ids (UTF-8, "\\n"-joined), times (float64 n, Unix s),
-                          features (float32 n x 12, row-major, FEATURE_NAMES order), scores (float32 n)
+prediction entry fields:  v ("2"), width (features per row), n, ids (UTF-8, "\\n"-joined), times (float64 n, Unix s),
+                          features (float32 n x width, row-major, in the model schema's order; a categorical
+                          feature as its code, contracts.schema), scores (float32 n)
+                          Version 1 entries (no `v`, written before schemas were declared) have width 12: the
+                          fraud model's features. Readers accept both.
 label entry fields:       n, ids, times (float64 n), labels (uint8 n)
 
 The stream entry id is Redis' clock at flush time (ms); windows are cut by it.
@@ -131,25 +134,47 @@ def _ids_and_count(fields: dict) -> tuple[list[str], int]:
     return ids, n
 
 
+FORMAT_VERSION = 2
+LEGACY_WIDTH = N_FEATURES  # version-1 entries carried the fraud model's 12 features
+
+
 def encode_predictions(batch: PredictionBatch) -> dict[str, bytes]:
+    features = np.asarray(batch.features).reshape(len(batch), -1)
     return {
+        "v": str(FORMAT_VERSION).encode(),
+        "width": str(features.shape[1]).encode(),
         "n": str(len(batch)).encode(),
         "ids": _join_ids(batch.ids),
         "times": np.ascontiguousarray(batch.times, dtype="<f8").tobytes(),
-        "features": np.ascontiguousarray(batch.features, dtype="<f4").tobytes(),
+        "features": np.ascontiguousarray(features, dtype="<f4").tobytes(),
         "scores": np.ascontiguousarray(batch.scores, dtype="<f4").tobytes(),
     }
 
 
-def decode_predictions(fields: dict) -> PredictionBatch:
-    """Decode a predictions stream entry; raises MalformedEntry if it is not one."""
+def decode_predictions(fields: dict, width: int | None = None) -> PredictionBatch:
+    """Decode a predictions stream entry (version 1 or 2); raises MalformedEntry if it is not one, or if its rows
+    are not `width` features wide (a batch that does not match its model's schema)."""
     ids, n = _ids_and_count(fields)
+    version = fields.get(b"v", fields.get("v"))
+    entry_width = _int_field(fields, "width") if version is not None else LEGACY_WIDTH
+    if width is not None and entry_width != width:
+        raise MalformedEntry(f"rows are {entry_width} features wide, the model's schema has {width}")
     return PredictionBatch(
         ids=ids,
         times=_array(fields, "times", "<f8", n),
-        features=_array(fields, "features", "<f4", n, N_FEATURES).reshape(n, N_FEATURES),
+        features=_array(fields, "features", "<f4", n, entry_width).reshape(n, entry_width),
         scores=_array(fields, "scores", "<f4", n),
     )
+
+
+def _int_field(fields: dict, name: str) -> int:
+    try:
+        value = int(_field(fields, name))
+    except ValueError as exc:
+        raise MalformedEntry(f"field {name!r} is not an integer") from exc
+    if value < 1:
+        raise MalformedEntry(f"field {name!r} must be positive")
+    return value
 
 
 def encode_labels(batch: LabelBatch) -> dict[str, bytes]:

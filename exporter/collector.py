@@ -6,6 +6,7 @@ with fewer than MIN_WINDOW_SAMPLES predictions (`ml_window_samples` says why).
 """
 from __future__ import annotations
 
+import math
 from typing import Iterable
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
@@ -31,7 +32,11 @@ class DriftCollector(Collector):
             "psi": _gauge(names.DRIFT_PSI, "PSI of the current window against the reference bins", ["feature"]),
             "ks_d": _gauge(names.DRIFT_KS_STATISTIC, "Two-sample KS statistic D against the reference sample", ["feature"]),
             "ks_p": _gauge(names.DRIFT_KS_PVALUE, "Two-sample KS p-value (uncorrected; the rule divides its level by the number of features judged)", ["feature"]),
-            "detected": _gauge(names.DRIFT_DETECTED, "1 if the documented drift rule flags the feature", ["feature"]),
+            "detected": _gauge(names.DRIFT_DETECTED, "1 if any of the feature's drift tests flags it", ["feature"]),
+            "test_stat": _gauge(names.DRIFT_TEST_STATISTIC, "Statistic of each drift test of the feature", ["feature", "test"]),
+            "test_p": _gauge(names.DRIFT_TEST_PVALUE, "p-value of each drift test that has one (uncorrected)", ["feature", "test"]),
+            "test_detected": _gauge(names.DRIFT_TEST_DETECTED, "1 if this drift test flags the feature", ["feature", "test"]),
+            "unseen": _gauge(names.FEATURE_UNSEEN_RATIO, "Share of a categorical feature's values never seen in training", ["feature"]),
             "attr": _gauge(names.ATTRIBUTION_RATIO, "Share of the drift impact (importance x PSI) owed to the feature", ["feature"]),
             "mean": _gauge(names.FEATURE_MEAN, "Feature mean in the reference or the current window", ["feature", "window"]),
             "std": _gauge(names.FEATURE_STDDEV, "Feature standard deviation in the reference or the current window", ["feature", "window"]),
@@ -67,8 +72,16 @@ class DriftCollector(Collector):
             for feature, f in s.features.items():
                 labels = [*model, feature]
                 fam["psi"].add_metric(labels, f.psi)
-                fam["ks_d"].add_metric(labels, f.ks_statistic)
-                fam["ks_p"].add_metric(labels, f.ks_pvalue)
+                if not math.isnan(f.ks_statistic):
+                    fam["ks_d"].add_metric(labels, f.ks_statistic)
+                    fam["ks_p"].add_metric(labels, f.ks_pvalue)
+                for test, figures in f.tests.items():
+                    fam["test_stat"].add_metric([*labels, test], figures.statistic)
+                    if not math.isnan(figures.pvalue):
+                        fam["test_p"].add_metric([*labels, test], figures.pvalue)
+                    fam["test_detected"].add_metric([*labels, test], 1.0 if figures.drifted else 0.0)
+                if not math.isnan(f.unseen_ratio):
+                    fam["unseen"].add_metric(labels, f.unseen_ratio)
                 fam["detected"].add_metric(labels, 1.0 if f.drifted else 0.0)
                 fam["attr"].add_metric(labels, f.attribution)
                 fam["mean"].add_metric([*labels, "reference"], f.reference_mean)

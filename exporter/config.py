@@ -1,4 +1,5 @@
-"""The exporter's configuration: where Redis is, where to listen, and the monitoring policy (contracts.policy).
+"""The exporter's configuration: where Redis is, where to listen, the monitoring policy (contracts.policy) and the
+monitoring config (which tests judge which feature: MONITORING_CONFIG, exporter.monitoring_config).
 
 Every default comes from contracts.policy / contracts.ports; the environment overrides them at run time.
 """
@@ -11,6 +12,7 @@ from typing import Mapping
 from contracts import redis_layout as layout
 from contracts.policy import Policy
 from contracts.ports import DEFAULT as PORTS, LOOPBACK
+from exporter.monitoring_config import MonitoringConfig
 
 
 @dataclass(frozen=True)
@@ -20,6 +22,7 @@ class Config:
     host: str = "0.0.0.0"
     port: int = PORTS.exporter
     policy: Policy = field(default_factory=Policy)
+    monitoring: MonitoringConfig = field(default_factory=MonitoringConfig)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> "Config":
@@ -29,4 +32,5 @@ class Config:
             host=environ.get("EXPORTER_HOST") or cls.host,
             port=int(environ.get("EXPORTER_PORT") or cls.port),
             policy=Policy.from_env(environ),
+            monitoring=MonitoringConfig.load(environ.get("MONITORING_CONFIG")),
         )

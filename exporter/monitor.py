@@ -10,7 +10,9 @@ import redis
 
 from contracts import redis_layout as layout
 from contracts.reference_profile import ReferenceProfile
+from contracts.policy import Policy
 from exporter.config import Config
+from exporter.detectors import ModelDetectors
 from exporter.reader import StreamReader
 from exporter.snapshot import ModelSnapshot, compute
 from exporter.window import Window
@@ -20,10 +22,14 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class Tracked:
-    """One model version being watched: its stream reader and its window."""
+    """One model version being watched: its stream reader, its window and the tests that judge it."""
 
     reader: StreamReader
     window: Window
+    detectors: ModelDetectors
+
+    def snapshot(self, policy: Policy, now: float) -> ModelSnapshot:
+        return compute(self.window, policy, now, self.reader.malformed, self.detectors)
 
     def refresh(self, client: redis.Redis, now: float) -> None:
         self.reader.refresh(client, self.window, now)
@@ -40,6 +46,7 @@ class Monitor:
         self.last_cycle_seconds = 0.0
         self.last_success = 0.0
         self.lock = threading.Lock()
+        config.monitoring.import_plugins()
 
     def cycle(self, now: float | None = None) -> None:
         """One refresh of every model; on a Redis error keep the last figures and report Redis down."""
@@ -64,7 +71,7 @@ class Monitor:
             if tracked is None:
                 continue
             tracked.refresh(self.client, now)
-            snapshots[member] = compute(tracked.window, self.policy, now, tracked.reader.malformed)
+            snapshots[member] = tracked.snapshot(self.policy, now)
         self.snapshots = snapshots
 
     def _open(self, member: str) -> Tracked | None:
@@ -81,7 +88,12 @@ class Monitor:
         except (ValueError, TypeError, KeyError) as exc:
             log.warning("unreadable reference profile for %s: %s", member, exc)
             return None
-        tracked = Tracked(StreamReader(keys), self._window(profile, self.policy.window_seconds))
+        try:
+            detectors = ModelDetectors(profile.model_name, profile.model_schema, self.policy, self.config.monitoring)
+        except ValueError as exc:  # the monitoring config asks for a test this model cannot use: say so, keep the rest
+            log.error("cannot judge %s: %s", member, exc)
+            return None
+        tracked = Tracked(StreamReader(keys), self._window(profile, self.policy.window_seconds), detectors)
         self.tracked[member] = tracked
         return tracked
 
@@ -95,9 +107,9 @@ class Monitor:
         now = time.time()
         result = []
         for live in list(self.tracked.values()):
-            one_off = Tracked(StreamReader(live.reader.keys), self._window(live.window.profile, hours * 3600))
+            one_off = Tracked(StreamReader(live.reader.keys), self._window(live.window.profile, hours * 3600), live.detectors)
             one_off.refresh(self.client, now)
-            result.append(compute(one_off.window, self.policy, now, one_off.reader.malformed).as_dict())
+            result.append(one_off.snapshot(self.policy, now).as_dict())
         return result
 
     def run_forever(self, stop: threading.Event) -> None:

@@ -31,7 +31,9 @@ class StreamReader:
         """Feed the window what is new in Redis and expire what left it; returns the new predictions."""
         new = 0
         start = now - window.window_seconds
-        for chunk in self._chunks(client, self.keys.predictions, start, layout.decode_predictions):
+        width = len(window.profile.features)
+        decode = lambda fields: layout.decode_predictions(fields, width)  # noqa: E731  (a batch of another width is malformed)
+        for chunk in self._chunks(client, self.keys.predictions, start, decode):
             new += window.add_predictions(chunk)
         for chunk in self._chunks(client, self.keys.labels, start - window.label_grace_seconds, layout.decode_labels):
             window.add_labels(chunk)

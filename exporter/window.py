@@ -40,19 +40,22 @@ ArrivedLabels = list[tuple[LabelBatch, float]]
 class ColumnReference:
     """What one column (a feature or the score) looked like in training: its bins, KS reference sample, std, kind."""
 
-    def __init__(self, bins: Bins, sample: list[float], spec: FeatureSpec | None = None, std: float = math.nan) -> None:
+    def __init__(self, bins: Bins, sample: list[float], spec: FeatureSpec | None = None, std: float = math.nan,
+                 mean: float = math.nan) -> None:
         self.bins = bins
         self.proportions = np.asarray(bins.proportions, dtype=float)
         self.ks = KSReference(np.asarray(sample))
         self.n_bins = len(bins.edges) + 1
         self.spec = spec or FeatureSpec("", "numeric")
         self.std = std if not math.isnan(std) else float(np.std(sample)) if len(sample) else math.nan
+        self.mean = mean if not math.isnan(mean) else float(np.mean(sample)) if len(sample) else math.nan
         self._bin_dtype = np.uint8 if self.n_bins <= 256 else np.uint16 if self.n_bins <= 65536 else np.uint32
 
     @classmethod
     def of(cls, profile: ReferenceProfile, column: str) -> "ColumnReference":
         spec = profile.model_schema[column] if column != SCORE else FeatureSpec(SCORE, "numeric", (0.0, 1.0))
-        return cls(profile.bins[column], profile.sample[column], spec, profile.stds.get(column, math.nan))
+        return cls(profile.bins[column], profile.sample[column], spec, profile.stds.get(column, math.nan),
+                   profile.means.get(column, math.nan))
 
     def bin_index(self, values: np.ndarray) -> np.ndarray:
         return self.bins.bin_index(values).astype(self._bin_dtype)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 
 from mixin import ROOT, config, policy
-from transactions.schema import N_FEATURES
 
 OUT = ROOT / "grafana" / "dashboards"
 MODEL = 'model_name="$model_name", model_version="$model_version"'
@@ -164,8 +163,11 @@ def drift() -> Board:
     b.add("timeseries", "KS statistic D", [(f"ml_drift_ks_statistic{{{MODEL}}}", "{{feature}}")],
           thresholds=steps(("green", None), ("red", p.ks_min_statistic)),
           description=f"Two-sample Kolmogorov-Smirnov D; the drift rule needs D >= {p.ks_min_statistic:g} as well as significance.")
-    b.add("timeseries", f"KS p-value (rule: < {p.ks_threshold:g}/{N_FEATURES}, Bonferroni)", [(f"ml_drift_ks_pvalue{{{MODEL}}}", "{{feature}}")],
+    b.add("timeseries", f"KS p-value (rule: < {p.ks_threshold:g} / the model's p-value tests, Bonferroni)", [(f"ml_drift_ks_pvalue{{{MODEL}}}", "{{feature}}")],
           options={"legend": {"displayMode": "list", "placement": "bottom"}})
+    b.add("table", "Drift tests per feature (1 = flags)", [(f"ml_drift_test_detected{{{MODEL}}}", "")], instant=True,
+          description="Each feature is judged by the tests of its kind (numeric: PSI + KS; discrete, binary, categorical: "
+                      "PSI + chi-square) or those the monitoring config gives it; one row per feature and test.")
     b.add("table", "Mean: reference vs current", [(f"ml_feature_mean{{{MODEL}}}", "")], instant=True)
     b.add("table", "Standard deviation: reference vs current", [(f"ml_feature_stddev{{{MODEL}}}", "")], instant=True)
     b.add("timeseries", "Prediction drift (score PSI and KS D)", [(f"ml_drift_prediction_psi{{{MODEL}}}", "PSI"),

@@ -54,3 +54,17 @@ def test_keys_are_namespaced_by_model_and_version():
     assert keys.predictions == "drift:fraud:v1:predictions"
     assert layout.Keys.from_member(keys.member) == keys
     assert layout.entry_time_seconds(b"1700000000123-4") == pytest.approx(1700000000.123)
+
+
+def test_version_2_entries_carry_their_width_and_version_1_entries_still_decode():
+    narrow = layout.PredictionBatch(["a", "b"], np.zeros(2), np.array([[1, 2, 3], [4, 5, 6]], np.float32), np.zeros(2, np.float32))
+    fields = layout.encode_predictions(narrow)
+    assert fields["v"] == b"2" and fields["width"] == b"3"
+    assert layout.decode_predictions(fields, width=3).features.tolist() == [[1, 2, 3], [4, 5, 6]]
+    with pytest.raises(layout.MalformedEntry, match="3 features wide, the model's schema has 12"):
+        layout.decode_predictions(fields, width=12)
+    legacy = {k: v for k, v in layout.encode_predictions(layout.PredictionBatch(
+        ["c"], np.zeros(1), np.arange(12, dtype=np.float32).reshape(1, 12), np.zeros(1, np.float32))).items() if k not in ("v", "width")}
+    assert layout.decode_predictions(legacy, width=12).features.shape == (1, 12)
+    with pytest.raises(layout.MalformedEntry):
+        layout.decode_predictions({**fields, "width": b"zero"})
