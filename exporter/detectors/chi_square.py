@@ -1,6 +1,6 @@
 """Chi-square test of homogeneity between the reference's and the window's bin counts (a 2 x k table, as
 `scipy.stats.chi2_contingency(correction=False)`), which accounts for the reference's own sampling error and lets
-a bin empty in training (an unseen category) count. Valid on discrete data with ties, unlike KS. The effect
+a bin empty in training (an unseen category) count. Bins with an expected count under 5 are pooled into one. Valid on discrete data with ties, unlike KS. The effect
 compared with the floor is the share of the distribution that moved (total variation distance, half the L1
 distance between the shares): scale-free, in percentage points.
 
@@ -24,10 +24,26 @@ from exporter.detectors.base import DriftTest, TestResult, register
 from exporter.window import ColumnCounts, ColumnReference
 
 
-def chi_square_homogeneity(reference_counts: np.ndarray, current_counts: np.ndarray) -> tuple[float, float]:
-    """(statistic, p-value) of the 2 x k table; bins empty in both are dropped."""
+MIN_EXPECTED = 5.0  # Cochran's rule: below this expected count the chi-square approximation is not trusted
+
+
+def pooled_table(reference_counts: np.ndarray, current_counts: np.ndarray) -> np.ndarray:
+    """The 2 x k table, with the bins whose smallest expected count is under MIN_EXPECTED pooled into one.
+
+    Rare tail values (6 transactions in an hour) would otherwise make the p-value far too small on stationary data.
+    """
     table = np.vstack([reference_counts, current_counts]).astype(float)
     table = table[:, table.sum(axis=0) > 0]
+    expected = table.sum(axis=1, keepdims=True) * table.sum(axis=0, keepdims=True) / max(table.sum(), 1.0)
+    sparse = expected.min(axis=0) < MIN_EXPECTED
+    if sparse.sum() > 1:
+        table = np.column_stack([table[:, ~sparse], table[:, sparse].sum(axis=1)])
+    return table
+
+
+def chi_square_homogeneity(reference_counts: np.ndarray, current_counts: np.ndarray) -> tuple[float, float]:
+    """(statistic, p-value) of the pooled 2 x k table, as scipy's chi2_contingency(table, correction=False)."""
+    table = pooled_table(reference_counts, current_counts)
     if table.shape[1] < 2 or (table.sum(axis=1) == 0).any():
         return 0.0, 1.0
     expected = table.sum(axis=1, keepdims=True) * table.sum(axis=0, keepdims=True) / table.sum()

@@ -61,12 +61,24 @@ def test_chi_square_equals_scipy_chi2_contingency_with_unseen_categories(current
     values = np.repeat(np.arange(len(current_shares)), np.round(np.array(current_shares) * 3000).astype(int)).astype(float)
     result = run("chi2", reference, values)
     table = np.vstack([reference.reference_counts(), np.bincount(values.astype(int), minlength=4)])
-    table = table[:, table.sum(axis=0) > 0]
+    table = table[:, table.sum(axis=0) > 0]  # no bin is sparse here: nothing is pooled
     expected = stats.chi2_contingency(table, correction=False)
     assert result.statistic == pytest.approx(expected.statistic, rel=1e-12)
     assert result.pvalue == pytest.approx(expected.pvalue, rel=1e-9, abs=1e-300)
     assert result.effect == pytest.approx(0.5 * np.abs(np.array([*current_shares, 0][:4]) - [0.5, 0.3, 0.2, 0]).sum())
     assert make("chi2", POLICY).flags(result, tests=12) == (len(current_shares) == 4)
+
+
+def test_chi_square_pools_sparse_bins_as_cochrans_rule_asks():
+    reference = ColumnReference(Bins([0.5, 1.5, 2.5, 3.5], [0.7, 0.25, 0.04, 0.009, 0.001], 10_000), [0.0])
+    current = np.array([0.0] * 140 + [1.0] * 52 + [2.0] * 6 + [3.0] * 1 + [4.0] * 1)
+    result = run("chi2", reference, current)
+    counts = np.bincount(current.astype(int), minlength=5)
+    # expected current counts: bin 2 gets 200 * 406 / 10,200 = 8.0, bins 3 and 4 only 1.8 and 0.2: they are pooled
+    pooled = np.array([[7000, 2500, 400, 90 + 10], [counts[0], counts[1], counts[2], counts[3:].sum()]])
+    expected = stats.chi2_contingency(pooled, correction=False)
+    assert result.statistic == pytest.approx(expected.statistic, rel=1e-12)
+    assert result.pvalue == pytest.approx(expected.pvalue, rel=1e-9)
 
 
 def test_jensen_shannon_equals_scipy():
