@@ -7,7 +7,7 @@ import pkgutil
 
 import pytest
 
-PACKAGES = ("contracts", "exporter", "transactions")
+PACKAGES = ("contracts", "exporter", "transactions", "logins")
 
 
 def modules() -> list[str]:
@@ -27,4 +27,4 @@ def test_docstring_examples(module):
 def test_the_pure_cores_have_examples():
     with_examples = {m for m in modules() if doctest.testmod(importlib.import_module(m)).attempted}
     assert {"exporter.stats", "exporter.window", "exporter.detectors", "exporter.labelled", "contracts.policy",
-            "transactions.generator"} <= with_examples
+            "transactions.generator", "logins.generator", "logins.schema"} <= with_examples
