@@ -6,11 +6,18 @@ so there are len(edges) + 1 bins: (-inf, e0), [e0, e1), ..., [e_last, inf).
 Discrete features (flags, hours, counts) simply get fewer distinct edges.
 `proportions` are the training shares of those bins (they may be 0; PSI floors them).
 The scores of the test split get the same treatment under the name "score".
+
+Performance estimation without labels (transactions/estimation.py) needs two more fields: `score_edges`, the
+fine bins of the score the exporter counts predictions in (the threshold is one of them), and `calibrator`, the
+map from raw score to fraud probability fitted on the validation split ({"kind": "identity"} or
+{"kind": "isotonic", "x": [...], "y": [...]}). Profiles published before these fields existed still load: the
+exporter then bins by the reference score sample and takes the raw score as the probability. Unknown fields
+(from a newer trainer) are ignored.
 """
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 
 import numpy as np
 
@@ -48,6 +55,8 @@ class ReferenceProfile:
     importance: dict[str, float]
     threshold: float = 0.5
     extra: dict = field(default_factory=dict)
+    score_edges: list[float] = field(default_factory=list)
+    calibrator: dict = field(default_factory=dict)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), separators=(",", ":"))
@@ -56,7 +65,8 @@ class ReferenceProfile:
     def from_json(cls, text: str | bytes) -> "ReferenceProfile":
         data = json.loads(text)
         data["bins"] = {k: Bins(**v) for k, v in data["bins"].items()}
-        return cls(**data)
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
 
     @classmethod
     def build(

@@ -42,6 +42,9 @@ class ModelSnapshot:
     prediction_drift: dict[str, float | bool] = field(default_factory=dict)
     performance: dict[str, float] = field(default_factory=dict)
     reference_performance: dict[str, float] = field(default_factory=dict)
+    estimated_performance: dict[str, float] = field(default_factory=dict)  # no labels needed
+    estimated_performance_interval: dict[str, dict[str, float]] = field(default_factory=dict)  # metric -> lower/upper
+    estimated_performance_gap: dict[str, float] = field(default_factory=dict)  # realized - estimated
     prediction_positive_ratio: float = math.nan
     label_positive_ratio: float = math.nan
     health_status: int = 0
@@ -70,6 +73,7 @@ def compute(window: ModelWindow, config: Config, now: float | None = None) -> Mo
         snap.performance = classification_metrics(labels, scores, profile.threshold, sorted_by_score=True)
     if not snap.enough_samples:
         return snap
+    _add_estimate(snap, window)
 
     tests = {}
     for name, counter, counts in zip(window.columns, window.counters, state.columns):
@@ -87,6 +91,17 @@ def compute(window: ModelWindow, config: Config, now: float | None = None) -> Mo
     degraded = bool(snap.performance) and rules.performance_dropped(snap.performance, profile.metrics, config)
     snap.health_status = rules.health_status({f: t[0] for f, t in tests.items() if f != SCORE}, flags, score_drifted, degraded, config)
     return snap
+
+
+def _add_estimate(snap: ModelSnapshot, window: ModelWindow) -> None:
+    """Estimated performance of the window's predictions and, where labels give the realized figure, the gap."""
+    found = window.score_counts.estimate()
+    for metric, value in found.metrics.items():
+        if math.isfinite(value):
+            snap.estimated_performance[metric] = value
+            snap.estimated_performance_interval[metric] = {"lower": found.lower[metric], "upper": found.upper[metric]}
+            if metric in snap.performance and math.isfinite(snap.performance[metric]):
+                snap.estimated_performance_gap[metric] = snap.performance[metric] - value
 
 
 def _json_safe(value):

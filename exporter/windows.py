@@ -18,6 +18,7 @@ import redis
 
 from contracts import redis_layout as layout
 from contracts.reference_profile import SCORE, ReferenceProfile
+from exporter.estimation import ScoreCounts
 from exporter.labelled import LabelledScores
 from exporter.row_index import NOT_FOUND, RowIndex, id_hashes
 from exporter.stats import KSReference
@@ -88,6 +89,7 @@ class ModelWindow:
         self.state = WindowState([ColumnCounts(np.zeros(c.n_bins, np.int64), np.zeros(c.ks.slots, np.int64)) for c in self.counters])
         self.index = RowIndex()
         self.book = LabelledScores()
+        self.score_counts = ScoreCounts(profile)  # performance estimation without labels
         self.next_row = 0
         self.pending_labels: dict[int, tuple[int, float]] = {}  # id hash -> (label, entry time)
         self.last_ids: dict[str, str] = {}  # stream key -> id of the last entry read
@@ -143,6 +145,7 @@ class ModelWindow:
         bins = np.column_stack([c.bin_index(data[:, i]) for i, c in enumerate(self.counters)])
         slots = np.column_stack([c.ks.slot_index(data[:, i]) for i, c in enumerate(self.counters)])
         self._count(bins, slots, data.sum(axis=0), np.einsum("ij,ij->j", data, data), len(data), sign=1)
+        self.score_counts.add(data[:, -1])
         offset, first_row, keys = 0, self.next_row, []
         for batch, entry_time in kept:
             rows = slice(offset, offset + len(batch))
@@ -240,6 +243,7 @@ class ModelWindow:
             n = sum(len(b.scores) for b in gone)
             self._count(np.concatenate([b.bins for b in gone]), np.concatenate([b.slots for b in gone]),
                         np.sum([b.total for b in gone], axis=0), np.sum([b.total_sq for b in gone], axis=0), n, sign=-1)
+            self.score_counts.remove(np.concatenate([b.scores for b in gone]))
             self.state.predictions -= n
             self.state.predicted_positive -= sum(b.positives for b in gone)
             first_live = batches[0].first_row if batches else self.next_row

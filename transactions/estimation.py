@@ -34,7 +34,7 @@ import numpy as np
 from scipy.optimize import isotonic_regression
 
 METRICS = ("roc_auc", "average_precision", "precision", "recall", "f1")
-INTERVAL_DRAWS = 1000
+INTERVAL_DRAWS = 400
 INTERVAL_LEVEL = 0.95
 
 
@@ -231,7 +231,10 @@ def estimate(counts: np.ndarray, mass: np.ndarray, first_positive_bin: int, *, d
     confusion = expected_confusion(counts, mass, first_positive_bin)
     q = _safe_ratio(mass, counts)
     rng = np.random.default_rng(seed)
-    drawn = rng.binomial(counts.astype(np.int64), np.nan_to_num(q), size=(draws, len(counts))).astype(float)
+    q = np.nan_to_num(q)
+    drawn = np.zeros((draws, len(counts))) + np.where(q >= 1, counts, 0)  # certain bins need no draw
+    active = (q > 0) & (q < 1)
+    drawn[:, active] = rng.binomial(counts[active].astype(np.int64), q[active], size=(draws, int(active.sum())))
     sims = grouped_metrics(drawn, counts - drawn, first_positive_bin)
     tail = (1 - level) / 2 * 100
     point, lower, upper = {}, {}, {}

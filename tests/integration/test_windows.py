@@ -156,3 +156,16 @@ def test_redis_lost_in_the_middle_of_a_read_loses_nothing(publisher):
         w.refresh(FailingAfter(publisher.client, calls=1), time.time())
     w.refresh(publisher.client, time.time())
     assert w.state.predictions == 1200
+
+
+def test_score_counts_follow_the_window(publisher):
+    w = window(publisher, seconds=1.0)
+    predict(publisher, ["old-1", "old-2"], score=0.9)
+    w.refresh(publisher.client, time.time())
+    assert w.score_counts.counts.sum() == 2
+    time.sleep(1.2)
+    predict(publisher, ["new"], score=0.05)
+    w.refresh(publisher.client, time.time())
+    counts = w.score_counts
+    assert counts.counts.sum() == 1 and counts.counts.min() >= 0
+    assert counts.mass.sum() == pytest.approx(float(counts.calibrator(np.array([np.float32(0.05)]))[0]))
