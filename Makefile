@@ -39,6 +39,7 @@ bench: install model  ## write BENCHMARKS.md
 	$(PY) -m bench.exporter
 	$(PY) -m bench.detection
 	$(PY) -m bench.loadgen
+	$(PY) -m bench.estimation
 
 up: install model  ## the whole stack natively, with traffic and the seed's drift demo
 	$(PY) -m scripts.stack up
