@@ -47,6 +47,7 @@ bench: install model  ## write BENCHMARKS.md
 	$(PY) -m bench.exporter
 	$(PY) -m bench.detection
 	$(PY) -m bench.loadgen
+	$(PY) -m bench.estimation
 	RECORD_BENCHMARKS=1 $(PY) -m pytest tests/e2e -q  # the alert path's stage times and picture
 
 up: install model  ## the whole stack natively, with traffic and the spec's drift demo

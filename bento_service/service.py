@@ -80,6 +80,7 @@ class FraudDetector:
             "features": list(FEATURE_NAMES),
             "metrics": meta["metrics"],
             "threshold": self.threshold,
+            "calibration": meta.get("calibration"),  # reliability, Brier, ECE on the test split (None: older model)
         }
         config = _publisher_config()
         keys = layout.Keys(self.info["name"], self.info["version"], config.prefix)

@@ -8,6 +8,7 @@ import argparse
 import datetime as dt
 import sys
 import time
+from dataclasses import asdict
 
 import bentoml
 import numpy as np
@@ -17,6 +18,7 @@ from bento_service.model_store import BOOSTER_FILE, MODEL_NAME, PROFILE_FILE, lo
 from transactions.quality import best_f1_threshold, classification_metrics
 from contracts.reference_profile import ReferenceProfile
 from transactions import FEATURE_NAMES, LABEL, generate
+from transactions.estimation import Calibrator, fit_isotonic, reliability, score_edges
 from transactions.schema import SCHEMA
 
 PARAMS = {
@@ -59,6 +61,23 @@ def feature_importance(booster: xgb.Booster, x: np.ndarray) -> dict[str, float]:
     return {name: float(v) for name, v in zip(FEATURE_NAMES, mean_abs / mean_abs.sum())}
 
 
+# The estimator uses the isotonic calibrator when the raw scores' expected calibration error on the test split is
+# above this; bench/estimation.py measured the estimator both ways (BENCHMARKS.md, "Performance estimation").
+CALIBRATION_ECE_BAR = 0.002
+
+
+def calibration_report(val_scores: np.ndarray, y_val: np.ndarray, test_scores: np.ndarray,
+                       y_test: np.ndarray) -> tuple[Calibrator, dict]:
+    """Fit an isotonic calibrator on validation; measure raw and calibrated scores on test; choose for the estimator."""
+    isotonic = fit_isotonic(val_scores, y_val)
+    raw, calibrated = reliability(test_scores, y_test), reliability(isotonic(test_scores), y_test)
+    use = raw.ece > CALIBRATION_ECE_BAR and calibrated.ece < raw.ece
+    chosen = isotonic if use else Calibrator()
+    report = {"raw": asdict(raw), "isotonic": asdict(calibrated), "estimator_uses": chosen.kind,
+              "ece_bar": CALIBRATION_ECE_BAR, "bins": "10 equal-count bins of the test split"}
+    return chosen, report
+
+
 def train(rows: int, seed: int) -> bentoml.Model:
     started = time.perf_counter()
     print(f"generating {rows} transactions (seed {seed})", flush=True)
@@ -79,13 +98,17 @@ def train(rows: int, seed: int) -> bentoml.Model:
     test_scores = booster.inplace_predict(x[te])
     metrics = classification_metrics(y[te], test_scores, threshold)
     print("test split: " + "  ".join(f"{k} {v:.4f}" for k, v in metrics.items()) + f"  (threshold {threshold:.3f})", flush=True)
+    calibrator, calibration = calibration_report(booster.inplace_predict(x[va]), y[va], test_scores, y[te])
+    print(f"calibration on test: raw Brier {calibration['raw']['brier']:.5f} ECE {calibration['raw']['ece']:.5f}; "
+          f"isotonic (fitted on validation) Brier {calibration['isotonic']['brier']:.5f} ECE {calibration['isotonic']['ece']:.5f}; "
+          f"the estimator uses {calibrator.kind}", flush=True)
 
     trained_at = dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
     with bentoml.models.create(
         MODEL_NAME,
         labels={"framework": "xgboost", "task": "fraud"},
         metadata={"trained_at": trained_at, "features": list(FEATURE_NAMES), "metrics": metrics, "threshold": threshold,
-                  "rows": rows, "seed": seed, "trees": booster.num_boosted_rounds()},
+                  "rows": rows, "seed": seed, "trees": booster.num_boosted_rounds(), "calibration": calibration},
     ) as model:
         booster.save_model(model.path_of(BOOSTER_FILE))
         saved = load_booster(model.path_of(BOOSTER_FILE))
@@ -96,6 +119,8 @@ def train(rows: int, seed: int) -> bentoml.Model:
             importance=feature_importance(booster, x[va]), schema=SCHEMA, seed=seed,
         )
         profile.threshold = threshold
+        profile.score_edges = score_edges(test_scores, threshold).tolist()
+        profile.calibrator = calibrator.to_dict()
         with open(model.path_of(PROFILE_FILE), "w") as f:
             f.write(profile.to_json())
     print(f"saved {model.tag} in {time.perf_counter() - started:.1f}s", flush=True)
@@ -103,7 +128,12 @@ def train(rows: int, seed: int) -> bentoml.Model:
 
 
 def has_model() -> bool:
-    return any(m.tag.name == MODEL_NAME for m in bentoml.models.list())
+    """A model is in the store and the newest one carries what this code needs (calibration, average precision)."""
+    models = sorted((m for m in bentoml.models.list() if m.tag.name == MODEL_NAME), key=lambda m: m.info.creation_time)
+    if not models:
+        return False
+    meta = models[-1].info.metadata
+    return "calibration" in meta and "average_precision" in meta.get("metrics", {})
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -113,7 +143,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--if-missing", action="store_true", help="do nothing if a model is already in the store")
     args = parser.parse_args(argv)
     if args.if_missing and has_model():
-        print(f"{MODEL_NAME} already in the BentoML store; `make train` retrains")
+        print(f"{MODEL_NAME} already in the BentoML store and up to date; `make train` retrains")
         return 0
     train(args.rows, args.seed)
     return 0

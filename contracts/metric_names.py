@@ -20,6 +20,9 @@ FEATURE_STDDEV = "ml_feature_stddev"
 ATTRIBUTION_RATIO = "ml_drift_attribution_ratio"
 MODEL_PERFORMANCE = "ml_model_performance"
 MODEL_REFERENCE_PERFORMANCE = "ml_model_reference_performance"
+MODEL_ESTIMATED_PERFORMANCE = "ml_model_estimated_performance"  # CBPE from the window's scores, no labels
+MODEL_ESTIMATED_PERFORMANCE_INTERVAL = "ml_model_estimated_performance_interval"  # bound="lower"|"upper"
+MODEL_ESTIMATION_GAP = "ml_model_estimated_performance_gap"  # realized - estimated
 PREDICTION_POSITIVE_RATIO = "ml_prediction_positive_ratio"
 LABEL_POSITIVE_RATIO = "ml_label_positive_ratio"
 WINDOW_SAMPLES = "ml_window_samples"
@@ -33,5 +36,6 @@ EXPORTER_MALFORMED_ENTRIES = "ml_exporter_malformed_entries_total"
 SERVICE_SAMPLES = "ml_monitoring_samples"  # prometheus_client appends _total: ml_monitoring_samples_total{outcome}
 SERVICE_REDIS_UP = "ml_monitoring_redis_up"
 
-PERFORMANCE_METRICS = ("accuracy", "precision", "recall", "f1", "roc_auc")
+PERFORMANCE_METRICS = ("accuracy", "precision", "recall", "f1", "roc_auc", "average_precision")
+ESTIMATED_METRICS = ("roc_auc", "average_precision", "precision", "recall", "f1")
 HEALTHY, WARNING, CRITICAL = 0, 1, 2

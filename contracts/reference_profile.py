@@ -10,11 +10,18 @@ are len(edges) + 1 bins: (-inf, e0), [e0, e1), ..., [e_last, inf). The edges dep
 `proportions` are the training shares of those bins (they may be 0; PSI floors them) and `count` the training rows
 they were counted on (the reference's own sampling error, for the tests that account for it). The scores of the test
 split get the numeric treatment under the name "score".
+
+Performance estimation without labels (transactions/estimation.py) needs two more fields: `score_edges`, the
+fine bins of the score the exporter counts predictions in (the threshold is one of them), and `calibrator`, the
+map from raw score to fraud probability fitted on the validation split ({"kind": "identity"} or
+{"kind": "isotonic", "x": [...], "y": [...]}). Profiles published before these fields existed still load: the
+exporter then bins by the reference score sample and takes the raw score as the probability. Unknown fields
+(from a newer trainer) are ignored.
 """
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 
 import numpy as np
 
@@ -81,6 +88,8 @@ class ReferenceProfile:
     importance: dict[str, float]
     threshold: float = 0.5
     extra: dict = field(default_factory=dict)
+    score_edges: list[float] = field(default_factory=list)
+    calibrator: dict = field(default_factory=dict)
     schema: list[dict] | None = None  # contracts.schema.ModelSchema.to_list(); None in old profiles: all numeric
 
     @property
@@ -96,7 +105,8 @@ class ReferenceProfile:
     def from_json(cls, text: str | bytes) -> "ReferenceProfile":
         data = json.loads(text)
         data["bins"] = {k: Bins(**v) for k, v in data["bins"].items()}
-        return cls(**data)
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
 
     @classmethod
     def build(

@@ -45,6 +45,12 @@ class DriftCollector(Collector):
             "pred_p": _gauge(names.PREDICTION_KS_PVALUE, "KS p-value of the score distribution"),
             "pred_detected": _gauge(names.PREDICTION_DRIFT_DETECTED, "1 if the drift rule (uncorrected: one test) flags the score distribution"),
             "perf": _gauge(names.MODEL_PERFORMANCE, "Performance over the labelled predictions in the window", ["metric"]),
+            "est_perf": _gauge(names.MODEL_ESTIMATED_PERFORMANCE,
+                               "Performance estimated from the window's calibrated scores without labels (CBPE)", ["metric"]),
+            "est_bound": _gauge(names.MODEL_ESTIMATED_PERFORMANCE_INTERVAL,
+                                "95% sampling interval of the realized metric around the estimate (parametric bootstrap)",
+                                ["metric", "bound"]),
+            "est_gap": _gauge(names.MODEL_ESTIMATION_GAP, "Realized minus estimated performance (labelled window)", ["metric"]),
             "ref_perf": _gauge(names.MODEL_REFERENCE_PERFORMANCE, "Performance on the training test split", ["metric"]),
             "pred_pos": _gauge(names.PREDICTION_POSITIVE_RATIO, "Share of predictions at or above the decision threshold"),
             "label_pos": _gauge(names.LABEL_POSITIVE_RATIO, "Share of fraud among the labels received for the window"),
@@ -65,6 +71,12 @@ class DriftCollector(Collector):
                 fam["ref_perf"].add_metric([*model, metric], value)
             for metric, value in s.performance.items():
                 fam["perf"].add_metric([*model, metric], value)
+            for metric, value in s.estimated_performance.items():
+                fam["est_perf"].add_metric([*model, metric], value)
+                for bound, limit in s.estimated_performance_interval[metric].items():
+                    fam["est_bound"].add_metric([*model, metric, bound], limit)
+            for metric, value in s.estimated_performance_gap.items():
+                fam["est_gap"].add_metric([*model, metric], value)
             if s.predictions:
                 fam["pred_pos"].add_metric(model, s.prediction_positive_ratio)
             if s.labels:

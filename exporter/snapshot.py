@@ -55,6 +55,9 @@ class ModelSnapshot:
     prediction_drift: dict[str, float | bool] = field(default_factory=dict)
     performance: dict[str, float] = field(default_factory=dict)
     reference_performance: dict[str, float] = field(default_factory=dict)
+    estimated_performance: dict[str, float] = field(default_factory=dict)  # no labels needed
+    estimated_performance_interval: dict[str, dict[str, float]] = field(default_factory=dict)  # metric -> lower/upper
+    estimated_performance_gap: dict[str, float] = field(default_factory=dict)  # realized - estimated
     prediction_positive_ratio: float = math.nan
     label_positive_ratio: float = math.nan
     health_status: int = 0
@@ -84,6 +87,7 @@ def compute(window: Window, policy: Policy, now: float | None = None, malformed_
         snap.performance = classification_metrics(labels, scores, profile.threshold, sorted_by_score=True)
     if not snap.enough_samples:
         return snap
+    _add_estimate(snap, window)
 
     detectors = detectors or ModelDetectors(profile.model_name, profile.model_schema, policy)
     verdicts = detectors.judge({f: window.column(f) for f in profile.features})
@@ -108,6 +112,17 @@ def feature_drift(verdict: FeatureVerdict, reference: ColumnReference, counts: C
     unseen = float(counts.bins[-1] / counts.n) if reference.spec.is_categorical and counts.n else math.nan
     return FeatureDrift(verdict.psi, ks.statistic, ks.pvalue, verdict.drifted, attribution_share, reference_mean,
                         reference_std, mean, std, reference.spec.kind, tests, unseen)
+
+
+def _add_estimate(snap: ModelSnapshot, window: Window) -> None:
+    """Estimated performance of the window's predictions and, where labels give the realized figure, the gap."""
+    found = window.score_counts.estimate()
+    for metric, value in found.metrics.items():
+        if math.isfinite(value):
+            snap.estimated_performance[metric] = value
+            snap.estimated_performance_interval[metric] = {"lower": found.lower[metric], "upper": found.upper[metric]}
+            if metric in snap.performance and math.isfinite(snap.performance[metric]):
+                snap.estimated_performance_gap[metric] = snap.performance[metric] - value
 
 
 def _json_safe(value):

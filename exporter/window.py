@@ -29,6 +29,7 @@ import numpy as np
 from contracts.redis_layout import LabelBatch, PredictionBatch
 from contracts.reference_profile import SCORE, Bins, ReferenceProfile
 from contracts.schema import FeatureSpec
+from exporter.estimation import ScoreCounts
 from exporter.labelled import LabelledScores
 from exporter.row_index import NOT_FOUND, RowIndex, id_hashes
 from exporter.stats import KSReference
@@ -117,6 +118,7 @@ class Window:
         self.skipped_rows = 0
         self.index = RowIndex()
         self.labelled_scores = LabelledScores()
+        self.score_counts = ScoreCounts(profile)  # performance estimation without labels
         self.next_row = 0
         self.pending_labels: dict[int, PendingLabel] = {}  # id hash -> label waiting for its prediction
 
@@ -135,6 +137,7 @@ class Window:
         bins = np.column_stack([r.bin_index(data[:, i]) for i, r in enumerate(self.references)])
         slots = np.column_stack([r.ks.slot_index(data[:, i]) for i, r in enumerate(self.references)])
         self._count(bins, slots, data.sum(axis=0), np.einsum("ij,ij->j", data, data), len(data), sign=1)
+        self.score_counts.add(data[:, -1])
         offset, first_row, keys = 0, self.next_row, []
         for batch, entry_time in kept:
             rows = slice(offset, offset + len(batch))
@@ -176,6 +179,7 @@ class Window:
             n = sum(len(b.scores) for b in gone)
             self._count(np.concatenate([b.bins for b in gone]), np.concatenate([b.slots for b in gone]),
                         np.sum([b.total for b in gone], axis=0), np.sum([b.total_sq for b in gone], axis=0), n, sign=-1)
+            self.score_counts.remove(np.concatenate([b.scores for b in gone]))
             self.predictions -= n
             self.predicted_positive -= sum(b.positives for b in gone)
             first_live = self.batches[0].first_row if self.batches else self.next_row

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 
 from mixin import ROOT, config, policy
+from mixin.rules import seconds
 
 OUT = ROOT / "grafana" / "dashboards"
 MODEL = 'model_name="$model_name", model_version="$model_version"'
@@ -138,6 +139,10 @@ def overview() -> Board:
           unit="percentunit")
     b.add("stat", "ROC AUC (labelled window)", [(f'ml_model_performance{{{MODEL}, metric="roc_auc"}}', "")], width=6, height=5,
           decimals=3, thresholds=steps(("red", None), ("orange", t["roc_auc_warning"]), ("green", t["roc_auc_good"])))
+    b.add("stat", "ROC AUC estimated (no labels)", [(f'ml_model_estimated_performance{{{MODEL}, metric="roc_auc"}}', "")],
+          width=6, height=5, decimals=3,
+          thresholds=steps(("red", None), ("orange", t["roc_auc_warning"]), ("green", t["roc_auc_good"])),
+          description="Confidence-based estimate from the window's scores: available before the chargebacks.")
     b.add("stat", "Features drifting", [(f"sum(ml_drift_detected{{{MODEL}}})", "")], width=6, height=5,
           thresholds=steps(("green", None), ("red", 1)))
     b.add("stat", "Predictions / labels in the drift window", [(f'ml_window_samples{{{MODEL}, kind="predictions"}}', "predictions"),
@@ -170,6 +175,11 @@ def drift() -> Board:
                       "PSI + chi-square) or those the monitoring config gives it; one row per feature and test.")
     b.add("table", "Mean: reference vs current", [(f"ml_feature_mean{{{MODEL}}}", "")], instant=True)
     b.add("table", "Standard deviation: reference vs current", [(f"ml_feature_stddev{{{MODEL}}}", "")], instant=True)
+    f = config()["forecast"]
+    b.add("timeseries", f"PSI forecast: where the last {f['lookback']}'s trend puts each feature in {f['horizon']}",
+          [(f"predict_linear(ml_drift_psi{{{MODEL}}}[{f['lookback']}], {seconds(f['horizon'])})", "{{feature}} in " + f["horizon"])],
+          width=24, thresholds=psi_steps(), decimals=3,
+          description="predict_linear over the PSI history; FeatureDriftForecast warns when a line crosses the red band.")
     b.add("timeseries", "Prediction drift (score PSI and KS D)", [(f"ml_drift_prediction_psi{{{MODEL}}}", "PSI"),
                                                                   (f"ml_drift_prediction_ks_statistic{{{MODEL}}}", "KS D")],
           width=24, thresholds=psi_steps())
@@ -185,6 +195,22 @@ def performance() -> Board:
           [(f"ml_model_performance{{{MODEL}}}", "{{metric}}"),
            (f'ml_model_reference_performance{{{MODEL}, metric="roc_auc"}}', "roc_auc (test split)")],
           width=24, unit="percentunit")
+    f, watched = c["forecast"], t["estimated_metrics"]
+    b.add("timeseries", "Estimated performance without labels (CBPE) with its 95% interval, and its forecast",
+          [(f'ml_model_estimated_performance{{{MODEL}, metric=~"{watched}"}}', "{{metric}} estimated"),
+           (f'ml_model_estimated_performance_interval{{{MODEL}, metric=~"{watched}"}}', "{{metric}} {{bound}}"),
+           (f'ml_model_performance{{{MODEL}, metric=~"{watched}"}}', "{{metric}} realized (labels)"),
+           (f'ml_model_reference_performance{{{MODEL}, metric=~"{watched}"}} - {policy().performance_drop:g}', "{{metric}} alert line"),
+           (f'predict_linear(ml_model_estimated_performance{{{MODEL}, metric=~"{watched}"}}[{f["lookback"]}], '
+            f'{seconds(f["horizon"])})', "{{metric}} in " + f["horizon"])],
+          width=24, unit="percentunit",
+          description="Estimated from the window's calibrated scores alone, so it is there before any chargeback; the alert "
+                      "line is the test split minus the tolerance.")
+    b.add("timeseries", "Estimated vs realized gap (realized - estimated)",
+          [(f"ml_model_estimated_performance_gap{{{MODEL}}}", "{{metric}}")], width=24,
+          thresholds=steps(("green", None)),
+          description="Near 0 while the estimate holds. A gap that widens while the inputs are stable means the relation "
+                      "between features and fraud changed (concept drift), which score-based estimation cannot see.")
     b.add("timeseries", "Predictions per hour", [(f"sum(job:ml_predictions:rate{w['latency']}) * 3600", "predictions/h")])
     b.add("timeseries", "Prediction latency p50 / p95 / p99",
           [(f'{latency}{{endpoint="{c["selectors"]["latency_endpoint"]}"}}', "p{{quantile}}")],

@@ -60,6 +60,59 @@ def recording_rules() -> dict:
     return {"groups": [{"name": "fraud-service.recording", "rules": rules}]}
 
 
+def seconds(duration: str) -> int:
+    """A Prometheus duration (30m, 6h, 1d) in seconds, for predict_linear's horizon."""
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+    return int(float(duration[:-1]) * units[duration[-1]])
+
+
+def _reference(metric_var: str = "$labels.metric") -> str:
+    """Go template: the test split's figure for this alert's model and metric."""
+    return ("{{ with printf `ml_model_reference_performance{model_name=\"%s\",model_version=\"%s\",metric=\"%s\"}` "
+            f"$labels.model_name $labels.model_version {metric_var} | query }}}}{{{{ . | first | value | printf \"%.3f\" }}}}"
+            "{{ else }}n/a{{ end }}")
+
+
+def estimation_rules() -> list[dict]:
+    """Estimated performance (no labels needed) and the predict_linear forecasts."""
+    c = config()
+    t, f = c["thresholds"], c["forecast"]
+    drop, watched = _fmt(policy().performance_drop), t["estimated_metrics"]
+    horizon, lookback = f["horizon"], f["lookback"]
+    on_metric = "on (model_name, model_version, metric)"
+    floor = f'(ml_model_reference_performance{{metric=~"{watched}"}} - {drop})'
+    estimate = f'ml_model_estimated_performance{{metric=~"{watched}"}}'
+    model = "{{ $labels.model_name }} {{ $labels.model_version }}"
+    point = ("{{ with printf `ml_model_estimated_performance{model_name=\"%s\",model_version=\"%s\",metric=\"%s\"}` "
+             "$labels.model_name $labels.model_version $labels.metric | query }}{{ . | first | value | printf \"%.3f\" }}"
+             "{{ else }}n/a{{ end }}")
+    psi_sig = _fmt(policy().psi_threshold)
+    return [
+        _alert("ModelPerformanceEstimatedDrop",
+               f'ml_model_estimated_performance_interval{{metric=~"{watched}", bound="upper"}} < {on_metric} {floor}', "warning",
+               f"Estimated {{{{ $labels.metric }}}} of {model} is more than {drop} below its test split, before any label.",
+               f"Estimated from the window's calibrated scores (no labels): {point}, at most {{{{ $value | printf \"%.3f\" }}}} "
+               f"(upper end of its 95% interval); test split {_reference()}.",
+               "performance"),
+        _alert("FeatureDriftForecast",
+               f"predict_linear(ml_drift_psi[{lookback}], {seconds(horizon)}) >= {psi_sig} and ml_drift_psi < {psi_sig}",
+               "warning",
+               f"PSI of {{{{ $labels.feature }}}} of {model} is on course to reach {psi_sig} within {horizon}.",
+               f"The linear trend of the last {lookback} puts PSI at {{{{ $value | printf \"%.3f\" }}}} in {horizon} "
+               f"(significant drift: {psi_sig}).",
+               "drift"),
+        _alert("ModelPerformanceEstimatedDropForecast",
+               f"predict_linear({estimate}[{lookback}], {seconds(horizon)}) < {on_metric} {floor} "
+               f"and {on_metric} {estimate} >= {on_metric} {floor}",
+               "warning",
+               f"Estimated {{{{ $labels.metric }}}} of {model} is on course to fall more than {drop} below its test split "
+               f"within {horizon}.",
+               f"The linear trend of the last {lookback} puts it at {{{{ $value | printf \"%.3f\" }}}} in {horizon}; "
+               f"now {point}, test split {_reference()}.",
+               "performance"),
+    ]
+
+
 def alerting_rules() -> dict:
     c, p = config(), policy()
     t, sel = c["thresholds"], c["selectors"]
@@ -94,6 +147,7 @@ def alerting_rules() -> dict:
                "(test split {{ with printf `ml_model_reference_performance{model_name=\"%s\",model_version=\"%s\",metric=\"roc_auc\"}` "
                "$labels.model_name $labels.model_version | query }}{{ . | first | value | printf \"%.3f\" }}{{ else }}n/a{{ end }}).",
                "performance"),
+        *estimation_rules(),
         _alert("PredictionLatencyHigh",
                f'{_p95_record()}{{job="{sel["service_job"]}", endpoint="{sel["latency_endpoint"]}", quantile="0.95"}} '
                f'> {_fmt(t["latency_p95_seconds"])}', "warning",

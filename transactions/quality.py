@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from transactions.estimation import average_precision, average_precision_of_sorted
+
 
 def roc_auc(labels: np.ndarray, scores: np.ndarray) -> float:
     """Area under the ROC curve via the Mann-Whitney U statistic (ties get half credit)."""
@@ -26,7 +28,7 @@ def roc_auc_of_sorted(labels: np.ndarray, scores: np.ndarray) -> float:
 
 def classification_metrics(labels: np.ndarray, scores: np.ndarray, threshold: float, *,
                            sorted_by_score: bool = False) -> dict[str, float]:
-    """accuracy, precision, recall, f1 at `threshold`, and roc_auc of the scores."""
+    """accuracy, precision, recall, f1 at `threshold`, and roc_auc and average_precision of the scores."""
     labels = np.asarray(labels).astype(bool)
     predicted = np.asarray(scores) >= threshold
     tp = int(np.sum(predicted & labels))
@@ -41,6 +43,8 @@ def classification_metrics(labels: np.ndarray, scores: np.ndarray, threshold: fl
         "recall": recall,
         "f1": f1,
         "roc_auc": roc_auc_of_sorted(labels, scores) if sorted_by_score else roc_auc(labels, scores),
+        "average_precision": (average_precision_of_sorted(labels, scores) if sorted_by_score
+                              else average_precision(labels, scores)),
     }
 
 

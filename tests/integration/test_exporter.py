@@ -1,6 +1,7 @@
 """The real exporter (`python -m exporter`) against a real redis-server holding samples in the service's format."""
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import time
@@ -13,7 +14,9 @@ from sklearn import metrics as sk
 from contracts import redis_layout as layout
 from scripts import servers
 from tests.helpers import Publisher, http, series, wait_for
+from contracts.reference_profile import ReferenceProfile
 from transactions import FEATURE_NAMES
+from transactions import estimation as est
 
 pytestmark = pytest.mark.integration
 FAST = {"MONITORING_INTERVAL": "0.5", "DRIFT_WINDOW_HOURS": "1"}
@@ -49,9 +52,18 @@ def stack(log_dir):
             "stationary": Publisher(client, "stationary").send(5000, seed=2, label_rate=0.8),
             "seed": Publisher(client, "seed").send(5000, seed=3, scenario="spec_drift"),
             "tiny": Publisher(client, "tiny").send(50, seed=4),
+            "legacy": _legacy(Publisher(client, "legacy")).send(3000, seed=8),
         }
         with servers.start_exporter(log_dir, redis_srv.extra["url"], env=FAST) as exporter:
             yield exporter, client, redis_srv, sent
+
+
+def _legacy(pub: Publisher) -> Publisher:
+    """A reference profile as published before performance estimation existed (no score bins, no calibrator)."""
+    data = json.loads(pub.profile.to_json())
+    del data["score_edges"], data["calibrator"]
+    pub.client.set(pub.keys.reference, json.dumps(data))
+    return pub
 
 
 def test_covariate_drift_flags_amount_and_distance_only(stack):
@@ -94,8 +106,42 @@ def test_performance_equals_sklearn_on_the_same_labelled_window(stack):
     assert perf["recall"] == pytest.approx(sk.recall_score(y, pred))
     assert perf["f1"] == pytest.approx(sk.f1_score(y, pred))
     assert perf["roc_auc"] == pytest.approx(sk.roc_auc_score(y, score))
+    assert perf["average_precision"] == pytest.approx(sk.average_precision_score(y, score))
     assert r["label_positive_ratio"] == pytest.approx(y.mean())
     assert r["prediction_positive_ratio"] == pytest.approx(np.mean(s["scores"] >= r_threshold(stack)))
+
+
+def test_estimated_performance_without_labels_is_the_estimators_on_the_window(stack):
+    exporter, client, _, sent = stack
+    r = fresh_report(exporter, "seed", 5000)  # no labels at all
+    assert r["labels"] == 0 and r["performance"] == {}
+    profile = ReferenceProfile.from_json(client.get(layout.Keys("fraud_detector", "seed").reference))
+    offline = est.estimate_from_scores(sent["seed"]["scores"], est.Calibrator.from_dict(profile.calibrator),
+                                       np.asarray(profile.score_edges), profile.threshold)
+    assert set(r["estimated_performance"]) == set(est.METRICS)
+    for metric, value in r["estimated_performance"].items():
+        assert value == pytest.approx(offline.metrics[metric], rel=1e-6), metric
+        bounds = r["estimated_performance_interval"][metric]
+        assert bounds["lower"] == pytest.approx(offline.lower[metric], rel=1e-6) and bounds["lower"] <= value <= bounds["upper"]
+    assert r["estimated_performance_gap"] == {}  # nothing to compare with before labels arrive
+    text = scrape(exporter)
+    assert series(text, "ml_model_estimated_performance", model_version="seed", metric="roc_auc") == pytest.approx(
+        r["estimated_performance"]["roc_auc"])
+    assert series(text, "ml_model_estimated_performance_interval", model_version="seed", metric="roc_auc", bound="upper") \
+        == pytest.approx(r["estimated_performance_interval"]["roc_auc"]["upper"])
+    assert series(text, "ml_model_estimated_performance_gap", model_version="seed") is None
+
+
+def test_estimation_gap_once_labels_arrive_and_old_profiles_still_estimate(stack):
+    exporter, *_ = stack
+    r = fresh_report(exporter, "stationary", 5000)
+    for metric, gap in r["estimated_performance_gap"].items():
+        assert gap == pytest.approx(r["performance"][metric] - r["estimated_performance"][metric]), metric
+    assert set(r["estimated_performance_gap"]) == set(est.METRICS)
+    assert series(scrape(exporter), "ml_model_estimated_performance_gap", model_version="stationary", metric="roc_auc") \
+        == pytest.approx(r["estimated_performance_gap"]["roc_auc"])
+    legacy = fresh_report(exporter, "legacy", 3000)  # raw scores as probabilities, bins from the reference sample
+    assert 0.8 < legacy["estimated_performance"]["roc_auc"] < 1.0
 
 
 def r_threshold(stack) -> float:

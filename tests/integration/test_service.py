@@ -55,8 +55,14 @@ def test_model_info_reports_test_metrics(service):
     status, info = http("GET", f"{service.url}/api/v1/model")
     assert status == 200
     assert info["name"] == "fraud_detector" and info["features"] == list(FEATURE_NAMES)
-    assert set(info["metrics"]) == {"accuracy", "precision", "recall", "f1", "roc_auc"}
+    assert set(info["metrics"]) == {"accuracy", "precision", "recall", "f1", "roc_auc", "average_precision"}
     assert info["metrics"]["roc_auc"] >= 0.92
+    calibration = info["calibration"]  # measured on the test split at training time
+    for scores in ("raw", "isotonic"):
+        assert 0 < calibration[scores]["brier"] < 0.05 and 0 <= calibration[scores]["ece"] < 0.05
+        curve = calibration[scores]
+        assert len(curve["mean_predicted"]) == len(curve["observed_rate"]) == len(curve["count"]) == 10
+    assert calibration["estimator_uses"] in ("identity", "isotonic")
     assert http("GET", f"{service.url}/health")[0] == 200
     assert http("GET", f"{service.url}/readyz")[0] == 200
 

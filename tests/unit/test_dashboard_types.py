@@ -3,6 +3,7 @@ panel passes, and a wrong option, field config, link or panel type fails naming 
 from __future__ import annotations
 
 import copy
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -45,6 +46,8 @@ def wrong_dashboards() -> dict[str, tuple[dict, str, str]]:
 
     def case(name: str, source: str, title: str | None, label: str, word: str, mistake) -> None:
         board = copy.deepcopy(boards[source])
+        if title:  # the failure names the panel by its id, whatever its place on the dashboard
+            label = re.sub(r"^panel \d+", f"panel {panel(board, title)['id']}", label)
         mistake(panel(board, title) if title else board)
         cases[name] = (board, label, word)
 

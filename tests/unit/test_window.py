@@ -114,3 +114,14 @@ def test_rows_with_nan_or_infinity_are_skipped_and_counted():
     assert w.add_predictions([(prediction_batch([f"n{i}" for i in range(300)], x, scores), 1.0)]) == 297
     label(w, ["n3", "n4"], [1, 0], at=2)
     assert w.skipped_rows == 3 and labelled(w) == [0]
+
+
+def test_score_counts_follow_the_window():
+    w = window(seconds=1.0)
+    predict(w, ["old-1", "old-2"], at=100.0, score=0.9)
+    assert w.score_counts.counts.sum() == 2
+    predict(w, ["new"], at=101.5, score=0.05)
+    w.expire(now=101.5)
+    counts = w.score_counts
+    assert counts.counts.sum() == 1 and counts.counts.min() >= 0
+    assert counts.mass.sum() == pytest.approx(float(counts.calibrator(np.array([np.float32(0.05)]))[0]))
