@@ -166,7 +166,12 @@ def test_metrics_follow_the_contract_and_promtool(stack):
     assert series(text, "ml_drift_detected", model_version="covariate", feature="amount") == 1
     assert series(text, "ml_drift_detected", model_version="stationary", feature="amount") == 0
     for name in ("ml_drift_psi", "ml_drift_ks_statistic", "ml_drift_ks_pvalue", "ml_drift_attribution_ratio"):
-        assert series(text, name, model_version="covariate", feature="used_chip") is not None, name
+        assert series(text, name, model_version="covariate", feature="amount") is not None, name
+    # a binary feature is judged by PSI and chi-square (KS p-values are not valid with ties): no KS series for it
+    assert series(text, "ml_drift_ks_statistic", model_version="covariate", feature="used_chip") is None
+    for test in ("psi", "chi2"):
+        assert series(text, "ml_drift_test_statistic", model_version="covariate", feature="used_chip", test=test) is not None
+    assert series(text, "ml_drift_test_pvalue", model_version="covariate", feature="used_chip", test="chi2") is not None
     assert series(text, "ml_feature_mean", model_version="covariate", feature="amount", window="reference") is not None
     assert series(text, "ml_feature_stddev", model_version="covariate", feature="amount", window="current") is not None
     assert series(text, "ml_model_performance", model_version="covariate", metric="roc_auc") is not None
