@@ -91,6 +91,8 @@ class ReferenceProfile:
     score_edges: list[float] = field(default_factory=list)
     calibrator: dict = field(default_factory=dict)
     schema: list[dict] | None = None  # contracts.schema.ModelSchema.to_list(); None in old profiles: all numeric
+    ranges: dict[str, list[float]] = field(default_factory=dict)  # training [min, max] per feature (out-of-range checks)
+    missing: dict[str, float] = field(default_factory=dict)  # training share of missing values per feature
 
     @property
     def model_schema(self) -> ModelSchema:
@@ -122,19 +124,21 @@ class ReferenceProfile:
         labels: np.ndarray,
         importance: dict[str, float],
         schema: ModelSchema | None = None,
-        sample_size: int = 5000,
+        sample_size: int | None = None,
         seed: int = 0,
     ) -> "ReferenceProfile":
-        """Profile of `train` (rows x features, categoricals as codes) and of the model's `scores` on held-out data."""
+        """Profile of `train` (rows x features, categoricals as codes, NaN where a value is missing) and of the
+        model's `scores` on held-out data. The KS reference keeps every training value unless `sample_size` caps it:
+        a 5,000-row sample had its own sampling error (D about 0.015) that capped the power of large windows."""
         schema = schema or ModelSchema(tuple(FeatureSpec(f, "numeric") for f in features))
         rng = np.random.default_rng(seed)
-        pick = rng.choice(len(train), size=min(sample_size, len(train)), replace=False)
-        score_pick = rng.choice(len(scores), size=min(sample_size, len(scores)), replace=False)
-        columns = {name: train[:, i].astype(np.float32).astype(float) for i, name in enumerate(features)}
+        raw = {name: train[:, i].astype(np.float32).astype(float) for i, name in enumerate(features)}
+        columns = {name: col[np.isfinite(col)] for name, col in raw.items()}
         bins = {name: Bins.for_feature(col, schema[name]) for name, col in columns.items()}
-        bins[SCORE] = Bins.from_values(scores.astype(np.float32).astype(float))
-        sample = {name: col[pick].tolist() for name, col in columns.items()}
-        sample[SCORE] = scores.astype(np.float32).astype(float)[score_pick].tolist()
+        score_values = scores.astype(np.float32).astype(float)
+        bins[SCORE] = Bins.from_values(score_values)
+        sample = {name: _draw(col, sample_size, rng).tolist() for name, col in columns.items()}
+        sample[SCORE] = _draw(score_values, sample_size, rng).tolist()
         return cls(
             model_name=model_name,
             model_version=model_version,
@@ -148,4 +152,13 @@ class ReferenceProfile:
             stds={name: float(col.std()) for name, col in columns.items()},
             importance=importance,
             schema=schema.to_list(),
+            ranges={name: [float(col.min()), float(col.max())] for name, col in columns.items() if len(col)},
+            missing={name: float(1 - len(columns[name]) / max(len(col), 1)) for name, col in raw.items()},
         )
+
+
+def _draw(values: np.ndarray, size: int | None, rng: np.random.Generator) -> np.ndarray:
+    """All the values, or `size` of them drawn without replacement."""
+    if size is None or size >= len(values):
+        return values
+    return values[rng.choice(len(values), size=size, replace=False)]

@@ -39,10 +39,11 @@ ArrivedLabels = list[tuple[LabelBatch, float]]
 
 
 class ColumnReference:
-    """What one column (a feature or the score) looked like in training: its bins, KS reference sample, std, kind."""
+    """What one column (a feature or the score) looked like in training: its bins, KS reference sample, mean and
+    std, kind, training range and share of missing values."""
 
     def __init__(self, bins: Bins, sample: list[float], spec: FeatureSpec | None = None, std: float = math.nan,
-                 mean: float = math.nan) -> None:
+                 mean: float = math.nan, training_range: tuple[float, float] | None = None, missing_share: float = 0.0) -> None:
         self.bins = bins
         self.proportions = np.asarray(bins.proportions, dtype=float)
         self.ks = KSReference(np.asarray(sample))
@@ -50,37 +51,91 @@ class ColumnReference:
         self.spec = spec or FeatureSpec("", "numeric")
         self.std = std if not math.isnan(std) else float(np.std(sample)) if len(sample) else math.nan
         self.mean = mean if not math.isnan(mean) else float(np.mean(sample)) if len(sample) else math.nan
-        self._bin_dtype = np.uint8 if self.n_bins <= 256 else np.uint16 if self.n_bins <= 65536 else np.uint32
+        self.low, self.high = training_range if training_range else (-math.inf, math.inf)
+        self.missing_share = missing_share
+        # one index past the last bin / slot marks a missing value, so a batch keeps a single index array per column
+        self.missing_bin, self.missing_slot = self.n_bins, self.ks.slots
+        self._bin_dtype = _index_dtype(self.n_bins + 1)
+        self._slot_dtype = _index_dtype(self.ks.slots + 1)
 
     @classmethod
     def of(cls, profile: ReferenceProfile, column: str) -> "ColumnReference":
         spec = profile.model_schema[column] if column != SCORE else FeatureSpec(SCORE, "numeric", (0.0, 1.0))
+        training_range = tuple(profile.ranges[column]) if column in profile.ranges else None
         return cls(profile.bins[column], profile.sample[column], spec, profile.stds.get(column, math.nan),
-                   profile.means.get(column, math.nan))
+                   profile.means.get(column, math.nan), training_range, profile.missing.get(column, 0.0))
+
+    @property
+    def rows(self) -> int:
+        """Training rows behind the reference (the KS sample's size for old profiles)."""
+        return self.bins.count or self.ks.m
 
     def bin_index(self, values: np.ndarray) -> np.ndarray:
-        return self.bins.bin_index(values).astype(self._bin_dtype)
+        """Bin of each value; `missing_bin` for NaN and infinities."""
+        index = self.bins.bin_index(values).astype(self._bin_dtype)
+        index[~np.isfinite(values)] = self.missing_bin
+        return index
+
+    def slot_index(self, values: np.ndarray) -> np.ndarray:
+        """KS slot of each value; `missing_slot` for NaN and infinities."""
+        index = self.ks.slot_index(values).astype(self._slot_dtype)
+        index[~np.isfinite(values)] = self.missing_slot
+        return index
 
     def reference_counts(self) -> np.ndarray:
-        """The training counts behind the bin shares (shares x rows; the KS sample's size for old profiles)."""
-        return np.round(self.proportions * (self.bins.count or self.ks.m))
+        """The training counts behind the bin shares."""
+        return np.round(self.proportions * self.rows)
 
     def counts(self, values: np.ndarray) -> "ColumnCounts":
         """The counts of a batch of values (what the window adds up)."""
         values = np.asarray(values, dtype=float)
-        return ColumnCounts(np.bincount(self.bin_index(values), minlength=self.n_bins), self.ks.counts(values),
-                            len(values), float(values.sum()), float(values @ values))
+        counts = ColumnCounts(np.zeros(self.n_bins, np.int64), np.zeros(self.ks.slots, np.int64))
+        counts.add(self, self.bin_index(values), self.slot_index(values), *_outside_and_sums(values, self.low, self.high))
+        return counts
 
 
 @dataclass
 class ColumnCounts:
-    """Running totals of one column over the window: bin counts (PSI), KS slot counts, sums for mean and std."""
+    """Running totals of one column over the window: bin counts (PSI), KS slot counts, sums for mean and std, and
+    the values that were missing or outside the training range. `n` counts the present (finite) values."""
 
     bins: np.ndarray
     slots: np.ndarray
     n: int = 0
     total: float = 0.0
     total_sq: float = 0.0
+    missing: int = 0
+    below: int = 0
+    above: int = 0
+
+    @property
+    def seen(self) -> int:
+        """Every value of the column, missing ones included."""
+        return self.n + self.missing
+
+    def add(self, reference: ColumnReference, bins: np.ndarray, slots: np.ndarray, below: int, above: int,
+            total: float, total_sq: float, sign: int = 1) -> None:
+        """Add (sign=1) or subtract (sign=-1) a batch given by its bin and slot indices."""
+        bin_counts = np.bincount(bins, minlength=reference.n_bins + 1)
+        self.bins += sign * bin_counts[: reference.n_bins]
+        self.slots += sign * np.bincount(slots, minlength=reference.ks.slots + 1)[: reference.ks.slots]
+        missing = int(bin_counts[reference.n_bins])
+        self.missing += sign * missing
+        self.n += sign * (len(bins) - missing)
+        self.below += sign * below
+        self.above += sign * above
+        self.total += sign * total
+        self.total_sq += sign * total_sq
+
+
+def _index_dtype(size: int) -> type:
+    return np.uint8 if size <= 256 else np.uint16 if size <= 65536 else np.uint32
+
+
+def _outside_and_sums(values: np.ndarray, low: float, high: float) -> tuple[int, int, float, float]:
+    """(below the training range, above it, sum, sum of squares) of the finite values."""
+    finite = values[np.isfinite(values)]
+    return int((finite < low).sum()), int((finite > high).sum()), float(finite.sum()), float(finite @ finite)
 
 
 @dataclass
@@ -91,9 +146,11 @@ class Batch:
     first_row: int  # window-wide number of its first row (RowIndex rows)
     scores: np.ndarray  # float32 (n,)
     labels: np.ndarray  # int8 (n,), -1 until the label arrives
-    bins: np.ndarray  # uint8 (n, columns)
-    slots: np.ndarray  # uint16 (n, columns): KS slots
-    total: np.ndarray  # float64 (columns,)
+    bins: np.ndarray  # (n, columns): bin indices, the column's missing_bin for a missing value
+    slots: np.ndarray  # (n, columns): KS slot indices, missing_slot for a missing value
+    below: np.ndarray  # int64 (columns,): values under the training range
+    above: np.ndarray  # int64 (columns,): values over it
+    total: np.ndarray  # float64 (columns,): sums of the finite values
     total_sq: np.ndarray  # float64 (columns,)
     positives: int
 
@@ -127,25 +184,29 @@ class Window:
         return self.references[i], self.counts[i]
 
     def add_predictions(self, arrived: Arrived) -> int:
-        """Index the new batches column by column in one pass and add their counts; returns the rows added."""
-        kept = [(self._finite_rows(b), t) for b, t in arrived]
+        """Index the new batches column by column in one pass and add their counts; returns the rows added.
+
+        A missing (NaN or infinite) feature value counts as missing for that feature only; a row whose score is not
+        finite is skipped whole (counted in skipped_rows)."""
+        kept = [(self._scored_rows(b), t) for b, t in arrived]
         kept = [(b, t) for b, t in kept if len(b)]
         if not kept:
             return 0
         data = np.column_stack([np.concatenate([b.features for b, _ in kept]).astype(float),
                                 np.concatenate([b.scores for b, _ in kept]).astype(float)])
         bins = np.column_stack([r.bin_index(data[:, i]) for i, r in enumerate(self.references)])
-        slots = np.column_stack([r.ks.slot_index(data[:, i]) for i, r in enumerate(self.references)])
-        self._count(bins, slots, data.sum(axis=0), np.einsum("ij,ij->j", data, data), len(data), sign=1)
+        slots = np.column_stack([r.slot_index(data[:, i]) for i, r in enumerate(self.references)])
         self.score_counts.add(data[:, -1])
+        starts = np.cumsum([0] + [len(b) for b, _ in kept[:-1]])
+        per_batch = self._outside_and_sums(data, starts)  # (below, above, total, total_sq), each (batches, columns)
+        self._count(bins, slots, *(part.sum(axis=0) for part in per_batch), sign=1)
         offset, first_row, keys = 0, self.next_row, []
-        for batch, entry_time in kept:
+        for k, (batch, entry_time) in enumerate(kept):
             rows = slice(offset, offset + len(batch))
             offset += len(batch)
             positives = int((batch.scores >= self.profile.threshold).sum())
             self.batches.append(Batch(entry_time, self.next_row, batch.scores, np.full(len(batch), -1, np.int8),
-                                      bins[rows], slots[rows], data[rows].sum(axis=0),
-                                      np.einsum("ij,ij->j", data[rows], data[rows]), positives))
+                                      bins[rows], slots[rows], *(part[k] for part in per_batch), positives))
             keys.append(id_hashes(batch.ids))
             self.next_row += len(batch)
             self.predicted_positive += positives
@@ -178,7 +239,8 @@ class Window:
         if gone:
             n = sum(len(b.scores) for b in gone)
             self._count(np.concatenate([b.bins for b in gone]), np.concatenate([b.slots for b in gone]),
-                        np.sum([b.total for b in gone], axis=0), np.sum([b.total_sq for b in gone], axis=0), n, sign=-1)
+                        *(np.sum([getattr(b, f) for b in gone], axis=0) for f in ("below", "above", "total", "total_sq")),
+                        sign=-1)
             self.score_counts.remove(np.concatenate([b.scores for b in gone]))
             self.predictions -= n
             self.predicted_positive -= sum(b.positives for b in gone)
@@ -193,22 +255,32 @@ class Window:
         """(labels, scores) of the predictions in the window whose label has arrived, in ascending score order."""
         return self.labelled_scores.labels, self.labelled_scores.scores
 
-    def _finite_rows(self, batch: PredictionBatch) -> PredictionBatch:
-        """The batch without rows holding NaN or infinities (counted as skipped)."""
-        finite = np.isfinite(batch.features).all(axis=1) & np.isfinite(batch.scores)
-        if finite.all():
+    def _scored_rows(self, batch: PredictionBatch) -> PredictionBatch:
+        """The batch without rows whose score is NaN or infinite (counted as skipped)."""
+        scored = np.isfinite(batch.scores)
+        if scored.all():
             return batch
-        self.skipped_rows += int((~finite).sum())
-        keep = np.flatnonzero(finite)
+        self.skipped_rows += int((~scored).sum())
+        keep = np.flatnonzero(scored)
         return PredictionBatch([batch.ids[i] for i in keep], batch.times[keep], batch.features[keep], batch.scores[keep])
 
-    def _count(self, bins: np.ndarray, slots: np.ndarray, total: np.ndarray, total_sq: np.ndarray, n: int, sign: int) -> None:
+    def _outside_and_sums(self, data: np.ndarray, starts: np.ndarray) -> tuple[np.ndarray, ...]:
+        """Per batch (rows from each of `starts`) and column: values under the training range, over it, and the sum
+        and sum of squares of the finite values."""
+        finite = np.isfinite(data)
+        values = np.where(finite, data, 0.0)
+        lows = np.array([r.low for r in self.references])
+        highs = np.array([r.high for r in self.references])
+        below = np.add.reduceat((values < lows) & finite, starts, axis=0).astype(np.int64)
+        above = np.add.reduceat((values > highs) & finite, starts, axis=0).astype(np.int64)
+        return below, above, np.add.reduceat(values, starts, axis=0), np.add.reduceat(values * values, starts, axis=0)
+
+    def _count(self, bins: np.ndarray, slots: np.ndarray, below: np.ndarray, above: np.ndarray, total: np.ndarray,
+               total_sq: np.ndarray, sign: int) -> None:
+        """Add or subtract rows given as per-column bin and slot indices (one bincount per column for all of them)."""
         for i, (counts, reference) in enumerate(zip(self.counts, self.references)):
-            counts.bins += sign * np.bincount(bins[:, i], minlength=reference.n_bins)
-            counts.slots += sign * np.bincount(slots[:, i], minlength=reference.ks.slots)
-            counts.n += sign * n
-            counts.total += sign * float(total[i])
-            counts.total_sq += sign * float(total_sq[i])
+            counts.add(reference, bins[:, i], slots[:, i], int(below[i]), int(above[i]), float(total[i]),
+                       float(total_sq[i]), sign)
 
     def _take_pending_labels(self, keys: np.ndarray, first_row: int) -> None:
         """Labels that arrived before these new predictions (rows first_row, first_row + 1, ...)."""

@@ -15,6 +15,7 @@ from contracts.schema import KINDS
 from exporter.window import ColumnCounts, ColumnReference
 
 REGISTRY: dict[str, type["DriftTest"]] = {}
+MIN_PVALUE = 5e-324  # p-values are reported at least this (never an exact 0); -log10 p carries the magnitude
 
 
 @dataclass(frozen=True)
@@ -24,10 +25,18 @@ class TestResult:
     statistic: float
     pvalue: float = math.nan  # nan for distance tests
     effect: float = math.nan  # the effect size compared with the floor (p-value tests)
+    log_pvalue: float = math.nan  # natural log of the p-value where the test can give it beyond float's range
 
     @property
     def has_pvalue(self) -> bool:
         return not math.isnan(self.pvalue)
+
+    @property
+    def neg_log10_pvalue(self) -> float:
+        """-log10 p, finite even where p underflows to 0 (what log-scale dashboards need)."""
+        if not math.isnan(self.log_pvalue):
+            return -self.log_pvalue / math.log(10)
+        return -math.log10(max(self.pvalue, MIN_PVALUE)) if self.has_pvalue else math.nan
 
 
 class DriftTest:

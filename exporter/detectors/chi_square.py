@@ -20,7 +20,7 @@ import numpy as np
 from scipy.stats import chi2
 
 from contracts.policy import Policy
-from exporter.detectors.base import DriftTest, TestResult, register
+from exporter.detectors.base import MIN_PVALUE, DriftTest, TestResult, register
 from exporter.window import ColumnCounts, ColumnReference
 
 
@@ -41,14 +41,15 @@ def pooled_table(reference_counts: np.ndarray, current_counts: np.ndarray) -> np
     return table
 
 
-def chi_square_homogeneity(reference_counts: np.ndarray, current_counts: np.ndarray) -> tuple[float, float]:
-    """(statistic, p-value) of the pooled 2 x k table, as scipy's chi2_contingency(table, correction=False)."""
+def chi_square_homogeneity(reference_counts: np.ndarray, current_counts: np.ndarray) -> tuple[float, float, float]:
+    """(statistic, p-value, log p-value) of the pooled 2 x k table, as scipy's chi2_contingency(table, correction=False)."""
     table = pooled_table(reference_counts, current_counts)
     if table.shape[1] < 2 or (table.sum(axis=1) == 0).any():
-        return 0.0, 1.0
+        return 0.0, 1.0, 0.0
     expected = table.sum(axis=1, keepdims=True) * table.sum(axis=0, keepdims=True) / table.sum()
     statistic = float(((table - expected) ** 2 / expected).sum())
-    return statistic, float(chi2.sf(statistic, table.shape[1] - 1))
+    dof = table.shape[1] - 1
+    return statistic, max(float(chi2.sf(statistic, dof)), MIN_PVALUE), float(chi2.logsf(statistic, dof))
 
 
 def total_variation(reference_shares: np.ndarray, current_counts: np.ndarray) -> float:
@@ -68,5 +69,5 @@ class ChiSquare(DriftTest):
     def compute(self, reference: ColumnReference, counts: ColumnCounts) -> TestResult:
         if counts.bins.sum() == 0:
             return TestResult(math.nan, math.nan, math.nan)
-        statistic, p = chi_square_homogeneity(reference.reference_counts(), counts.bins)
-        return TestResult(statistic, p, total_variation(reference.proportions, counts.bins))
+        statistic, p, log_p = chi_square_homogeneity(reference.reference_counts(), counts.bins)
+        return TestResult(statistic, p, total_variation(reference.proportions, counts.bins), log_p)

@@ -11,7 +11,8 @@ the effect compared with the floor is D itself.
 from __future__ import annotations
 
 from contracts.policy import Policy
-from exporter.detectors.base import DriftTest, TestResult, register
+from exporter.detectors.base import MIN_PVALUE, DriftTest, TestResult, register
+from exporter.stats import ks_log_pvalue
 from exporter.window import ColumnCounts, ColumnReference
 
 
@@ -27,4 +28,5 @@ class KS(DriftTest):
 
     def compute(self, reference: ColumnReference, counts: ColumnCounts) -> TestResult:
         d, p = reference.ks.test(counts.slots)
-        return TestResult(d, p, d)
+        log_p = ks_log_pvalue(d, int(counts.slots.sum()), reference.ks.m)
+        return TestResult(d, max(p, MIN_PVALUE) if p == p else p, d, log_p)

@@ -104,16 +104,36 @@ def test_sorted_labelled_scores_match_the_batches_under_random_traffic():
         assert np.all(np.diff(got_scores) >= 0)
 
 
-def test_rows_with_nan_or_infinity_are_skipped_and_counted():
+def test_a_missing_value_counts_for_its_feature_only_and_a_missing_score_skips_the_row():
     rng = np.random.default_rng(1)
-    x = rng.random((300, WIDTH))
-    x[3, 0], x[7, 1] = np.nan, np.inf
+    x = rng.normal(size=(300, WIDTH))
+    x[3, 0], x[7, 0], x[7, 1] = np.nan, np.inf, np.nan
     scores = rng.random(300)
     scores[11] = np.nan
     w = window()
-    assert w.add_predictions([(prediction_batch([f"n{i}" for i in range(300)], x, scores), 1.0)]) == 297
+    assert w.add_predictions([(prediction_batch([f"n{i}" for i in range(300)], x, scores), 1.0)]) == 299
     label(w, ["n3", "n4"], [1, 0], at=2)
-    assert w.skipped_rows == 3 and labelled(w) == [0]
+    assert w.skipped_rows == 1 and labelled(w) == [0, 1]
+    (ref_x, x_counts), (ref_y, y_counts) = w.column("x"), w.column("y")
+    assert (x_counts.missing, x_counts.n, y_counts.missing, y_counts.n) == (2, 297, 1, 298)
+    kept = np.delete(x[:, 1], [7, 11])  # y's values of the kept rows, without the missing one
+    assert y_counts.bins.sum() == 298 and y_counts.total == pytest.approx(kept.sum())
+    assert y_counts.slots.tolist() == ref_y.ks.counts(kept).tolist()
+    w.expire(now=1.0 + 3601)
+    assert (x_counts.missing, x_counts.n, x_counts.below, x_counts.above, x_counts.bins.sum()) == (0, 0, 0, 0, 0)
+
+
+def test_values_outside_the_training_range_are_counted_by_side():
+    ref_x, _ = window().column("x")
+    low, high = PROFILE.ranges["x"]
+    assert (ref_x.low, ref_x.high) == (low, high)
+    w = window()
+    x = np.column_stack([[low - 1, low, high, high + 1, high + 2, np.nan], np.zeros(6)])
+    w.add_predictions([(prediction_batch(list("abcdef"), x, np.full(6, 0.5)), 1.0)])
+    _, counts = w.column("x")
+    assert (counts.below, counts.above, counts.missing, counts.n) == (1, 2, 1, 5)
+    direct = ref_x.counts(x[:, 0])
+    assert (direct.below, direct.above, direct.missing, direct.n) == (1, 2, 1, 5)
 
 
 def test_score_counts_follow_the_window():
