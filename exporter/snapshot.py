@@ -10,7 +10,7 @@ import numpy as np
 from contracts.reference_profile import SCORE
 from exporter import rules
 from exporter.config import Config
-from exporter.stats import attribution, mean_std, psi
+from exporter.stats import attribution, psi
 from exporter.windows import ModelWindow
 from transactions.quality import classification_metrics
 
@@ -77,9 +77,10 @@ def compute(window: ModelWindow, config: Config, now: float | None = None) -> Mo
         tests[name] = (psi(counter.proportions, counts.bins), d, p, counts)
     flags = {f: rules.drifted(*tests[f][:3], config) for f in profile.features}
     shares = attribution({f: tests[f][0] for f in profile.features}, profile.importance, flags)
-    for f in profile.features:
+    means, stds = window.moments()
+    for i, f in enumerate(profile.features):
         value, d, p, counts = tests[f]
-        mean, std = mean_std(counts.total, counts.total_sq, counts.n)
+        mean, std = float(means[i]), float(stds[i])
         snap.features[f] = FeatureDrift(value, d, p, flags[f], shares[f], profile.means[f], profile.stds[f], mean, std)
     score_psi, score_d, score_p, _ = tests[SCORE]
     score_drifted = rules.drifted(score_psi, score_d, score_p, config, tests=1)

@@ -1,7 +1,7 @@
 """Rolling windows of one model version's predictions and labels, read incrementally from Redis.
 
 Each cycle reads only the stream entries added since the last one (XRANGE from the last id),
-turns every new batch into counts (PSI bins, KS slots, sums) once, adds them to the window's
+turns every new batch into counts (PSI bins, KS slots, its own moments) once, adds them to the window's
 running totals and subtracts the batches that fell out of the window. The cost of a cycle
 grows with the new samples, not with the window; a restart re-reads the window from Redis.
 Labels are joined to predictions by transaction id through a `RowIndex` (16 bytes per prediction).
@@ -19,6 +19,7 @@ import redis
 from contracts import redis_layout as layout
 from contracts.reference_profile import SCORE, ReferenceProfile
 from exporter.labelled import LabelledScores
+from exporter.moments import batch_moments, pooled_mean_std
 from exporter.row_index import NOT_FOUND, RowIndex, id_hashes
 from exporter.stats import KSReference
 
@@ -48,8 +49,6 @@ class ColumnCounts:
     bins: np.ndarray
     slots: np.ndarray
     n: int = 0
-    total: float = 0.0
-    total_sq: float = 0.0
 
 
 @dataclass
@@ -62,8 +61,8 @@ class Batch:
     labels: np.ndarray  # int8 (n,), -1 until the label arrives
     bins: np.ndarray  # uint8 (n, columns)
     slots: np.ndarray  # uint16 (n, columns): KS slots
-    total: np.ndarray  # float64 (columns,)
-    total_sq: np.ndarray  # float64 (columns,)
+    mean: np.ndarray  # float64 (columns,): this batch's own mean ...
+    m2: np.ndarray  # float64 (columns,): ... and sum of squared deviations (exporter.moments)
     positives: int
 
 
@@ -142,14 +141,14 @@ class ModelWindow:
                                 np.concatenate([b.scores for b, _ in kept]).astype(float)])
         bins = np.column_stack([c.bin_index(data[:, i]) for i, c in enumerate(self.counters)])
         slots = np.column_stack([c.ks.slot_index(data[:, i]) for i, c in enumerate(self.counters)])
-        self._count(bins, slots, data.sum(axis=0), np.einsum("ij,ij->j", data, data), len(data), sign=1)
+        self._count(bins, slots, len(data), sign=1)
         offset, first_row, keys = 0, self.next_row, []
         for batch, entry_time in kept:
             rows = slice(offset, offset + len(batch))
             offset += len(batch)
             positives = int((batch.scores >= self.profile.threshold).sum())
             item = Batch(entry_time, self.next_row, batch.scores, np.full(len(batch), -1, np.int8), bins[rows], slots[rows],
-                         data[rows].sum(axis=0), np.einsum("ij,ij->j", data[rows], data[rows]), positives)
+                         *batch_moments(data[rows]), positives)
             keys.append(id_hashes(batch.ids))
             self.next_row += len(batch)
             self.state.batches.append(item)
@@ -169,13 +168,11 @@ class ModelWindow:
         keep = np.flatnonzero(finite)
         return layout.PredictionBatch([batch.ids[i] for i in keep], batch.times[keep], batch.features[keep], batch.scores[keep])
 
-    def _count(self, bins: np.ndarray, slots: np.ndarray, total: np.ndarray, total_sq: np.ndarray, n: int, sign: int) -> None:
+    def _count(self, bins: np.ndarray, slots: np.ndarray, n: int, sign: int) -> None:
         for i, (column, counter) in enumerate(zip(self.state.columns, self.counters)):
             column.bins += sign * np.bincount(bins[:, i], minlength=counter.n_bins)
             column.slots += sign * np.bincount(slots[:, i], minlength=counter.ks.slots)
             column.n += sign * n
-            column.total += sign * float(total[i])
-            column.total_sq += sign * float(total_sq[i])
 
     def _take_pending_labels(self, keys: np.ndarray, first_row: int) -> None:
         """Labels that arrived before these new predictions (rows first_row, first_row + 1, ...)."""
@@ -238,8 +235,7 @@ class ModelWindow:
             gone.append(batches.popleft())
         if gone:
             n = sum(len(b.scores) for b in gone)
-            self._count(np.concatenate([b.bins for b in gone]), np.concatenate([b.slots for b in gone]),
-                        np.sum([b.total for b in gone], axis=0), np.sum([b.total_sq for b in gone], axis=0), n, sign=-1)
+            self._count(np.concatenate([b.bins for b in gone]), np.concatenate([b.slots for b in gone]), n, sign=-1)
             self.state.predictions -= n
             self.state.predicted_positive -= sum(b.positives for b in gone)
             first_live = batches[0].first_row if batches else self.next_row
@@ -248,6 +244,15 @@ class ModelWindow:
         label_cutoff = now - self.window_seconds - LABEL_GRACE_SECONDS
         if self.pending_labels:
             self.pending_labels = {k: v for k, v in self.pending_labels.items() if v[1] >= label_cutoff}
+
+    def moments(self) -> tuple[np.ndarray, np.ndarray]:
+        """Mean and std per column (features, then score) pooled from the live batches, never from running sums."""
+        batches = self.state.batches
+        if not batches:
+            nan = np.full(len(self.columns), np.nan)
+            return nan, nan.copy()
+        return pooled_mean_std(np.array([len(b.scores) for b in batches]), np.array([b.mean for b in batches]),
+                               np.array([b.m2 for b in batches]))
 
     def labelled(self) -> tuple[np.ndarray, np.ndarray]:
         """(labels, scores) of the predictions in the window whose label has arrived, in ascending score order."""

@@ -156,3 +156,34 @@ def test_redis_lost_in_the_middle_of_a_read_loses_nothing(publisher):
         w.refresh(FailingAfter(publisher.client, calls=1), time.time())
     w.refresh(publisher.client, time.time())
     assert w.state.predictions == 1200
+
+
+def test_an_extreme_value_that_left_the_window_does_not_corrupt_its_mean_and_std(publisher):
+    """Finding 6: amount=1e30 in an old batch; once it expires the window's mean and std are those of what is left."""
+    from exporter.config import Config
+    from exporter.snapshot import compute
+
+    t0 = time.time()
+    rng = np.random.default_rng(6)
+    n_features = len(publisher.profile.features)
+
+    def add(ids: list[str], x: np.ndarray, at: float) -> None:
+        publisher.client.xadd(publisher.keys.predictions, layout.encode_predictions(
+            layout.PredictionBatch(ids, np.full(len(ids), at), x.astype(np.float32), np.full(len(ids), 0.1, np.float32))),
+            id=f"{int(at * 1000)}-0")
+
+    extreme = rng.lognormal(3.6, 1, (5, n_features))
+    extreme[0, 0] = 1e30
+    add([f"e{i}" for i in range(5)], extreme, t0 - 100)
+    live = [rng.lognormal(3.6, 1, (300, n_features)) for _ in range(3)]
+    for k, x in enumerate(live):
+        add([f"l{k}-{i}" for i in range(300)], x, t0 - 50 + k)
+    w = window(publisher, seconds=3600)
+    w.refresh(publisher.client, t0)
+    w.refresh(publisher.client, t0 + 3600 - 75)  # the extreme batch (t0 - 100) has left, the others have not
+    assert w.state.predictions == 900
+    snap = compute(w, Config(), t0)
+    union = np.concatenate(live).astype(np.float32).astype(float)
+    for i, name in enumerate(publisher.profile.features):
+        assert snap.features[name].current_mean == pytest.approx(union[:, i].mean(), rel=1e-9), name
+        assert snap.features[name].current_std == pytest.approx(union[:, i].std(), rel=1e-9), name
