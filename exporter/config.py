@@ -15,7 +15,7 @@ def _env(name: str, default: str) -> str:
 class Config:
     redis_url: str = "redis://127.0.0.1:6379/0"
     redis_prefix: str = layout.DEFAULT_PREFIX
-    host: str = "0.0.0.0"
+    host: str = "127.0.0.1"  # loopback unless EXPORTER_HOST opens it deliberately
     port: int = 8001
     window_hours: float = 1.0
     interval_seconds: float = 30.0
