@@ -38,7 +38,8 @@ def test_promtool_rule_unit_tests_pass():
 def test_every_alert_has_a_promtool_test_and_a_runbook():
     alerts = {r["alert"] for g in yaml.safe_load((ROOT / "prometheus/rules/alerts.yml").read_text())["groups"] for r in g["rules"]}
     assert alerts == {"FeatureDrift", "PredictionDrift", "ModelPerformanceDegraded", "PredictionLatencyHigh",
-                      "ServiceDown", "ExporterDown", "RedisDown", "MonitoringDataStale"}
+                      "ServiceDown", "ExporterDown", "RedisDown", "MonitoringDataStale", "DriftNotJudged",
+                      "MonitoringSamplesDropped", "PredictionErrorsHigh"}
     tested = {t["alertname"] for f in (ROOT / "prometheus/tests").glob("*.yml")
               for case in yaml.safe_load(f.read_text())["tests"] for t in case.get("alert_rule_test", [])}
     assert alerts <= tested
