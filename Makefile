@@ -47,7 +47,7 @@ down:
 	$(PY) -m scripts.stack down
 
 serve: install model
-	$(VENV)/bin/bentoml serve --port $${SERVICE_PORT:-8000}
+	$(VENV)/bin/bentoml serve --host $${SERVICE_HOST:-127.0.0.1} --port $${SERVICE_PORT:-8000}
 
 exporter: install
 	$(PY) -m exporter
