@@ -1,6 +1,6 @@
 # One image for the Python parts (service, exporter, load generator), trained at build time.
 # (`bentoml build && bentoml containerize` from bentofile.yaml gives a service-only image the same way.)
-FROM python:3.11-slim
+FROM python:3.11.11-slim
 WORKDIR /app
 ENV PYTHONUNBUFFERED=1 BENTOML_DO_NOT_TRACK=True BENTOML_HOME=/bentoml PYTHONPATH=/app
 COPY pyproject.toml ./
@@ -13,4 +13,5 @@ COPY scripts ./scripts
 COPY bentofile.yaml ./
 RUN pip install --no-cache-dir . && python -m bento_service.train
 EXPOSE 8000 8001 8089
-CMD ["bentoml", "serve", "--port", "8000"]
+# Loopback unless asked: compose passes --host 0.0.0.0 inside its private network and publishes on 127.0.0.1 only.
+CMD ["bentoml", "serve", "--port", "8000", "--host", "127.0.0.1"]

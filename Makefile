@@ -57,7 +57,7 @@ down:
 	$(PY) -m scripts.stack down
 
 serve: install model
-	$(VENV)/bin/bentoml serve --port $$($(PY) -m contracts.ports service)
+	$(VENV)/bin/bentoml serve --host $${SERVICE_HOST:-127.0.0.1} --port $$($(PY) -m contracts.ports service)
 
 exporter: install
 	$(PY) -m exporter

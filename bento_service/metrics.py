@@ -19,7 +19,7 @@ class PrometheusCounters(Counters):
         )
         up = bentoml.metrics.Gauge(
             name=names.SERVICE_REDIS_UP,
-            documentation="1 if the last publish to Redis succeeded, else 0",
+            documentation="1 if the last contact with Redis (a publish, or a PING each second when idle) succeeded, else 0",
             labelnames=labels,
             multiprocess_mode="livemin",
         )

@@ -2,15 +2,25 @@
 
 Requests only append to an in-memory buffer; a daemon thread flushes it every
 `flush_interval` seconds (or sooner when `flush_size` samples wait) as one
-pipelined XADD per stream (format: contracts.redis_layout). If Redis is down or
-slow, the batch is dropped and counted, serving never waits, and the next flush
-simply tries again: publishing resumes by itself when Redis returns.
+atomic script (an XADD per stream, trimmed by time: format contracts.redis_layout).
+If Redis is down or slow, the batch is dropped and counted, serving never waits,
+and the next flush simply tries again: publishing resumes by itself when Redis returns.
+
+Every sample is counted exactly once, as published or dropped. A PING before each
+send finds a dead or frozen Redis before anything is sent (those batches are surely
+dropped). A batch whose send timed out may still be written when a frozen Redis
+resumes, so it is not counted yet: each batch carries a token that the script sets
+(SET NX) before writing, and on the next contact the publisher fences the token with
+its own SET NX: if that succeeds the batch was not written and never will be
+(dropped); if the token is already there, the batch was written (published).
+When idle, a PING every `heartbeat_interval` keeps `redis_up` current.
 """
 from __future__ import annotations
 
 import logging
 import threading
 import time
+import uuid
 from collections import deque
 from dataclasses import dataclass
 
@@ -27,12 +37,30 @@ class PublisherConfig:
     redis_url: str | None
     prefix: str = layout.DEFAULT_PREFIX
     retention_seconds: float = layout.DEFAULT_RETENTION_SECONDS
-    max_stream_entries: int = layout.DEFAULT_MAX_STREAM_ENTRIES
     flush_interval: float = 0.2
+    heartbeat_interval: float = 1.0
     flush_size: int = 512
     max_buffered: int = 50_000
     socket_timeout: float = 0.5
     reference_check_interval: float = 30.0
+    token_ttl_seconds: int = 600
+    max_unresolved: int = 1000
+
+
+# Writes a batch once: the token is set first (NX); a batch whose token exists was already written.
+PUBLISH_ONCE = """
+if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then return 0 end
+local n = tonumber(ARGV[3])
+if n > 0 then
+  redis.call('XADD', KEYS[2], '*', unpack(ARGV, 4, 3 + n))
+  redis.call('XTRIM', KEYS[2], 'MINID', '~', ARGV[2])
+end
+if #ARGV > 3 + n then
+  redis.call('XADD', KEYS[3], '*', unpack(ARGV, 4 + n, #ARGV))
+  redis.call('XTRIM', KEYS[3], 'MINID', '~', ARGV[2])
+end
+return 1
+"""
 
 
 class Counters:
@@ -55,6 +83,8 @@ class SamplePublisher:
         self._stop = threading.Event()
         self._reference_ok = False
         self._next_reference_check = 0.0
+        self._next_heartbeat = 0.0
+        self._unresolved: deque[tuple[str, int]] = deque()  # (token, samples) of sends with unknown outcome
         self._client = (
             redis.Redis.from_url(
                 config.redis_url, socket_timeout=config.socket_timeout,
@@ -63,6 +93,7 @@ class SamplePublisher:
             if config.redis_url
             else None
         )
+        self._publish_once = self._client.register_script(PUBLISH_ONCE) if self._client else None
         self._thread = threading.Thread(target=self._run, name="sample-publisher", daemon=True)
 
     @property
@@ -115,37 +146,69 @@ class SamplePublisher:
         return items
 
     def flush(self) -> None:
-        """Send what is buffered in one pipeline; on any Redis error drop it and count it."""
+        """Send what is buffered in one script call; count every sample once, as published or dropped."""
         predictions = self._drain(self._predictions)
         labels = self._drain(self._labels)
+        n = len(predictions) + len(labels)
+        token, sent = uuid.uuid4().hex, False
         try:
+            self._resolve_unresolved()
+            now = time.monotonic()
+            if n or now >= self._next_heartbeat:
+                self._client.ping()  # a dead or frozen Redis fails here, before the batch is sent
+                self._next_heartbeat = now + self.config.heartbeat_interval
             self._ensure_reference()
-            if predictions or labels:
-                self._send(predictions, labels)
-                self.counters.published(len(predictions) + len(labels))
+            if n:
+                sent = True
+                self._send(token, predictions, labels)
+                self.counters.published(n)
             self.counters.redis_up(True)
         except redis.RedisError as exc:
             self._reference_ok = False
             self.counters.redis_up(False)
-            if predictions or labels:
-                self.counters.dropped(len(predictions) + len(labels))
-            log.warning("monitoring samples dropped (%d): Redis unavailable: %s", len(predictions) + len(labels), exc)
+            if n and sent and isinstance(exc, (redis.TimeoutError, redis.ConnectionError)):
+                self._hold_unresolved(token, n)
+            elif n:
+                self.counters.dropped(n)
+            log.warning("monitoring samples not published (%d): Redis unavailable: %s", n, exc)
 
-    def _send(self, predictions: list, labels: list) -> None:
-        cfg = self.config
-        minid = layout.stream_id_at(time.time() - cfg.retention_seconds)
+    def _hold_unresolved(self, token: str, n: int) -> None:
+        """Keep a batch whose send timed out for resolution at the next contact (bounded: beyond, drop it)."""
+        if len(self._unresolved) >= self.config.max_unresolved:
+            _, oldest = self._unresolved.popleft()
+            self.counters.dropped(oldest)
+        self._unresolved.append((token, n))
+
+    def _resolve_unresolved(self) -> None:
+        """Fence each unresolved token: SET NX succeeds only if its batch was never written (and then never will be)."""
+        if not self._unresolved:
+            return
+        held = list(self._unresolved)
         pipe = self._client.pipeline(transaction=False)
+        for token, _ in held:
+            pipe.set(self._token_key(token), "fenced", nx=True, ex=self.config.token_ttl_seconds)
+        results = pipe.execute()
+        self._unresolved.clear()
+        for (_, n), fenced in zip(held, results):
+            (self.counters.dropped if fenced else self.counters.published)(n)
+
+    def _token_key(self, token: str) -> str:
+        return f"{self.keys.prefix}:publish-token:{token}"
+
+    def _send(self, token: str, predictions: list, labels: list) -> None:
+        """One atomic, idempotent write of the batch; streams trimmed by time (retention), not by count."""
+        args: list = [self.config.token_ttl_seconds, layout.stream_id_at(time.time() - self.config.retention_seconds)]
+        prediction_fields: list = []
         if predictions:
             ids, times, rows, scores = zip(*predictions)
             batch = layout.PredictionBatch(list(ids), np.array(times), np.stack(rows), np.array(scores, dtype=np.float32))
-            pipe.xadd(self.keys.predictions, layout.encode_predictions(batch), maxlen=cfg.max_stream_entries, approximate=True)
-            pipe.xtrim(self.keys.predictions, minid=minid, approximate=True)
+            prediction_fields = [x for kv in layout.encode_predictions(batch).items() for x in kv]
+        args += [len(prediction_fields), *prediction_fields]
         if labels:
             ids, times, values = zip(*labels)
             batch = layout.LabelBatch(list(ids), np.array(times), np.array(values, dtype=np.uint8))
-            pipe.xadd(self.keys.labels, layout.encode_labels(batch), maxlen=cfg.max_stream_entries, approximate=True)
-            pipe.xtrim(self.keys.labels, minid=minid, approximate=True)
-        pipe.execute()
+            args += [x for kv in layout.encode_labels(batch).items() for x in kv]
+        self._publish_once(keys=[self._token_key(token), self.keys.predictions, self.keys.labels], args=args)
 
     def _ensure_reference(self) -> None:
         """(Re)publish the reference profile after startup or a Redis restart; refresh its TTL."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Annotated
 
 import numpy as np
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, create_model
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, create_model
 
 from transactions.schema import FEATURES, FEATURE_NAMES, Feature
 
@@ -12,18 +12,21 @@ MAX_BATCH_SIZE = 100
 TransactionId = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:\-]+$")]
 
 
-def _must_be_binary(value: float) -> float:
-    if value not in (0, 1):
-        raise ValueError("must be 0 or 1")
+def _json_number_only(value: object) -> object:
+    """Integers arrive as JSON numbers: no strings ("3") and no booleans (true) coerced into counts."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError("must be a JSON number")
     return value
 
 
 def _feature_field(feature: Feature) -> tuple:
-    bounds = {"ge": feature.minimum}
-    if feature.maximum != float("inf"):
-        bounds["le"] = feature.maximum
-    validators = [AfterValidator(_must_be_binary)] if feature.binary else []
-    annotated = Annotated[float, Field(strict=True, allow_inf_nan=False, description=feature.description, **bounds), *validators]
+    """A required, finite number within the feature's documented range; a whole number for integral features
+    (3 and 3.0 are the same JSON Schema integer, 3.5 is rejected)."""
+    bounds = {"ge": feature.minimum, "le": feature.maximum}
+    if feature.integral:
+        annotated = Annotated[int, Field(description=feature.description, **bounds), BeforeValidator(_json_number_only)]
+    else:
+        annotated = Annotated[float, Field(strict=True, allow_inf_nan=False, description=feature.description, **bounds)]
     return (annotated, ...)
 
 
@@ -32,7 +35,7 @@ _STRICT = ConfigDict(extra="forbid")
 Features = create_model(
     "Features",
     __config__=_STRICT,
-    __doc__="The 12 model inputs (docs/design.md): all required, finite numbers within their ranges.",
+    __doc__="The 12 model inputs: all required, finite numbers within their documented ranges.",
     **{f.name: _feature_field(f) for f in FEATURES},
 )
 

@@ -16,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from bento_service.guard import RequestGuard, install_known_route_metrics
 from bento_service.metrics import PrometheusCounters
 from bento_service.model_store import BOOSTER_FILE, PROFILE_FILE, load_booster, model_tag, predict_scores
 from bento_service.publisher import PublisherConfig, SamplePublisher
@@ -44,6 +45,9 @@ async def model_info(request: Request) -> JSONResponse:
 
 
 routes = Starlette(routes=[Route("/health", health), Route("/api/v1/model", model_info)])
+REQUEST_MODELS = {"/api/v1/predict": Transaction, "/api/v1/predict_batch": TransactionBatch,
+                  "/api/v1/explain": Transaction, "/api/v1/feedback": Feedback}
+install_known_route_metrics(list(REQUEST_MODELS))
 
 
 def _publisher_config() -> PublisherConfig:
@@ -128,3 +132,6 @@ class FraudDetector:
         """Record the ground truth of an earlier prediction (it arrives later)."""
         self.publisher.add_label(transaction_id, int(label))
         return FeedbackReceipt(transaction_id=transaction_id, label=int(label), accepted=True)
+
+
+FraudDetector.add_asgi_middleware(RequestGuard, models=REQUEST_MODELS)

@@ -32,7 +32,6 @@ from transactions.schema import N_FEATURES
 
 DEFAULT_PREFIX = "drift"
 DEFAULT_RETENTION_SECONDS = DEFAULT_POLICY.sample_retention_seconds
-DEFAULT_MAX_STREAM_ENTRIES = 200_000
 REFERENCE_TTL_SECONDS = 7 * 24 * 3600
 
 

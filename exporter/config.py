@@ -19,7 +19,7 @@ from exporter.monitoring_config import MonitoringConfig
 class Config:
     redis_url: str = f"redis://{LOOPBACK}:{PORTS.redis}/0"
     redis_prefix: str = layout.DEFAULT_PREFIX
-    host: str = "0.0.0.0"
+    host: str = "127.0.0.1"  # loopback unless EXPORTER_HOST opens it deliberately
     port: int = PORTS.exporter
     policy: Policy = field(default_factory=Policy)
     monitoring: MonitoringConfig = field(default_factory=MonitoringConfig)

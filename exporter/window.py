@@ -31,6 +31,7 @@ from contracts.reference_profile import SCORE, Bins, ReferenceProfile
 from contracts.schema import FeatureSpec
 from exporter.estimation import ScoreCounts
 from exporter.labelled import LabelledScores
+from exporter.moments import pooled_mean_std
 from exporter.row_index import NOT_FOUND, RowIndex, id_hashes
 from exporter.stats import KSReference
 
@@ -90,14 +91,16 @@ class ColumnReference:
         """The counts of a batch of values (what the window adds up)."""
         values = np.asarray(values, dtype=float)
         counts = ColumnCounts(np.zeros(self.n_bins, np.int64), np.zeros(self.ks.slots, np.int64))
-        counts.add(self, self.bin_index(values), self.slot_index(values), *_outside_and_sums(values, self.low, self.high))
+        below, above, counts.total, counts.total_sq = _outside_and_sums(values, self.low, self.high)
+        counts.add(self, self.bin_index(values), self.slot_index(values), below, above)
         return counts
 
 
 @dataclass
 class ColumnCounts:
-    """Running totals of one column over the window: bin counts (PSI), KS slot counts, sums for mean and std, and
-    the values that were missing or outside the training range. `n` counts the present (finite) values."""
+    """Running totals of one column over the window: bin counts (PSI), KS slot counts, the values that were missing
+    or outside the training range, and the sum and sum of squares of the present values (in a window these are
+    re-derived from pooled batch moments at every change, never accumulated). `n` counts the present values."""
 
     bins: np.ndarray
     slots: np.ndarray
@@ -114,7 +117,7 @@ class ColumnCounts:
         return self.n + self.missing
 
     def add(self, reference: ColumnReference, bins: np.ndarray, slots: np.ndarray, below: int, above: int,
-            total: float, total_sq: float, sign: int = 1) -> None:
+            sign: int = 1) -> None:
         """Add (sign=1) or subtract (sign=-1) a batch given by its bin and slot indices."""
         bin_counts = np.bincount(bins, minlength=reference.n_bins + 1)
         self.bins += sign * bin_counts[: reference.n_bins]
@@ -124,8 +127,6 @@ class ColumnCounts:
         self.n += sign * (len(bins) - missing)
         self.below += sign * below
         self.above += sign * above
-        self.total += sign * total
-        self.total_sq += sign * total_sq
 
 
 def _index_dtype(size: int) -> type:
@@ -150,8 +151,9 @@ class Batch:
     slots: np.ndarray  # (n, columns): KS slot indices, missing_slot for a missing value
     below: np.ndarray  # int64 (columns,): values under the training range
     above: np.ndarray  # int64 (columns,): values over it
-    total: np.ndarray  # float64 (columns,): sums of the finite values
-    total_sq: np.ndarray  # float64 (columns,)
+    present: np.ndarray  # int64 (columns,): finite values ...
+    mean: np.ndarray  # float64 (columns,): ... their mean ...
+    m2: np.ndarray  # float64 (columns,): ... and sum of squared deviations (pooled by exporter.moments)
     positives: int
 
 
@@ -198,8 +200,8 @@ class Window:
         slots = np.column_stack([r.slot_index(data[:, i]) for i, r in enumerate(self.references)])
         self.score_counts.add(data[:, -1])
         starts = np.cumsum([0] + [len(b) for b, _ in kept[:-1]])
-        per_batch = self._outside_and_sums(data, starts)  # (below, above, total, total_sq), each (batches, columns)
-        self._count(bins, slots, *(part.sum(axis=0) for part in per_batch), sign=1)
+        per_batch = self._batch_figures(data, starts)  # (below, above, present, mean, m2), each (batches, columns)
+        self._count(bins, slots, per_batch[0].sum(axis=0), per_batch[1].sum(axis=0), sign=1)
         offset, first_row, keys = 0, self.next_row, []
         for k, (batch, entry_time) in enumerate(kept):
             rows = slice(offset, offset + len(batch))
@@ -214,6 +216,7 @@ class Window:
         if self.pending_labels:
             self._take_pending_labels(np.concatenate(keys), first_row)
         self.predictions += len(data)
+        self._pool_moments()
         return len(data)
 
     def add_labels(self, arrived: ArrivedLabels) -> None:
@@ -239,8 +242,8 @@ class Window:
         if gone:
             n = sum(len(b.scores) for b in gone)
             self._count(np.concatenate([b.bins for b in gone]), np.concatenate([b.slots for b in gone]),
-                        *(np.sum([getattr(b, f) for b in gone], axis=0) for f in ("below", "above", "total", "total_sq")),
-                        sign=-1)
+                        np.sum([b.below for b in gone], axis=0), np.sum([b.above for b in gone], axis=0), sign=-1)
+            self._pool_moments()
             self.score_counts.remove(np.concatenate([b.scores for b in gone]))
             self.predictions -= n
             self.predicted_positive -= sum(b.positives for b in gone)
@@ -264,23 +267,39 @@ class Window:
         keep = np.flatnonzero(scored)
         return PredictionBatch([batch.ids[i] for i in keep], batch.times[keep], batch.features[keep], batch.scores[keep])
 
-    def _outside_and_sums(self, data: np.ndarray, starts: np.ndarray) -> tuple[np.ndarray, ...]:
-        """Per batch (rows from each of `starts`) and column: values under the training range, over it, and the sum
-        and sum of squares of the finite values."""
+    def _batch_figures(self, data: np.ndarray, starts: np.ndarray) -> tuple[np.ndarray, ...]:
+        """Per batch (rows from each of `starts`) and column: values under the training range, over it, and the
+        count, mean and sum of squared deviations of the finite values."""
         finite = np.isfinite(data)
         values = np.where(finite, data, 0.0)
         lows = np.array([r.low for r in self.references])
         highs = np.array([r.high for r in self.references])
         below = np.add.reduceat((values < lows) & finite, starts, axis=0).astype(np.int64)
         above = np.add.reduceat((values > highs) & finite, starts, axis=0).astype(np.int64)
-        return below, above, np.add.reduceat(values, starts, axis=0), np.add.reduceat(values * values, starts, axis=0)
+        present = np.add.reduceat(finite, starts, axis=0).astype(np.int64)
+        mean = np.add.reduceat(values, starts, axis=0) / np.maximum(present, 1)
+        rows_mean = np.repeat(mean, np.diff(np.append(starts, len(data))), axis=0)
+        m2 = np.add.reduceat(np.where(finite, (values - rows_mean) ** 2, 0.0), starts, axis=0)
+        return below, above, present, mean, m2
 
-    def _count(self, bins: np.ndarray, slots: np.ndarray, below: np.ndarray, above: np.ndarray, total: np.ndarray,
-               total_sq: np.ndarray, sign: int) -> None:
+    def _count(self, bins: np.ndarray, slots: np.ndarray, below: np.ndarray, above: np.ndarray, sign: int) -> None:
         """Add or subtract rows given as per-column bin and slot indices (one bincount per column for all of them)."""
         for i, (counts, reference) in enumerate(zip(self.counts, self.references)):
-            counts.add(reference, bins[:, i], slots[:, i], int(below[i]), int(above[i]), float(total[i]),
-                       float(total_sq[i]), sign)
+            counts.add(reference, bins[:, i], slots[:, i], int(below[i]), int(above[i]), sign)
+
+    def _pool_moments(self) -> None:
+        """Each column's mean and spread, pooled from the live batches' own moments: no running sum, so a value
+        that left the window leaves no trace (one 1e30 once made a running sum's mean -1.97 and its std 0)."""
+        if not self.batches:
+            for counts in self.counts:
+                counts.total = counts.total_sq = 0.0
+            return
+        present = np.array([b.present for b in self.batches], dtype=float)
+        means, stds = pooled_mean_std(present, np.array([b.mean for b in self.batches]), np.array([b.m2 for b in self.batches]))
+        n = present.sum(axis=0)
+        for i, counts in enumerate(self.counts):
+            mean = float(means[i]) if n[i] else 0.0
+            counts.total, counts.total_sq = mean * n[i], n[i] * (float(stds[i]) ** 2 + mean * mean) if n[i] else 0.0
 
     def _take_pending_labels(self, keys: np.ndarray, first_row: int) -> None:
         """Labels that arrived before these new predictions (rows first_row, first_row + 1, ...)."""

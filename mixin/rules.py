@@ -170,5 +170,36 @@ def alerting_rules() -> dict:
                f"Drift figures have not been refreshed for over {t['stale_seconds'] // 60} minutes.",
                "The last successful exporter cycle was {{ $value | humanizeDuration }} ago.",
                "overview"),
+        *blind_spot_alerts(c),
     ]
     return {"groups": [{"name": "ml-drift.alerts", "rules": rules}]}
+
+
+def blind_spot_alerts(c: dict) -> list[dict]:
+    """Alerts on the monitoring's own blind spots: drift not judged, samples lost, the service failing requests."""
+    t, sel, w = c["thresholds"], c["selectors"], c["windows"]
+    served = (f'sum(rate(bentoml_service_request_total{{job="{sel["service_job"]}", endpoint=~"{sel["predict_endpoints"]}", '
+              f'http_response_code="200"}}[5m])) > 0')
+    samples = "sum by (job, instance, model_name, model_version) (rate(ml_monitoring_samples_total[5m]))"
+    dropped = ('sum by (job, instance, model_name, model_version) (rate(ml_monitoring_samples_total{outcome="dropped"}[5m]))')
+    errors = f'job_endpoint:bentoml_service_request_errors:rate{w["request_rate"]}{{job="{sel["service_job"]}", endpoint=~"{sel["predict_endpoints"]}"}}'
+    requests = f'job_endpoint:bentoml_service_request:rate{w["request_rate"]}{{job="{sel["service_job"]}", endpoint=~"{sel["predict_endpoints"]}"}}'
+    return [
+        _alert("DriftNotJudged",
+               f'ml_window_samples{{kind="predictions"}} unless on (model_name, model_version) ml_drift_detected', "warning",
+               "Drift of {{ $labels.model_name }} {{ $labels.model_version }} is not being judged.",
+               "Its window holds {{ $value }} predictions, fewer than MIN_WINDOW_SAMPLES: no drift series exist, so "
+               "FeatureDrift cannot fire.", "drift", {"reason": "window_too_small"}),
+        _alert("DriftNotJudged", f"({served}) unless on () count(ml_window_samples)", "warning",
+               "The service answers predictions but the drift exporter sees no model window.",
+               "{{ $value | printf \"%.1f\" }} predictions/s are served and no window reaches the exporter: samples are not "
+               "published to Redis, or the exporter reads another Redis or prefix.", "overview", {"reason": "no_window"}),
+        _alert("MonitoringSamplesDropped", f"{dropped} / {samples} > {_fmt(t['dropped_ratio'])}", "warning",
+               "{{ $labels.instance }} drops monitoring samples for {{ $labels.model_name }} {{ $labels.model_version }}.",
+               "{{ $value | humanizePercentage }} of the samples were dropped over 5m (Redis unreachable, slow or full, "
+               "or the publisher's buffer full): drift figures miss that traffic.", "overview"),
+        _alert("PredictionErrorsHigh", f"{errors} / {requests} > {_fmt(t['error_ratio'])}", "critical",
+               f"{{{{ $labels.endpoint }}}} fails more than {_fmt(t['error_ratio'] * 100)}% of its requests.",
+               f"{{{{ $value | humanizePercentage }}}} of the requests got a 5xx answer over {w['request_rate']}.",
+               "performance"),
+    ]

@@ -43,7 +43,8 @@ def test_every_alert_has_a_promtool_test_and_a_runbook():
     alerts = {r["alert"] for g in yaml.safe_load((ROOT / "prometheus/rules/alerts.yml").read_text())["groups"] for r in g["rules"]}
     assert alerts == {"FeatureDrift", "PredictionDrift", "ModelPerformanceDegraded", "PredictionLatencyHigh",
                       "ServiceDown", "ExporterDown", "RedisDown", "MonitoringDataStale", "ModelPerformanceEstimatedDrop",
-                      "ModelPerformanceEstimatedDropForecast", "FeatureDriftForecast"}
+                      "ModelPerformanceEstimatedDropForecast", "FeatureDriftForecast", "DriftNotJudged",
+                      "MonitoringSamplesDropped", "PredictionErrorsHigh"}
     tested = {t["alertname"] for f in (ROOT / "prometheus/tests").glob("*.yml")
               for case in yaml.safe_load(f.read_text())["tests"] for t in case.get("alert_rule_test", [])}
     assert alerts <= tested
@@ -154,7 +155,7 @@ def test_compose_matches_the_native_stack_and_the_contracts():
     services = compose["services"]
     assert set(COMPOSE_PORTS) <= set(services)
     for name, port in COMPOSE_PORTS.items():
-        assert f"{port}:{port}" in services[name]["ports"], name
+        assert f"127.0.0.1:{port}:{port}" in services[name]["ports"], name
     for name in ("redis", "service", "exporter", "prometheus", "alertmanager", "grafana"):
         assert "healthcheck" in services[name], name
     for service in services.values():
@@ -169,7 +170,7 @@ def test_compose_matches_the_native_stack_and_the_contracts():
     prom = yaml.safe_load((ROOT / "prometheus/prometheus.yml").read_text())
     for job in prom["scrape_configs"]:
         host, port = job["static_configs"][0]["targets"][0].split(":")
-        assert host == "localhost" or f"{port}:{port}" in services[host]["ports"], job["job_name"]
+        assert host == "localhost" or f"127.0.0.1:{port}:{port}" in services[host]["ports"], job["job_name"]
     assert yaml.safe_load((ROOT / "alertmanager/alertmanager.yml").read_text())["receivers"][0]["webhook_configs"][0]["url"].startswith("http://webhook:5001")
     assert prom["alerting"]["alertmanagers"][0]["static_configs"][0]["targets"] == ["alertmanager:9093"]
     assert {j["job_name"] for j in prom["scrape_configs"]} == {"fraud-service", "drift-exporter", "alertmanager", "prometheus"}
@@ -185,3 +186,20 @@ def test_compose_matches_the_native_stack_and_the_contracts():
     assert "bentoml" in services["service"]["command"] and "serve" in services["service"]["command"]
     assert "--scenario" in services["loadgen"]["command"]
     assert (ROOT / "Dockerfile").exists() and ".env" in (ROOT / ".gitignore").read_text().split()
+
+
+def test_compose_is_safe_by_default():
+    """Issue 14: loopback-only ports, no Prometheus lifecycle API, restart policies, pinned images, durable Redis."""
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    for name, svc in compose["services"].items():
+        assert all(str(p).startswith("127.0.0.1:") for p in svc.get("ports", [])), name
+        assert svc.get("restart") == "unless-stopped", name
+        image = svc.get("image", "")
+        assert ":" in image and not image.endswith((":latest", "-alpine")) or image.startswith("ml-drift-monitor") \
+            or re.search(r":\d+\.\d+\.\d+", image), (name, image)
+    assert not any("lifecycle" in str(a) for a in compose["services"]["prometheus"]["command"])
+    redis_cmd = compose["services"]["redis"]["command"]
+    for flag, value in (("--appendonly", "yes"), ("--appendfsync", "everysec"), ("--maxmemory-policy", "noeviction")):
+        assert redis_cmd[redis_cmd.index(flag) + 1] == value
+    assert (ROOT / ".dockerignore").exists()
+    assert '"--host", "127.0.0.1"' in (ROOT / "Dockerfile").read_text()

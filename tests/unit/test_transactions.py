@@ -30,7 +30,8 @@ def test_fraud_depends_on_several_features():
     assert fraud.used_chip.mean() < legit.used_chip.mean()
 
 
-@pytest.mark.parametrize("value,reason", [(float("nan"), "finite"), (-1, ">= 0"), (24, "<= 23"), (0.5, "0 or 1")])
+@pytest.mark.parametrize("value,reason", [(float("nan"), "finite"), (-1, ">= 0"), (24, "<= 23"), (0.5, "0 or 1"),
+                                          (3.5, "whole number")])
 def test_feature_check_explains_why(value, reason):
     feature = FEATURES_BY_NAME["is_online" if reason == "0 or 1" else "hour_of_day"]
     assert reason in feature.check(value)

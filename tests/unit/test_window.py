@@ -145,3 +145,26 @@ def test_score_counts_follow_the_window():
     counts = w.score_counts
     assert counts.counts.sum() == 1 and counts.counts.min() >= 0
     assert counts.mass.sum() == pytest.approx(float(counts.calibrator(np.array([np.float32(0.05)]))[0]))
+
+
+def test_an_extreme_value_that_left_the_window_does_not_corrupt_its_mean_and_std():
+    """amount=1e30 in an old batch: once it expires, mean and std are those of what is left (running sums gave a
+    mean of -1.97 and a std of 0)."""
+    from exporter.snapshot import compute
+    from contracts.policy import Policy
+
+    rng = np.random.default_rng(6)
+    w = window(seconds=100)
+    extreme = rng.lognormal(3.6, 1, (5, WIDTH))
+    extreme[0, 0] = 1e30
+    w.add_predictions([(prediction_batch([f"e{i}" for i in range(5)], extreme, np.full(5, 0.1)), 0.0)])
+    live = [rng.lognormal(3.6, 1, (300, WIDTH)) for _ in range(3)]
+    for k, x in enumerate(live):
+        w.add_predictions([(prediction_batch([f"l{k}-{i}" for i in range(300)], x, np.full(300, 0.1)), 50.0 + k)])
+    w.expire(now=120.0)
+    assert w.predictions == 900
+    snap = compute(w, Policy(min_window_samples=10), 120.0)
+    union = np.concatenate(live).astype(np.float32).astype(float)
+    for i, name in enumerate(PROFILE.features):
+        assert snap.features[name].current_mean == pytest.approx(union[:, i].mean(), rel=1e-9), name
+        assert snap.features[name].current_std == pytest.approx(union[:, i].std(), rel=1e-9), name

@@ -1,0 +1,124 @@
+"""The exporter's HTTP API on uvicorn: /metrics, /health and the on-demand drift report, bounded in time and memory.
+
+A one-off report for another window size re-reads that window from Redis (seconds and ~100 MB at 2 h of 100 rps),
+so reports are cached for one monitoring interval, identical concurrent requests share one computation
+(single-flight), at most MAX_REPORTS_IN_FLIGHT different ones are computed at a time (in a pool of that many
+threads), and a request beyond that gets 503 with Retry-After instead of queueing. uvicorn serves the rest:
+a listen backlog of 2048, keep-alive and handshake time-outs, a bound on open connections (503 beyond it);
+a half-sent request holds a socket, never a thread.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Callable
+
+import redis
+import uvicorn
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+MAX_REPORTS_IN_FLIGHT = 2
+RETRY_AFTER_SECONDS = 5
+BACKLOG = 2048
+MAX_CONNECTIONS = 200
+KEEP_ALIVE_SECONDS = 5
+
+
+class BadRequest(ValueError):
+    pass
+
+
+class ReportCache:
+    """Cached, single-flight, concurrency-limited computation of reports keyed by window size."""
+
+    def __init__(self, compute: Callable[[float], list[dict]], ttl_seconds: float, slots: int = MAX_REPORTS_IN_FLIGHT):
+        self.compute = compute
+        self.ttl = ttl_seconds
+        self.slots = slots
+        self.pool = ThreadPoolExecutor(max_workers=slots, thread_name_prefix="report")
+        self.done: dict[float, tuple[float, list[dict]]] = {}
+        self.running: dict[float, asyncio.Future] = {}
+
+    async def get(self, hours: float) -> tuple[str, list[dict] | None]:
+        """('cached' | 'joined' | 'computed', report), or ('busy', None) when every slot is taken."""
+        cached = self.done.get(hours)
+        if cached and time.monotonic() - cached[0] < self.ttl:
+            return "cached", cached[1]
+        if hours in self.running:
+            return "joined", await asyncio.shield(self.running[hours])
+        if len(self.running) >= self.slots:
+            return "busy", None
+        future = asyncio.get_running_loop().run_in_executor(self.pool, self.compute, hours)
+        self.running[hours] = future
+        try:
+            result = await asyncio.shield(future)
+        finally:
+            self.running.pop(hours, None)
+        self._keep(hours, result)
+        return "computed", result
+
+    def _keep(self, hours: float, result: list[dict]) -> None:
+        now = time.monotonic()
+        self.done = {h: v for h, v in self.done.items() if now - v[0] < self.ttl}
+        self.done[hours] = (now, result)
+
+
+def make_app(monitor, registry: CollectorRegistry, parse_hours: Callable) -> Starlette:
+    cfg = monitor.policy
+    reports = ReportCache(monitor.report, ttl_seconds=max(cfg.interval_seconds, 1.0))
+
+    async def metrics(request: Request) -> Response:
+        body = await asyncio.to_thread(generate_latest, registry)
+        return Response(body, media_type=CONTENT_TYPE_LATEST)
+
+    async def health(request: Request) -> JSONResponse:
+        return JSONResponse({
+            "status": "ok" if monitor.redis_up else "redis unavailable", "redis_up": monitor.redis_up,
+            "models": sorted(monitor.snapshots), "last_success_timestamp_seconds": monitor.last_success,
+        }, status_code=200 if monitor.redis_up else 503)
+
+    async def drift(request: Request) -> JSONResponse:
+        query = {k: request.query_params.getlist(k) for k in request.query_params.keys()}
+        try:
+            hours = parse_hours(query, cfg.window_hours, cfg.max_report_hours)
+        except ValueError as exc:
+            return JSONResponse({"error": str(exc), "field": "hours"}, status_code=400)
+        try:
+            how, models = await reports.get(round(hours, 6))
+        except redis.RedisError as exc:
+            return JSONResponse({"error": f"Redis unavailable: {exc}"}, status_code=503,
+                                headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
+        if how == "busy":
+            return JSONResponse({"error": f"{MAX_REPORTS_IN_FLIGHT} other reports are being computed; retry later"},
+                                status_code=503, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
+        body = json.dumps({"window_hours": hours, "models": models}).encode()
+        return Response(body, media_type="application/json", headers={"X-Report": how})
+
+    async def not_found(request: Request, exc) -> JSONResponse:
+        return JSONResponse({"error": f"no such path {request.url.path!r}"}, status_code=404)
+
+    return Starlette(routes=[Route("/metrics", metrics, methods=["GET"]), Route("/health", health, methods=["GET"]),
+                             Route("/api/v1/monitoring/drift/latest", drift, methods=["GET"])],
+                     exception_handlers={404: not_found})
+
+
+class HTTPServer:
+    """uvicorn in a thread of the exporter's process: serve_forever() / shutdown() like http.server's."""
+
+    def __init__(self, app: Starlette, host: str, port: int) -> None:
+        config = uvicorn.Config(app, host=host, port=port, backlog=BACKLOG, limit_concurrency=MAX_CONNECTIONS,
+                                timeout_keep_alive=KEEP_ALIVE_SECONDS, timeout_graceful_shutdown=5, access_log=False,
+                                log_level="warning", lifespan="off")
+        self.server = uvicorn.Server(config)
+
+    def serve_forever(self) -> None:
+        self.server.run()
+
+    def shutdown(self) -> None:
+        self.server.should_exit = True
