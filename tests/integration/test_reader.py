@@ -55,7 +55,7 @@ def test_each_refresh_reads_only_new_entries_and_a_restart_rebuilds_the_window(p
     assert labelled(restarted) == [0, 1]
 
 
-def test_malformed_entries_are_skipped_and_counted_and_nan_rows_reach_the_snapshot_as_skipped(publisher):
+def test_malformed_entries_are_skipped_and_counted_and_a_missing_value_reaches_the_snapshot(publisher):
     reader, w = watch(publisher)
     publisher.client.xadd(publisher.keys.predictions, {"n": "2", "ids": "a"})
     rng = np.random.default_rng(1)
@@ -63,9 +63,11 @@ def test_malformed_entries_are_skipped_and_counted_and_nan_rows_reach_the_snapsh
     x[3, 0] = np.nan
     publisher.client.xadd(publisher.keys.predictions, layout.encode_predictions(layout.PredictionBatch(
         [f"n{i}" for i in range(300)], np.full(300, time.time()), x, rng.random(300).astype(np.float32))))
-    assert reader.refresh(publisher.client, w, time.time()) == 299
+    assert reader.refresh(publisher.client, w, time.time()) == 300
     snap = compute(w, Policy(), time.time(), reader.malformed)
-    assert reader.malformed == 1 and snap.malformed_entries == 1 and snap.skipped_rows == 1 and snap.predictions == 299
+    first = publisher.profile.features[0]
+    assert reader.malformed == 1 and snap.malformed_entries == 1 and snap.skipped_rows == 0 and snap.predictions == 300
+    assert w.column(first)[1].missing == 1
     assert all(np.isfinite([f.psi, f.current_mean]).all() for f in snap.features.values())
 
 
