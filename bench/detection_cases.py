@@ -154,7 +154,7 @@ def main(argv: list[str] | None = None) -> None:
     lines = [
         "Share of windows in which the case is detected (its feature flagged); for stationary and harmless windows, "
         "the share with any false alarm. Each window is judged against its own independent 35,000-row training draw. "
-        f"Old rule: quantile bins, PSI >= 0.25 or KS p < 0.05/12 with D >= 0.07 against a 5,000-row sample, rows with "
+        f"Old rule: quantile bins, PSI >= {OLD_POLICY.psi_threshold:g} or KS p < 0.05/12 with D >= 0.07 against a 5,000-row sample, rows with "
         f"a missing value dropped. New rule (the defaults): tests by kind, KS against the whole training column with "
         f"p < {p.ks_threshold:g}/(p-value tests) and D >= {p.ks_min_statistic:g}, chi-square with at least "
         f"{p.chi2_min_effect:.0%} moved, missing and out-of-range shares tested against training "

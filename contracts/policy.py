@@ -30,6 +30,7 @@ class Policy:
     chi2_min_effect: float = setting(0.05, "CHI2_MIN_EFFECT", "floor on the share moved (total variation) for chi-square")
     js_threshold: float = setting(0.1, "JS_THRESHOLD", "Jensen-Shannon distance (base 2) that flags, when that test is on")
     wasserstein_threshold: float = setting(0.1, "WASSERSTEIN_THRESHOLD", "Wasserstein distance / reference std that flags, when on")
+    quality_min_share: float = setting(0.01, "QUALITY_MIN_SHARE", "excess share of missing or out-of-range values that flags")
     performance_drop: float = setting(0.05, "PERFORMANCE_DROP", "ROC AUC drop below the test split that is critical")
     window_hours: float = setting(1.0, "DRIFT_WINDOW_HOURS", "window judged at every refresh (fractions allowed)")
     interval_seconds: float = setting(30.0, "MONITORING_INTERVAL", "seconds between refreshes")

@@ -23,6 +23,7 @@ class TestFigures:
     pvalue: float
     effect: float
     drifted: bool
+    neg_log10_pvalue: float = math.nan  # finite where the p-value underflows
 
 
 @dataclass
@@ -39,6 +40,10 @@ class FeatureDrift:
     kind: str = "numeric"
     tests: dict[str, TestFigures] = field(default_factory=dict)
     unseen_ratio: float = math.nan  # categorical: share of the window's values never seen in training
+    missing_ratio: float = math.nan  # share of the window's values that were missing (NaN or infinite)
+    below_range_ratio: float = math.nan  # share of the present values under the training minimum ...
+    above_range_ratio: float = math.nan  # ... and over the training maximum
+    quality: dict[str, bool] = field(default_factory=dict)  # check (missing, out_of_range) -> flagged
 
 
 @dataclass
@@ -100,7 +105,9 @@ def compute(window: Window, policy: Policy, now: float | None = None, malformed_
     snap.prediction_drift = {"psi": score.psi, "ks_statistic": score.results["ks"].statistic,
                              "ks_pvalue": score.results["ks"].pvalue, "drifted": score.drifted}
     degraded = bool(snap.performance) and performance_dropped(snap.performance, profile.metrics, policy)
-    snap.health_status = health_status({f: v.psi for f, v in verdicts.items()}, flags, score.drifted, degraded, policy)
+    snap.health_status = health_status({f: v.psi for f, v in verdicts.items()}, flags, score.drifted, degraded, policy,
+                                       {f: v.quality_flagged for f, v in verdicts.items()},
+                                       {f: v.all_missing for f, v in verdicts.items()})
     return snap
 
 
@@ -108,10 +115,16 @@ def feature_drift(verdict: FeatureVerdict, reference: ColumnReference, counts: C
                   reference_std: float, attribution_share: float) -> FeatureDrift:
     mean, std = mean_std(counts.total, counts.total_sq, counts.n)
     ks = verdict.results.get("ks", TestResult(math.nan))
-    tests = {name: TestFigures(r.statistic, r.pvalue, r.effect, name in verdict.flagged_by) for name, r in verdict.results.items()}
+    tests = {name: TestFigures(r.statistic, r.pvalue, r.effect, name in verdict.flagged_by, r.neg_log10_pvalue)
+             for name, r in verdict.results.items()}
     unseen = float(counts.bins[-1] / counts.n) if reference.spec.is_categorical and counts.n else math.nan
+    quality = {check: c.flagged for check, c in verdict.quality.items()}
+    quality["missing"] = quality.get("missing", False) or verdict.all_missing
     return FeatureDrift(verdict.psi, ks.statistic, ks.pvalue, verdict.drifted, attribution_share, reference_mean,
-                        reference_std, mean, std, reference.spec.kind, tests, unseen)
+                        reference_std, mean, std, reference.spec.kind, tests, unseen,
+                        counts.missing / counts.seen if counts.seen else math.nan,
+                        counts.below / counts.n if counts.n else math.nan, counts.above / counts.n if counts.n else math.nan,
+                        quality)
 
 
 def _add_estimate(snap: ModelSnapshot, window: Window) -> None:

@@ -23,6 +23,7 @@ def outputs() -> dict[Path, str]:
              ROOT / "prometheus" / "rules" / "recording.yml": _yaml(rules.recording_rules())}
     files.update({dashboards.OUT / name: text for name, text in dashboards.render().items()})
     files[ROOT / ".env.example"] = env_example.render()
+    files[env_example.COMPOSE] = env_example.render_compose()
     return files
 
 

@@ -1,4 +1,5 @@
-"""The monitoring-policy block of .env.example, generated from contracts/policy.py (the rest is hand-written)."""
+"""The monitoring-policy blocks of .env.example and docker-compose.yml, generated from contracts/policy.py (the rest
+of both files is hand-written)."""
 from __future__ import annotations
 
 import re
@@ -24,3 +25,16 @@ def render() -> str:
     if not pattern.search(text):
         raise SystemExit(f"{PATH.name}: the generated block's markers are missing")
     return pattern.sub(lambda _: block(), text)
+
+
+COMPOSE = ROOT / "docker-compose.yml"
+COMPOSE_BEGIN = "    # The monitoring policy (contracts/policy.py): unset or empty means the policy's default."
+COMPOSE_END = "\n\nservices:"
+
+
+def render_compose() -> str:
+    """docker-compose.yml with every policy variable passed through to the containers (empty = the default)."""
+    text = COMPOSE.read_text()
+    start, end = text.index(COMPOSE_BEGIN), text.index(COMPOSE_END)
+    lines = [COMPOSE_BEGIN, *(f"    {env}: ${{{env}:-}}" for env, _, _ in settings())]
+    return text[:start] + "\n".join(lines) + text[end:]

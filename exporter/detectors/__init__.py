@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from contracts.metric_names import CRITICAL, HEALTHY, WARNING
 from contracts.policy import Policy
 from contracts.schema import ModelSchema
-from exporter.detectors import chi_square, jensen_shannon, ks, psi, wasserstein  # noqa: F401  (register the built-in tests)
+from exporter.detectors import chi_square, jensen_shannon, ks, psi, quality, wasserstein  # noqa: F401  (register the built-in tests)
+from exporter.detectors.quality import QualityCheck
 from exporter.detectors.base import REGISTRY, DriftTest, TestResult, make, register
 from exporter.monitoring_config import ConfigError, MonitoringConfig
 from exporter.stats import psi as psi_value
@@ -29,15 +30,21 @@ SCORE_TESTS = ("psi", "ks")
 
 @dataclass
 class FeatureVerdict:
-    """One column's figures and verdict."""
+    """One column's figures and verdict: its drift tests, and its data-quality checks."""
 
     psi: float
     results: dict[str, TestResult] = field(default_factory=dict)
     flagged_by: list[str] = field(default_factory=list)
+    quality: dict[str, QualityCheck] = field(default_factory=dict)
+    all_missing: bool = False  # every value of the window was missing
 
     @property
     def drifted(self) -> bool:
         return bool(self.flagged_by)
+
+    @property
+    def quality_flagged(self) -> bool:
+        return self.all_missing or any(c.flagged for c in self.quality.values())
 
 
 class ModelDetectors:
@@ -54,10 +61,19 @@ class ModelDetectors:
             self.tests[spec.name] = [make(name, policy, params) for name, params in chosen.items()]
         self.family = sum(t.has_pvalue for tests in self.tests.values() for t in tests)
         self.score_tests = [make(name, policy) for name in SCORE_TESTS]
+        self.policy = policy
 
     def judge(self, columns: dict[str, tuple[ColumnReference, ColumnCounts]]) -> dict[str, FeatureVerdict]:
         """Verdict of every feature (columns: feature -> (reference, window counts))."""
-        return {name: _verdict(self.tests[name], *columns[name], family=self.family) for name in self.tests}
+        verdicts = {name: _verdict(self.tests[name], *columns[name], family=self.family) for name in self.tests}
+        checks_family = len(quality.CHECKS) * len(verdicts)
+        for name, verdict in verdicts.items():
+            reference, counts = columns[name]
+            args = dict(level=self.policy.ks_threshold, floor=self.policy.quality_min_share, family=checks_family)
+            verdict.quality = {"missing": quality.missing(reference, counts, **args),
+                               "out_of_range": quality.out_of_range(reference, counts, **args)}
+            verdict.all_missing = counts.seen > 0 and counts.n == 0
+        return verdicts
 
     def judge_score(self, reference: ColumnReference, counts: ColumnCounts) -> FeatureVerdict:
         return _verdict(self.score_tests, reference, counts, family=1)
@@ -80,11 +96,14 @@ def performance_dropped(current: dict[str, float], reference: dict[str, float], 
 
 
 def health_status(feature_psi: dict[str, float], feature_drifted: dict[str, bool], prediction_drifted: bool,
-                  performance_degraded: bool, policy: Policy) -> int:
-    """HEALTHY; WARNING when a feature drifted or a PSI is in the moderate band; CRITICAL when a PSI reaches
-    psi_threshold, the scores drift, or performance dropped."""
-    if performance_degraded or prediction_drifted or any(v >= policy.psi_threshold for v in feature_psi.values()):
+                  performance_degraded: bool, policy: Policy, quality_flagged: dict[str, bool] | None = None,
+                  all_missing: dict[str, bool] | None = None) -> int:
+    """HEALTHY; WARNING when a feature drifted, a PSI is in the moderate band or a data-quality check flags; CRITICAL
+    when a PSI reaches psi_threshold, the scores drift, performance dropped, or a feature arrives with no value at all."""
+    if (performance_degraded or prediction_drifted or any(v >= policy.psi_threshold for v in feature_psi.values())
+            or any((all_missing or {}).values())):
         return CRITICAL
-    if any(feature_drifted.values()) or any(v >= policy.psi_warning for v in feature_psi.values()):
+    if (any(feature_drifted.values()) or any(v >= policy.psi_warning for v in feature_psi.values())
+            or any((quality_flagged or {}).values())):
         return WARNING
     return HEALTHY
