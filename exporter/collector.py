@@ -37,6 +37,10 @@ class DriftCollector(Collector):
             "test_p": _gauge(names.DRIFT_TEST_PVALUE, "p-value of each drift test that has one (uncorrected)", ["feature", "test"]),
             "test_detected": _gauge(names.DRIFT_TEST_DETECTED, "1 if this drift test flags the feature", ["feature", "test"]),
             "unseen": _gauge(names.FEATURE_UNSEEN_RATIO, "Share of a categorical feature's values never seen in training", ["feature"]),
+            "test_logp": _gauge(names.DRIFT_TEST_NEG_LOG10_PVALUE, "-log10 of the p-value of each drift test that has one", ["feature", "test"]),
+            "missing": _gauge(names.FEATURE_MISSING_RATIO, "Share of the feature's values in the window that were missing", ["feature"]),
+            "out_of_range": _gauge(names.FEATURE_OUT_OF_RANGE_RATIO, "Share of the feature's values outside the training range", ["feature", "side"]),
+            "quality": _gauge(names.DATA_QUALITY_DETECTED, "1 if the data-quality check flags the feature", ["feature", "check"]),
             "attr": _gauge(names.ATTRIBUTION_RATIO, "Share of the drift impact (importance x PSI) owed to the feature", ["feature"]),
             "mean": _gauge(names.FEATURE_MEAN, "Feature mean in the reference or the current window", ["feature", "window"]),
             "std": _gauge(names.FEATURE_STDDEV, "Feature standard deviation in the reference or the current window", ["feature", "window"]),
@@ -91,9 +95,17 @@ class DriftCollector(Collector):
                     fam["test_stat"].add_metric([*labels, test], figures.statistic)
                     if not math.isnan(figures.pvalue):
                         fam["test_p"].add_metric([*labels, test], figures.pvalue)
+                        fam["test_logp"].add_metric([*labels, test], figures.neg_log10_pvalue)
                     fam["test_detected"].add_metric([*labels, test], 1.0 if figures.drifted else 0.0)
                 if not math.isnan(f.unseen_ratio):
                     fam["unseen"].add_metric(labels, f.unseen_ratio)
+                if not math.isnan(f.missing_ratio):
+                    fam["missing"].add_metric(labels, f.missing_ratio)
+                for side, ratio in (("below", f.below_range_ratio), ("above", f.above_range_ratio)):
+                    if not math.isnan(ratio):
+                        fam["out_of_range"].add_metric([*labels, side], ratio)
+                for check, flagged in f.quality.items():
+                    fam["quality"].add_metric([*labels, check], 1.0 if flagged else 0.0)
                 fam["detected"].add_metric(labels, 1.0 if f.drifted else 0.0)
                 fam["attr"].add_metric(labels, f.attribution)
                 fam["mean"].add_metric([*labels, "reference"], f.reference_mean)

@@ -171,8 +171,30 @@ def alerting_rules() -> dict:
                "The last successful exporter cycle was {{ $value | humanizeDuration }} ago.",
                "overview"),
         *blind_spot_alerts(c),
+        *data_quality_alerts(),
     ]
     return {"groups": [{"name": "ml-drift.alerts", "rules": rules}]}
+
+
+def data_quality_alerts() -> list[dict]:
+    """A feature arriving missing, or outside anything seen in training (exporter/detectors/quality.py)."""
+    model = "{{ $labels.model_name }} {{ $labels.model_version }}"
+    on_feature = "on (model_name, model_version, feature)"
+    below = _lookup("ml_feature_out_of_range_ratio", 'side="below"', "%.3f")
+    above = _lookup("ml_feature_out_of_range_ratio", 'side="above"', "%.3f")
+    return [
+        _alert("FeatureMissing",
+               f'ml_feature_missing_ratio and {on_feature} ml_data_quality_detected{{check="missing"}} == 1', "critical",
+               f"Feature {{{{ $labels.feature }}}} of {model} arrives missing far more often than in training.",
+               "{{ $value | humanizePercentage }} of its values in the window are missing (NaN or infinite); the rest of "
+               "each row is still judged. All missing makes the model critical.", "drift"),
+        _alert("FeatureOutOfRange",
+               f'sum without (side) (ml_feature_out_of_range_ratio) and {on_feature} '
+               f'ml_data_quality_detected{{check="out_of_range"}} == 1', "warning",
+               f"Feature {{{{ $labels.feature }}}} of {model} has values outside anything seen in training.",
+               f"{{{{ $value | humanizePercentage }}}} of its values are outside the training range (below {below}, "
+               f"above {above}): a unit change, a sentinel value or a new population.", "drift"),
+    ]
 
 
 def blind_spot_alerts(c: dict) -> list[dict]:
