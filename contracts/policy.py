@@ -25,9 +25,9 @@ def setting(default: Any, env: str, doc: str) -> Any:
 class Policy:
     psi_warning: float = setting(0.1, "PSI_WARNING", "PSI from which a feature is in the moderate band (health: warning)")
     psi_threshold: float = setting(0.25, "PSI_THRESHOLD", "PSI from which a feature has drifted significantly (critical)")
-    ks_threshold: float = setting(0.05, "KS_THRESHOLD", "family-wise level of the p-value tests (KS, chi-square), Bonferroni-divided")
-    ks_min_statistic: float = setting(0.07, "KS_MIN_STATISTIC", "floor on KS D: smaller shifts are never flagged")
-    chi2_min_effect: float = setting(0.05, "CHI2_MIN_EFFECT", "floor on the share moved (total variation) for chi-square")
+    ks_threshold: float = setting(0.01, "KS_THRESHOLD", "family-wise level of the p-value tests (KS, chi-square), Bonferroni-divided")
+    ks_min_statistic: float = setting(0.025, "KS_MIN_STATISTIC", "floor on KS D: smaller shifts are never flagged")
+    chi2_min_effect: float = setting(0.03, "CHI2_MIN_EFFECT", "floor on the share moved (total variation) for chi-square")
     js_threshold: float = setting(0.1, "JS_THRESHOLD", "Jensen-Shannon distance (base 2) that flags, when that test is on")
     wasserstein_threshold: float = setting(0.1, "WASSERSTEIN_THRESHOLD", "Wasserstein distance / reference std that flags, when on")
     quality_min_share: float = setting(0.01, "QUALITY_MIN_SHARE", "excess share of missing or out-of-range values that flags")
