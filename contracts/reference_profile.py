@@ -118,30 +118,36 @@ class ReferenceProfile:
         features: list[str],
         metrics: dict[str, float],
         train: np.ndarray,
-        scores: np.ndarray,
-        labels: np.ndarray,
+        scores: np.ndarray | None,
+        labels: np.ndarray | None,
         importance: dict[str, float],
         schema: ModelSchema | None = None,
         sample_size: int = 5000,
         seed: int = 0,
     ) -> "ReferenceProfile":
-        """Profile of `train` (rows x features, categoricals as codes) and of the model's `scores` on held-out data."""
+        """Profile of `train` (rows x features, categoricals as codes) and of the model's `scores` on held-out data.
+
+        Without scores (an offline report of input data only) the profile has no "score" column; without labels
+        its positive rate is nan.
+        """
         schema = schema or ModelSchema(tuple(FeatureSpec(f, "numeric") for f in features))
         rng = np.random.default_rng(seed)
         pick = rng.choice(len(train), size=min(sample_size, len(train)), replace=False)
-        score_pick = rng.choice(len(scores), size=min(sample_size, len(scores)), replace=False)
+        if scores is not None:
+            score_pick = rng.choice(len(scores), size=min(sample_size, len(scores)), replace=False)
         columns = {name: train[:, i].astype(np.float32).astype(float) for i, name in enumerate(features)}
         bins = {name: Bins.for_feature(col, schema[name]) for name, col in columns.items()}
-        bins[SCORE] = Bins.from_values(scores.astype(np.float32).astype(float))
         sample = {name: col[pick].tolist() for name, col in columns.items()}
-        sample[SCORE] = scores.astype(np.float32).astype(float)[score_pick].tolist()
+        if scores is not None:
+            bins[SCORE] = Bins.from_values(scores.astype(np.float32).astype(float))
+            sample[SCORE] = scores.astype(np.float32).astype(float)[score_pick].tolist()
         return cls(
             model_name=model_name,
             model_version=model_version,
             trained_at=trained_at,
             features=list(features),
             metrics=metrics,
-            positive_rate=float(np.mean(labels)),
+            positive_rate=float(np.mean(labels)) if labels is not None and len(labels) else float("nan"),
             bins=bins,
             sample=sample,
             means={name: float(col.mean()) for name, col in columns.items()},
