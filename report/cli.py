@@ -105,6 +105,8 @@ def run(args: argparse.Namespace) -> int:
     if args.html:
         _write(args.html, report.to_html())
     if not args.quiet and str(args.json) != "-":
+        if getattr(args, "note", None):
+            print(args.note)
         print(summary(report))
     return DRIFT if report.drift_found else NO_DRIFT
 
@@ -121,9 +123,9 @@ def _files(args: argparse.Namespace, policy: Policy, config) -> "DriftReport":
     reference = read_frame(args.reference, "reference", args.progress, text)
     profile = profile_of(reference, schema, score=args.score_column, label=args.label_column, threshold=args.threshold,
                          model_name=args.reference.stem)
-    if schema is None and not args.save_schema and not args.quiet:
+    if schema is None and not args.save_schema:
         kinds = ", ".join(f"{f.name} {f.kind}" for f in profile.model_schema.features)
-        print(f"schema inferred: {kinds} (--save-schema FILE writes it to edit)", file=sys.stderr)
+        args.note = f"schema inferred: {kinds} (--save-schema FILE writes it to edit)"
     if args.save_schema:
         save_schema(profile.model_schema, args.save_schema)
     rows = len(reference)

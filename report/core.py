@@ -190,7 +190,7 @@ def add_frame(tally: Tally, frame: pd.DataFrame, *, score: str | None = None, la
     """Check one batch of the current data against the schema and count it."""
     schema = tally.profile.model_schema
     check_columns(frame, schema, source, extra_allowed=[c for c in (score, label) if c],
-                  required=[score] if score else [])
+                  required=[score] if score else [], types=len(frame) > 0)  # an empty file's columns have no type
     if len(frame) == 0:
         return
     scores = _numbers(frame, score, source) if score else None

@@ -64,19 +64,20 @@ def infer_feature(column: pd.Series, name: str, max_categories: int = MAX_CATEGO
 
 
 def check_columns(frame: pd.DataFrame, schema: ModelSchema, source: str, extra_allowed: Iterable[str] = (),
-                  required: Iterable[str] = ()) -> None:
+                  required: Iterable[str] = (), types: bool = True) -> None:
     """A clear error for a missing or extra column, or a column of the wrong type."""
     names = [str(c) for c in frame.columns]
+    required = list(required)
     missing = [f for f in [*schema.names, *required] if f not in names]
     if missing:
         raise BadInput(f"{source}: missing column{'s' if len(missing) > 1 else ''} {', '.join(map(repr, missing))}")
-    allowed = {*schema.names, *extra_allowed}
+    allowed = {*schema.names, *extra_allowed, *required}
     extra = [c for c in names if c not in allowed]
     if extra:
         raise BadInput(f"{source}: unexpected column{'s' if len(extra) > 1 else ''} {', '.join(map(repr, extra))} "
                        f"(not in the {'schema' if schema else 'reference'}; drop it or add it to the schema)")
     for spec in schema.features:
-        if not spec.is_categorical:
+        if types and not spec.is_categorical:
             check_numeric(frame[spec.name], spec, source)
 
 
