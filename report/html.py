@@ -26,7 +26,7 @@ CSS = """
 .dr h3{font-size:16px;margin:0 0 6px}.dr .sub{color:#57606a;margin:0 0 14px}
 .dr .cards{display:flex;flex-wrap:wrap;gap:10px;margin:10px 0}
 .dr .card{border:1px solid #d0d7de;border-radius:8px;padding:8px 14px;min-width:130px;background:#f6f8fa}
-.dr .card b{display:block;font-size:20px}.dr .card span{color:#57606a;font-size:12px}
+.dr .card b{display:block;font-size:20px}.dr .card span{color:#57606a;font-size:12px}.dr .card span.badge{color:#fff;font-size:14px}
 .dr table{border-collapse:collapse;font-variant-numeric:tabular-nums}
 .dr th,.dr td{padding:4px 10px;border-bottom:1px solid #eaeef2;text-align:right;white-space:nowrap}
 .dr th{background:#f6f8fa;font-weight:600}.dr td.l,.dr th.l{text-align:left}
@@ -97,7 +97,7 @@ def _summary(r: DriftReport) -> str:
                "<th class=\"l\">tests</th><th>reference mean</th><th>current mean</th><th class=\"l\">attribution</th></tr>")
     for f in _ordered(r):
         v = snap.features[f]
-        tests = "; ".join(_test_short(n, t) for n, t in v.tests.items())
+        tests = "; ".join(_test_short(n, t) for n, t in v.tests.items() if n != "psi" or t.drifted)
         out.append(f"<tr class=\"{'flag' if v.drifted else ''}\"><td class=\"l\">{_link(f)}</td><td class=\"l\">{v.kind}</td>"
                    f"<td>{_yes_no(v.drifted)}</td><td>{_num(v.psi)}</td><td class=\"l\">{tests}</td>"
                    f"<td>{_num(v.reference_mean)}</td><td>{_num(v.current_mean)}</td><td class=\"l\">{_share(v.attribution)}</td></tr>")

@@ -86,6 +86,6 @@ def check_numeric(column: pd.Series, spec: FeatureSpec, source: str) -> None:
         return
     as_numbers = pd.to_numeric(column, errors="coerce")
     bad = column[as_numbers.isna() & column.notna()]
-    example = f" (e.g. {bad.iloc[0]!r} in row {bad.index[0]})" if len(bad) else ""
+    example = f" (e.g. {bad.iloc[0]!r})" if len(bad) else ""
     raise BadInput(f"{source}: column {spec.name!r} should hold numbers ({spec.kind} feature) but holds "
                    f"{column.dtype} values{example}")
