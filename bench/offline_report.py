@@ -137,7 +137,7 @@ def main() -> None:
                             f"{o_mb:.0f} MB | {e_mb:.0f} MB |")
                 if fmt == "json":
                     notes.append(f"| {case} | {', '.join(o_flag) or 'none'} | "
-                                 f"{', '.join(e_flag) if isinstance(e_flag, list) else e_flag} |")
+                                 f"{(', '.join(e_flag) or 'none') if isinstance(e_flag, list) else e_flag} |")
                 print(rows[-1], flush=True)
     body = [f"Reference and current: {ROWS:,} rows x 12 features each, Parquet, from `transactions.generate` (reference "
             "seed 1; currents: the spec's drift, seed 2; a harmless +2% on every amount, seed 3). Each tool is one "
