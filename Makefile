@@ -48,6 +48,8 @@ bench: install model  ## write BENCHMARKS.md
 	$(PY) -m bench.detection
 	$(PY) -m bench.loadgen
 	$(PY) -m bench.estimation
+	$(PY) -m bench.offline_report
+	$(PY) -m scripts.report_screenshot
 	RECORD_BENCHMARKS=1 $(PY) -m pytest tests/e2e -q  # the alert path's stage times and picture
 
 up: install model  ## the whole stack natively, with traffic and the spec's drift demo

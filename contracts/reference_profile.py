@@ -120,8 +120,8 @@ class ReferenceProfile:
         features: list[str],
         metrics: dict[str, float],
         train: np.ndarray,
-        scores: np.ndarray,
-        labels: np.ndarray,
+        scores: np.ndarray | None,
+        labels: np.ndarray | None,
         importance: dict[str, float],
         schema: ModelSchema | None = None,
         sample_size: int | None = None,
@@ -129,23 +129,28 @@ class ReferenceProfile:
     ) -> "ReferenceProfile":
         """Profile of `train` (rows x features, categoricals as codes, NaN where a value is missing) and of the
         model's `scores` on held-out data. The KS reference keeps every training value unless `sample_size` caps it:
-        a 5,000-row sample had its own sampling error (D about 0.015) that capped the power of large windows."""
+        a 5,000-row sample had its own sampling error (D about 0.015) that capped the power of large windows.
+
+        Without scores (an offline report of input data only) the profile has no "score" column; without labels
+        its positive rate is nan.
+        """
         schema = schema or ModelSchema(tuple(FeatureSpec(f, "numeric") for f in features))
         rng = np.random.default_rng(seed)
         raw = {name: train[:, i].astype(np.float32).astype(float) for i, name in enumerate(features)}
         columns = {name: col[np.isfinite(col)] for name, col in raw.items()}
         bins = {name: Bins.for_feature(col, schema[name]) for name, col in columns.items()}
-        score_values = scores.astype(np.float32).astype(float)
-        bins[SCORE] = Bins.from_values(score_values)
         sample = {name: _draw(col, sample_size, rng).tolist() for name, col in columns.items()}
-        sample[SCORE] = _draw(score_values, sample_size, rng).tolist()
+        if scores is not None:
+            score_values = scores.astype(np.float32).astype(float)
+            bins[SCORE] = Bins.from_values(score_values)
+            sample[SCORE] = _draw(score_values, sample_size, rng).tolist()
         return cls(
             model_name=model_name,
             model_version=model_version,
             trained_at=trained_at,
             features=list(features),
             metrics=metrics,
-            positive_rate=float(np.mean(labels)),
+            positive_rate=float(np.mean(labels)) if labels is not None and len(labels) else float("nan"),
             bins=bins,
             sample=sample,
             means={name: float(col.mean()) for name, col in columns.items()},

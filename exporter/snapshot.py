@@ -75,7 +75,10 @@ class ModelSnapshot:
 
 def compute(window: Window, policy: Policy, now: float | None = None, malformed_entries: int = 0,
             detectors: ModelDetectors | None = None) -> ModelSnapshot:
-    """Every figure of one window (drift figures only when it holds at least min_window_samples predictions)."""
+    """Every figure of one window (drift figures only when it holds at least min_window_samples predictions).
+
+    `window` is the exporter's `Window` or anything that reads the same (report.tally.Tally: a data frame's counts).
+    """
     profile = window.profile
     labels, scores = window.labelled()
     snap = ModelSnapshot(
@@ -92,7 +95,9 @@ def compute(window: Window, policy: Policy, now: float | None = None, malformed_
         snap.performance = classification_metrics(labels, scores, profile.threshold, sorted_by_score=True)
     if not snap.enough_samples:
         return snap
-    _add_estimate(snap, window)
+    scored = SCORE in window.columns  # an offline report of input data alone has no score column
+    if scored:
+        _add_estimate(snap, window)
 
     detectors = detectors or ModelDetectors(profile.model_name, profile.model_schema, policy)
     verdicts = detectors.judge({f: window.column(f) for f in profile.features})
@@ -101,11 +106,14 @@ def compute(window: Window, policy: Policy, now: float | None = None, malformed_
     for name, verdict in verdicts.items():
         reference, counts = window.column(name)
         snap.features[name] = feature_drift(verdict, reference, counts, profile.means[name], profile.stds[name], shares[name])
-    score = detectors.judge_score(*window.column(SCORE))
-    snap.prediction_drift = {"psi": score.psi, "ks_statistic": score.results["ks"].statistic,
-                             "ks_pvalue": score.results["ks"].pvalue, "drifted": score.drifted}
+    score_drifted = False
+    if scored:
+        score = detectors.judge_score(*window.column(SCORE))
+        score_drifted = score.drifted
+        snap.prediction_drift = {"psi": score.psi, "ks_statistic": score.results["ks"].statistic,
+                                 "ks_pvalue": score.results["ks"].pvalue, "drifted": score.drifted}
     degraded = bool(snap.performance) and performance_dropped(snap.performance, profile.metrics, policy)
-    snap.health_status = health_status({f: v.psi for f, v in verdicts.items()}, flags, score.drifted, degraded, policy,
+    snap.health_status = health_status({f: v.psi for f, v in verdicts.items()}, flags, score_drifted, degraded, policy,
                                        {f: v.quality_flagged for f, v in verdicts.items()},
                                        {f: v.all_missing for f, v in verdicts.items()})
     return snap

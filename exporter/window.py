@@ -111,6 +111,13 @@ class ColumnCounts:
     below: int = 0
     above: int = 0
 
+    def merge(self, other: "ColumnCounts") -> None:
+        """Add another set of counts of the same column (a data set counted in parts; windows subtract too)."""
+        self.bins += other.bins
+        self.slots += other.slots
+        for name in ("n", "total", "total_sq", "missing", "below", "above"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
     @property
     def seen(self) -> int:
         """Every value of the column, missing ones included."""

@@ -104,3 +104,22 @@ class Publisher:
             self.client.xadd(self.keys.labels, layout.encode_labels(layout.LabelBatch(
                 lab_ids[part], np.full(len(lab_ids[part]), time.time()), lab[part])))
         return {"ids": ids, "scores": scores, "labels": df[LABEL].to_numpy(), "labelled": labelled, "frame": df}
+
+
+FIGURES = ("predictions", "labels", "enough_samples", "features", "prediction_drift", "performance",
+           "reference_performance", "estimated_performance", "estimated_performance_interval",
+           "estimated_performance_gap", "prediction_positive_ratio", "label_positive_ratio", "health_status",
+           "skipped_rows")
+
+
+def same_figures(got: dict, expected: dict, rel: float = 1e-9) -> bool:
+    """Two snapshot dicts hold the same figures: flags and counts exactly, floats to `rel` (running sums are added
+    in another order), every key of FIGURES."""
+    def same(a, b) -> bool:
+        if isinstance(a, dict) and isinstance(b, dict):
+            return a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
+        if isinstance(a, float) and isinstance(b, float):
+            return abs(a - b) <= rel * max(abs(a), abs(b)) + 1e-15
+        return a == b
+
+    return all(same(got.get(k), expected.get(k)) for k in FIGURES)

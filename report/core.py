@@ -1,0 +1,266 @@
+"""`DriftReport`: a reference and a current data set (or a reference profile and a data set, or a live window)
+judged by the exporter's own code: `ReferenceProfile.build` for the reference, `ColumnReference.counts` for the
+current data (report.tally), `ModelDetectors` for the verdicts and `exporter.snapshot.compute` for every figure.
+
+>>> import numpy as np, pandas as pd
+>>> rng = np.random.default_rng(0)
+>>> ref = pd.DataFrame({"x": rng.normal(size=2000), "c": rng.choice(["a", "b"], 2000)})
+>>> cur = pd.DataFrame({"x": rng.normal(1.0, 1.0, 2000), "c": rng.choice(["a", "b", "z"], 2000)})
+>>> report = DriftReport.compare(ref, cur)
+>>> report.drifted_features(), report.drift_found
+(['c', 'x'], True)
+"""
+from __future__ import annotations
+
+import html as html_lib
+import json
+import math
+import os
+from dataclasses import dataclass, field
+from typing import Iterable
+
+import numpy as np
+import pandas as pd
+
+from contracts.policy import Policy
+from contracts.reference_profile import SCORE, ReferenceProfile
+from contracts.schema import ModelSchema
+from exporter.detectors import ModelDetectors
+from exporter.monitoring_config import ConfigError, MonitoringConfig
+from exporter.snapshot import ModelSnapshot, compute
+from exporter.window import ColumnCounts, ColumnReference
+from report.errors import BadInput
+from report.inference import MAX_CATEGORIES, check_columns, infer_schema
+from report.tally import Tally
+from transactions.quality import classification_metrics
+
+OFFLINE_MODEL = "offline"
+
+
+@dataclass
+class Distribution:
+    """One column's reference and current shares over the same bins."""
+
+    labels: list[str]
+    reference: list[float]
+    current: list[float]
+
+
+@dataclass
+class DriftReport:
+    snapshot: ModelSnapshot
+    schema: ModelSchema
+    distributions: dict[str, Distribution]
+    reference_rows: int
+    current_rows: int
+    policy: Policy
+    sources: dict[str, str] = field(default_factory=dict)  # what was compared: file names, Redis window
+
+    # ---- building ----------------------------------------------------------------------------------------------
+    @classmethod
+    def compare(cls, reference: pd.DataFrame, current: pd.DataFrame, schema: ModelSchema | None = None, *,
+                score: str | None = None, label: str | None = None, threshold: float = 0.5,
+                policy: Policy | None = None, config: MonitoringConfig | None = None, model_name: str = OFFLINE_MODEL,
+                importance: dict[str, float] | None = None, max_categories: int = MAX_CATEGORIES) -> "DriftReport":
+        """Judge `current` against `reference` (schema inferred when None; prediction drift with a `score` column,
+        performance with a `label` column as well)."""
+        profile = profile_of(reference, schema, score=score, label=label, threshold=threshold, model_name=model_name,
+                             importance=importance, max_categories=max_categories)
+        return cls.from_profile(profile, current, score=score, label=label, policy=policy, config=config,
+                                reference_rows=len(reference))
+
+    @classmethod
+    def from_profile(cls, profile: ReferenceProfile, current: pd.DataFrame | Iterable[pd.DataFrame], *,
+                     score: str | None = None, label: str | None = None, policy: Policy | None = None,
+                     config: MonitoringConfig | None = None, reference_rows: int | None = None,
+                     sources: dict[str, str] | None = None) -> "DriftReport":
+        """Judge `current` (a frame, or frames read a batch at a time) against a reference profile."""
+        policy = policy or Policy()
+        if score is None and SCORE in profile.bins and "score" in _columns(current):
+            score = "score"  # a model's profile: its scores are judged when the frame has them
+        tally = Tally(profile if score else _without_score(profile))
+        for frame in [current] if isinstance(current, pd.DataFrame) else current:
+            add_frame(tally, frame, score=score, label=label)
+        if tally.predictions == 0 and tally.skipped_rows == 0:
+            raise BadInput("current: has no rows")
+        return cls.from_window(tally, policy, config=config, reference_rows=reference_rows, sources=sources)
+
+    @classmethod
+    def from_window(cls, window, policy: Policy, *, config: MonitoringConfig | None = None,
+                    detectors: ModelDetectors | None = None, malformed_entries: int = 0, reference_rows: int | None = None,
+                    sources: dict[str, str] | None = None) -> "DriftReport":
+        """The report of counted data: a Tally, or the exporter's own Window read from Redis."""
+        profile = window.profile
+        try:
+            detectors = detectors or ModelDetectors(profile.model_name, profile.model_schema, policy, config)
+        except (ValueError, ConfigError) as exc:
+            raise BadInput(f"monitoring config: {exc}") from None
+        snap = compute(window, policy, malformed_entries=malformed_entries, detectors=detectors)
+        distributions = {c: distribution(*window.column(c)) for c in window.columns}
+        rows = reference_rows if reference_rows is not None else max((b.count for b in profile.bins.values()), default=0)
+        return cls(snap, profile.model_schema, distributions, rows, window.predictions + window.skipped_rows, policy,
+                   dict(sources or {}))
+
+    # ---- reading -----------------------------------------------------------------------------------------------
+    @property
+    def drift_found(self) -> bool:
+        """A feature or the scores drifted (the CLI's exit status 1)."""
+        return bool(self.drifted_features()) or bool(self.snapshot.prediction_drift.get("drifted"))
+
+    @property
+    def judged(self) -> bool:
+        """Enough current rows to judge (the policy's min_window_samples)."""
+        return self.snapshot.enough_samples
+
+    def drifted_features(self) -> list[str]:
+        return sorted(f for f, v in self.snapshot.features.items() if v.drifted)
+
+    def to_dict(self) -> dict:
+        out = self.snapshot.as_dict()
+        out.update(reference_rows=self.reference_rows, current_rows=self.current_rows, drift_found=self.drift_found,
+                   drifted_features=self.drifted_features(), sources=self.sources, schema=self.schema.to_list(),
+                   distributions={c: d.__dict__ for c, d in self.distributions.items()})
+        return _finite(out)
+
+    def to_json(self, indent: int | None = 2) -> str:
+        return json.dumps(self.to_dict(), indent=indent)
+
+    def to_html(self, path: str | os.PathLike | None = None) -> str:
+        """The self-contained HTML page (written to `path` when given)."""
+        from report.html import render_page
+        page = render_page(self)
+        if path is not None:
+            with open(path, "w", encoding="utf-8") as f:
+                f.write(page)
+        return page
+
+    def _repr_html_(self) -> str:
+        from report.html import render_fragment
+        return render_fragment(self)
+
+    def __repr__(self) -> str:
+        return (f"<DriftReport {html_lib.escape(self.snapshot.model_name)}: {self.current_rows:,} rows vs "
+                f"{self.reference_rows:,}, drifted: {', '.join(self.drifted_features()) or 'none'}>")
+
+
+# ---- the pieces ------------------------------------------------------------------------------------------------
+def profile_of(reference: pd.DataFrame, schema: ModelSchema | None = None, *, score: str | None = None,
+               label: str | None = None, threshold: float = 0.5, model_name: str = OFFLINE_MODEL,
+               importance: dict[str, float] | None = None, max_categories: int = MAX_CATEGORIES,
+               source: str = "reference") -> ReferenceProfile:
+    """The reference profile of a data frame, built by `ReferenceProfile.build` as training builds a model's."""
+    if label is not None and score is None:
+        raise BadInput("a label column needs a score column as well (performance compares labels with scores)")
+    if len(reference) == 0:
+        raise BadInput(f"{source}: has no rows")
+    extra = [c for c in (score, label) if c]
+    schema = schema or infer_schema(reference, exclude=extra, max_categories=max_categories, source=source)
+    if not schema.features:
+        raise BadInput(f"{source}: no feature columns")
+    for spec in schema.features:
+        if spec.is_categorical and len(spec.categories) > max_categories:
+            raise BadInput(f"schema: categorical {spec.name!r} has {len(spec.categories):,} categories; at most "
+                           f"{max_categories:,} are allowed")
+    check_columns(reference, schema, source, required=extra)
+    train = schema.encode_frame(reference)
+    scores = _numbers(reference, score, source) if score else None
+    labels = _numbers(reference, label, source) if label else None
+    # a missing feature value counts for its feature only (the profile keeps each feature's missing share)
+    finite = np.isfinite(scores) if scores is not None else np.ones(len(train), bool)
+    if not finite.any() or not np.isfinite(train).any(axis=0).all():
+        raise BadInput(f"{source}: a column has no value at all, or every row's score is missing")
+    train = train[finite]
+    scores = scores[finite] if scores is not None else None
+    metrics: dict[str, float] = {}
+    if labels is not None:
+        labels = labels[finite]
+        known = np.isfinite(labels)
+        if known.any():
+            metrics = classification_metrics(labels[known], scores[known], threshold)
+        labels = labels[known]
+    weights = importance or {f: 1.0 / schema.width for f in schema.names}
+    profile = ReferenceProfile.build(model_name=model_name, model_version="reference", trained_at="",
+                                     features=list(schema.names), metrics=metrics, train=train, scores=scores,
+                                     labels=labels, importance=weights, schema=schema)
+    profile.threshold = threshold
+    return profile
+
+
+def add_frame(tally: Tally, frame: pd.DataFrame, *, score: str | None = None, label: str | None = None,
+              source: str = "current") -> None:
+    """Check one batch of the current data against the schema and count it."""
+    schema = tally.profile.model_schema
+    check_columns(frame, schema, source, extra_allowed=[c for c in (score, label) if c],
+                  required=[score] if score else [], types=len(frame) > 0)  # an empty file's columns have no type
+    if len(frame) == 0:
+        return
+    scores = _numbers(frame, score, source) if score else None
+    labels = _numbers(frame, label, source) if label and label in frame.columns else None
+    if labels is not None and not np.isin(labels[np.isfinite(labels)], (0, 1)).all():
+        raise BadInput(f"{source}: column {label!r} (labels) must hold 0 or 1")
+    tally.add(schema.encode_frame(frame), scores, labels)
+
+
+def distribution(reference: ColumnReference, counts: ColumnCounts) -> Distribution:
+    current = (counts.bins / counts.n).tolist() if counts.n else [math.nan] * reference.n_bins
+    return Distribution(bin_labels(reference), reference.proportions.tolist(), current)
+
+
+def bin_labels(reference: ColumnReference) -> list[str]:
+    """Readable names of a column's bins: categories, integer values, or value ranges."""
+    spec, edges = reference.spec, reference.bins.edges
+    if spec.is_categorical:
+        return spec.labels()
+    if spec.kind in ("discrete", "binary") and all(abs(e - round(e) - 0.5) < 1e-9 or abs(e - round(e) + 0.5) < 1e-9 for e in edges):
+        return _integer_labels(edges)
+    if not edges:
+        return ["all"]
+    g = lambda v: f"{v:.3g}"  # noqa: E731
+    return [f"< {g(edges[0])}", *(f"{g(a)} – {g(b)}" for a, b in zip(edges, edges[1:])), f"≥ {g(edges[-1])}"]
+
+
+def _integer_labels(edges: list[float]) -> list[str]:
+    """Bins cut halfway between integers: each holds the integers from ceil(left) to ceil(right) - 1."""
+    if not edges:
+        return ["all"]
+    lows = [math.ceil(e) for e in edges]
+    out = [f"≤ {lows[0] - 1}" if lows[0] - 1 != 0 else "0"]
+    for a, b in zip(lows, lows[1:]):
+        out.append(str(a) if b - a == 1 else f"{a}–{b - 1}")
+    out.append(f"≥ {lows[-1]}" if len(edges) > 1 or lows[-1] != 1 else "1")
+    return out
+
+
+def _numbers(frame: pd.DataFrame, column: str, source: str) -> np.ndarray:
+    if column not in frame.columns:
+        raise BadInput(f"{source}: missing column {column!r}")
+    values = frame[column]
+    if not (pd.api.types.is_numeric_dtype(values.dtype) or pd.api.types.is_bool_dtype(values.dtype)):
+        raise BadInput(f"{source}: column {column!r} should hold numbers but holds {values.dtype} values")
+    return values.to_numpy(dtype=float, na_value=np.nan)
+
+
+def _without_score(profile: ReferenceProfile) -> ReferenceProfile:
+    """The profile judged on input data alone (the frame has no scores)."""
+    if SCORE not in profile.bins:
+        return profile
+    data = {**profile.__dict__, "bins": {k: v for k, v in profile.bins.items() if k != SCORE},
+            "sample": {k: v for k, v in profile.sample.items() if k != SCORE}}
+    return ReferenceProfile(**data)
+
+
+def _columns(current) -> list[str]:
+    return [str(c) for c in current.columns] if isinstance(current, pd.DataFrame) else []
+
+
+def _finite(value):
+    """NaN and infinities become None (JSON has neither), numpy scalars Python ones."""
+    if isinstance(value, (np.floating, np.integer, np.bool_)):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value

@@ -1,0 +1,71 @@
+"""A data set's counts over a reference profile's bins and KS slots: the exporter's `Window`, without time.
+
+`exporter.snapshot.compute` reads a `Tally` exactly as it reads the exporter's window (profile, columns, counts,
+labelled scores, score counts), so an offline report's figures are the exporter's by construction. The counts of
+each batch come from `ColumnReference.counts`, the same bins and slots the window adds up; rows with a missing or
+non-finite value are skipped and counted, as the window does.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from contracts.reference_profile import SCORE, ReferenceProfile
+from exporter.estimation import ScoreCounts
+from exporter.window import ColumnCounts, ColumnReference
+
+
+class Tally:
+    def __init__(self, profile: ReferenceProfile) -> None:
+        self.profile = profile
+        self.window_seconds = math.nan  # a data set, not a time window
+        self.columns = [*profile.features, *([SCORE] if SCORE in profile.bins else [])]
+        self.scored = SCORE in self.columns
+        self.references = [ColumnReference.of(profile, c) for c in self.columns]
+        self.counts = [ColumnCounts(np.zeros(r.n_bins, np.int64), np.zeros(r.ks.slots, np.int64)) for r in self.references]
+        self.score_counts = ScoreCounts(profile) if self.scored else None
+        self.predictions = 0
+        self.predicted_positive = 0
+        self.skipped_rows = 0
+        self._labels: list[np.ndarray] = []
+        self._labelled_scores: list[np.ndarray] = []
+
+    def column(self, name: str) -> tuple[ColumnReference, ColumnCounts]:
+        i = self.columns.index(name)
+        return self.references[i], self.counts[i]
+
+    def add(self, features: np.ndarray, scores: np.ndarray | None = None, labels: np.ndarray | None = None) -> int:
+        """Count a batch: features (rows x features, float32 as samples carry them), scores, labels (nan: unknown)."""
+        features = np.asarray(features, np.float32)
+        finite = np.ones(len(features), bool)  # a missing feature value counts for its feature only, as in the window
+        if self.scored:
+            scores = np.asarray(scores, np.float32)
+            finite &= np.isfinite(scores)
+        self.skipped_rows += int((~finite).sum())
+        if not finite.all():
+            features = features[finite]
+            scores = scores[finite] if self.scored else None
+            labels = np.asarray(labels)[finite] if labels is not None else None
+        columns = [features[:, j].astype(float) for j in range(features.shape[1])]
+        if self.scored:
+            columns.append(scores.astype(float))
+            self.predicted_positive += int((scores >= self.profile.threshold).sum())
+            self.score_counts.add(columns[-1])
+            if labels is not None:
+                labels = np.asarray(labels, float)
+                known = np.isfinite(labels)
+                self._labels.append(labels[known].astype(np.int8))
+                self._labelled_scores.append(scores[known])
+        for values, reference, counts in zip(columns, self.references, self.counts):
+            counts.merge(reference.counts(values))
+        self.predictions += len(features)
+        return len(features)
+
+    def labelled(self) -> tuple[np.ndarray, np.ndarray]:
+        """(labels, scores) of the labelled rows in ascending score order, as the window's."""
+        if not self._labels:
+            return np.zeros(0, np.int8), np.zeros(0, np.float32)
+        labels, scores = np.concatenate(self._labels), np.concatenate(self._labelled_scores)
+        order = np.argsort(scores, kind="stable")
+        return labels[order], scores[order]
