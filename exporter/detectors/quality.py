@@ -46,7 +46,11 @@ def excess(k: int, n: int, p0: float) -> tuple[float, float]:
     """(p, log p) of seeing k or more of n when each is expected with probability p0."""
     if n == 0 or k == 0:
         return 1.0, 0.0
-    return max(float(binom.sf(k - 1, n, p0)), MIN_PVALUE), float(binom.logsf(k - 1, n, p0))
+    log_p = float(binom.logsf(k - 1, n, p0))
+    if not math.isfinite(log_p):  # far in the tail: the first term dominates, P(X >= k) ~ pmf(k) / (1 - r)
+        r = (n - k) / (k + 1) * p0 / (1 - p0)
+        log_p = float(binom.logpmf(k, n, p0)) - (math.log1p(-r) if r < 1 else 0.0)
+    return max(float(binom.sf(k - 1, n, p0)), MIN_PVALUE), log_p
 
 
 def _check(k: int, n: int, expected: float, baseline: float, level: float, floor: float, family: int) -> QualityCheck:
