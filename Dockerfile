@@ -10,7 +10,8 @@ COPY bento_service ./bento_service
 COPY exporter ./exporter
 COPY loadgen ./loadgen
 COPY scripts ./scripts
-COPY bentofile.yaml ./
+COPY bentofile.yaml README.md ./
+COPY docs ./docs
 RUN pip install --no-cache-dir . && python -m bento_service.train
 EXPOSE 8000 8001 8089
 CMD ["bentoml", "serve", "--port", "8000"]

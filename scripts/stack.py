@@ -28,6 +28,7 @@ from pathlib import Path
 import yaml
 
 from scripts import servers
+from scripts.links import Links, relink_rules
 from scripts.render_alertmanager import load_dotenv, write as write_alertmanager_config
 
 ROOT = servers.ROOT
@@ -75,12 +76,13 @@ class Settings:
                          "--rps", env.get("DEMO_RPS", "20")])
 
 
-def prometheus_config(ports: Ports, settings: Settings, out: Path) -> Path:
-    """prometheus.yml with loopback targets and the demo's scrape interval."""
+def prometheus_config(ports: Ports, settings: Settings, out: Path, links: Links | None = None) -> Path:
+    """prometheus.yml with loopback targets and the demo's scrape interval, next to a copy of the rules whose
+    links point at `links` (default: this stack's loopback addresses)."""
     config = yaml.safe_load((ROOT / "prometheus" / "prometheus.yml").read_text())
     interval = f"{settings.scrape_seconds:g}s"
     config["global"].update(scrape_interval=interval, evaluation_interval=interval)
-    config["rule_files"] = [str(ROOT / "prometheus" / "rules" / "*.yml")]
+    config["rule_files"] = [str(p) for p in write_rules(links or Links.for_ports(ports), out.parent / "rules")]
     config["alerting"]["alertmanagers"][0]["static_configs"][0]["targets"] = [f"127.0.0.1:{ports.alertmanager}"]
     targets = {"fraud-service": ports.service, "drift-exporter": ports.exporter, "alertmanager": ports.alertmanager, "prometheus": ports.prometheus}
     for job in config["scrape_configs"]:
@@ -88,6 +90,17 @@ def prometheus_config(ports: Ports, settings: Settings, out: Path) -> Path:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(yaml.safe_dump(config, sort_keys=False))
     return out
+
+
+def write_rules(links: Links, out_dir: Path) -> list[Path]:
+    """prometheus/rules/*.yml copied to `out_dir`, the alerts' runbook and dashboard links re-based on `links`."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for source in sorted((ROOT / "prometheus" / "rules").glob("*.yml")):
+        rules = relink_rules(yaml.safe_load(source.read_text()), links)
+        (out_dir / source.name).write_text(yaml.safe_dump(rules, sort_keys=False, width=10_000, allow_unicode=True))
+        written.append(out_dir / source.name)
+    return written
 
 
 def ensure_debian_packages() -> None:
@@ -105,8 +118,9 @@ def ensure_debian_packages() -> None:
 class Stack:
     """Start the parts in dependency order; `stop()` stops them in reverse."""
 
-    def __init__(self, ports: Ports, run_dir: Path, settings: Settings | None = None) -> None:
+    def __init__(self, ports: Ports, run_dir: Path, settings: Settings | None = None, links: Links | None = None) -> None:
         self.ports, self.run_dir, self.settings = ports, run_dir, settings or Settings()
+        self.links = links or Links.for_ports(ports)
         self.logs = run_dir / "logs"
         self.parts: dict[str, servers.Server] = {}
 
@@ -122,13 +136,13 @@ class Stack:
             exporter_env = {"DRIFT_WINDOW_HOURS": str(s.window_hours), "MONITORING_INTERVAL": str(s.interval_seconds), **s.exporter_env}
             self._step("exporter", lambda: servers.start_exporter(self.logs, redis_url, p.exporter, env=exporter_env))
             self._step("webhook", lambda: servers.start_webhook_receiver(self.logs, p.webhook))
-            am_env = {"GRAFANA_URL": f"http://127.0.0.1:{p.grafana}", **os.environ,
-                      "WEBHOOK_URL": f"http://127.0.0.1:{p.webhook}/alerts"}
+            am_env = {**os.environ, "GRAFANA_URL": self.links.grafana, "WEBHOOK_URL": f"http://127.0.0.1:{p.webhook}/alerts"}
             am_config = write_alertmanager_config(self.run_dir / "alertmanager" / "alertmanager.yml", am_env)
-            self._step("alertmanager", lambda: servers.start_alertmanager(self.logs, am_config, p.alertmanager))
-            prom_config = prometheus_config(p, s, self.run_dir / "prometheus" / "prometheus.yml")
+            self._step("alertmanager", lambda: servers.start_alertmanager(self.logs, am_config, p.alertmanager,
+                                                                           self.links.alertmanager))
+            prom_config = prometheus_config(p, s, self.run_dir / "prometheus" / "prometheus.yml", self.links)
             self._step("prometheus", lambda: servers.start_prometheus(self.logs, prom_config, p.prometheus,
-                                                                       ["--storage.tsdb.retention.time=7d"]))
+                                                                       ["--storage.tsdb.retention.time=7d"], self.links.prometheus))
             if with_load:
                 self.start_load(s.load)
         except Exception:
