@@ -43,22 +43,27 @@ def safe_link(url: str | None, text: str) -> str:
 
 def dashboard_url(alert: dict) -> str | None:
     """The dashboard annotation with the alert's model preselected (Grafana's var-... parameters)."""
-    base = alert.get("annotations", {}).get("dashboard")
+    base = mapping(alert.get("annotations")).get("dashboard")
     if not base:
         return None
-    labels = alert.get("labels", {})
+    labels = mapping(alert.get("labels"))
     params = {f"var-{k}": labels[k] for k in ("model_name", "model_version") if k in labels}
     return f"{base}{'&' if '?' in base else '?'}{urllib.parse.urlencode(params)}" if params else base
 
 
+def mapping(value) -> dict[str, str]:
+    """A dict of strings from whatever a sender put there (a notification is any JSON the receiver accepted)."""
+    return {str(k): str(v) for k, v in value.items()} if isinstance(value, dict) else {}
+
+
 def alert_row(received_at: float, alert: dict) -> str:
-    labels, notes = alert.get("labels", {}), alert.get("annotations", {})
-    status = alert.get("status", "")
+    labels, notes = mapping(alert.get("labels")), mapping(alert.get("annotations"))
+    status = str(alert.get("status", ""))
     severity = labels.get("severity", "")
     model = " ".join(v for v in (labels.get("model_name", ""), labels.get("model_version", "")) if v)
     links = " ".join(filter(None, (safe_link(notes.get("runbook_url"), "runbook"),
                                    safe_link(dashboard_url(alert), "dashboard"),
-                                   safe_link(alert.get("generatorURL"), "Prometheus"))))
+                                   safe_link(str(alert.get("generatorURL") or ""), "Prometheus"))))
     e = html.escape
     cells = [f'<td class="time">{e(when(received_at))}</td>', f'<td class="status">{e(status)}</td>',
              f'<td class="alertname">{e(labels.get("alertname", ""))}</td>', f'<td class="model">{e(model)}</td>',
@@ -76,7 +81,8 @@ def rows(entries: Iterable[dict]) -> list[str]:
     out = []
     for entry in sorted(entries, key=lambda e: e["received_at"], reverse=True):
         body = entry["notification"] if isinstance(entry["notification"], dict) else {}
-        out.extend(alert_row(entry["received_at"], alert) for alert in body.get("alerts", []) if isinstance(alert, dict))
+        alerts = body.get("alerts") if isinstance(body.get("alerts"), list) else []
+        out.extend(alert_row(entry["received_at"], alert) for alert in alerts if isinstance(alert, dict))
     return out
 
 

@@ -82,7 +82,9 @@ def test_notifications_page_newest_first_with_figures_and_links():
 def test_notifications_page_escapes_and_refuses_non_http_links():
     evil = alert(summary="<script>alert(1)</script>", runbook_url="javascript:alert(1)", dashboard="/d/ml-drift")
     page = notifications_page.render([{"received_at": 0, "notification": {"alerts": [evil, "not an alert"]}},
-                                      {"received_at": 1, "notification": ["not", "a", "notification"]}])
+                                      {"received_at": 1, "notification": ["not", "a", "notification"]},
+                                      {"received_at": 2, "notification": {"alerts": [{"labels": 3, "annotations": [1]}]}},
+                                      {"received_at": 3, "notification": {"alerts": "x"}}])
     assert "<script>" not in page and "&lt;script&gt;" in page
     assert 'href="javascript' not in page and "(not an absolute link)" in page and 'href="/d/' not in page
     assert "No notification yet" in notifications_page.render([])
