@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 export BENTOML_DO_NOT_TRACK := True
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: install train model test test-unit check-config bench up down serve exporter load clean
+.PHONY: install train model test test-unit check-config bench up down alerts walkthrough serve exporter load clean
 
 install: $(STAMP)
 
@@ -45,6 +45,9 @@ up: install model  ## the whole stack natively, with traffic and the seed's drif
 
 down:
 	$(PY) -m scripts.stack down
+
+alerts:  ## the active alerts at the running stack's Alertmanager, printed by amtool (AMTOOL_ARGS="-o extended")
+	@$(PY) -m scripts.stack alerts $(AMTOOL_ARGS)
 
 serve: install model
 	$(VENV)/bin/bentoml serve --port $${SERVICE_PORT:-8000}

@@ -200,9 +200,10 @@ def start_webhook_receiver(log_dir: Path, port: int | None = None) -> Server:
     return server
 
 
-def start_locust(log_dir: Path, service_url: str, options: list[str], web_port: int | None = None) -> Server:
-    """Locust with its web UI on `web_port`, starting the test at once (--autostart)."""
+def start_locust(log_dir: Path, service_url: str, options: list[str], web_port: int | None = None,
+                 autostart: bool = True) -> Server:
+    """Locust with its web UI on `web_port`, starting the test at once (--autostart) or waiting for the form."""
     web_port = web_port or free_port()
     args = [str(BIN / "locust"), "-f", "loadgen/locustfile.py", "--host", service_url, "--web-host", "127.0.0.1",
-            "--web-port", str(web_port), "--autostart", *options]
+            "--web-port", str(web_port), *(["--autostart"] if autostart else []), *options]
     return _start_http("locust", web_port, args, log_dir, "/")

@@ -3,6 +3,7 @@ a webhook receiver, Locust running the seed's demo, and grafana-server if it is 
 
     python -m scripts.stack up      # `make up`: ports as in DESIGN.md, logs in .run/logs, PIDs in .run/pids
     python -m scripts.stack down    # `make down`: stop every process `up` started, by PID
+    python -m scripts.stack alerts  # `make alerts`: the active alerts at Alertmanager, printed by amtool
     Ports: DESIGN.md's, moved with REDIS_PORT, SERVICE_PORT, EXPORTER_PORT, LOCUST_PORT, PROMETHEUS_PORT,
     ALERTMANAGER_PORT, WEBHOOK_PORT, GRAFANA_PORT; STACK_RUN_DIR moves .run/. `.env` fills in unset variables.
 
@@ -272,10 +273,26 @@ def down() -> None:
     print("stopped")
 
 
+def alertmanager_url() -> str:
+    """The running stack's Alertmanager (from .run/ports), else ALERTMANAGER_PORT's or 9093 on loopback."""
+    ports_file = run_dir() / "ports"
+    port = json.loads(ports_file.read_text())["alertmanager"] if ports_file.exists() else Ports.from_env().alertmanager
+    return f"http://127.0.0.1:{port}"
+
+
+def alerts() -> None:
+    """`make alerts`: the active alerts as Alertmanager holds them, printed by amtool (Debian's Alertmanager has no web UI)."""
+    url = alertmanager_url()
+    print(f"Active alerts at {url} (amtool alert query; `-o extended` shows labels and annotations):", flush=True)
+    done = subprocess.run(["amtool", f"--alertmanager.url={url}", "alert", "query", *sys.argv[2:]])
+    sys.exit(done.returncode)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("command", choices=["up", "down"])
-    {"up": up, "down": down}[parser.parse_args().command]()
+    parser.add_argument("command", choices=["up", "down", "alerts"])
+    parser.add_argument("amtool_args", nargs="*", help="alerts: more amtool arguments, e.g. -o extended")
+    {"up": up, "down": down, "alerts": alerts}[parser.parse_known_args()[0].command]()
 
 
 if __name__ == "__main__":
