@@ -39,6 +39,10 @@ bench: install model  ## write BENCHMARKS.md
 	$(PY) -m bench.exporter
 	$(PY) -m bench.detection
 	$(PY) -m bench.loadgen
+	$(PY) -m bench.walkthrough
+
+walkthrough: install model  ## time a fresh `make up` until every README walkthrough page shows the drift; screenshots to docs/
+	$(PY) -m bench.walkthrough
 
 up: install model  ## the whole stack natively, with traffic and the seed's drift demo
 	$(PY) -m scripts.stack up

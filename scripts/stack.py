@@ -167,8 +167,9 @@ class Stack:
         p = self.ports
         return {"service (BentoML)": f"http://127.0.0.1:{p.service}", "exporter": f"http://127.0.0.1:{p.exporter}/metrics",
                 "drift report": f"http://127.0.0.1:{p.exporter}/api/v1/monitoring/drift/latest",
-                "Locust web UI": f"http://127.0.0.1:{p.locust}", "Prometheus": f"http://127.0.0.1:{p.prometheus}/classic/alerts",
-                "Alertmanager": f"http://127.0.0.1:{p.alertmanager}", "notifications (webhook)": f"http://127.0.0.1:{p.webhook}/alerts"}
+                "Locust web UI": f"http://127.0.0.1:{p.locust}", "Prometheus alerts": f"http://127.0.0.1:{p.prometheus}/classic/alerts",
+                "notifications": f"http://127.0.0.1:{p.webhook}/", "notifications (JSON)": f"http://127.0.0.1:{p.webhook}/alerts",
+                "runbook": self.links.runbook, "Alertmanager (API only)": f"http://127.0.0.1:{p.alertmanager}  (`make alerts`)"}
 
 
 def run_dir() -> Path:
@@ -197,7 +198,8 @@ def up() -> None:
     s = stack.settings
     print(f"\nLocust runs the demo at {s.load[s.load.index('--rps') + 1]} rps: baseline traffic, then the seed's drift after "
           f"{s.load[s.load.index('--drift-after') + 1]} s. The exporter judges a {s.window_hours * 3600:.0f} s window every "
-          f"{s.interval_seconds:g} s; a FeatureDrift alert for `amount` reaches Alertmanager about 3 minutes after start.")
+          f"{s.interval_seconds:g} s; FeatureDrift for `amount` fires in Prometheus and reaches the notifications page "
+          "within about 4 minutes of start (`make alerts` lists it at Alertmanager).")
 
 
 def start_grafana(stack: Stack) -> int | None:
