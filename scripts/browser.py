@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import select
 import shutil
 import subprocess
 import sys
@@ -50,10 +51,15 @@ class Chromium:
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
         os.close(to_chrome_r)
         os.close(from_chrome_w)
-        page = next(t for t in self.call("Target.getTargets")["targetInfos"] if t["type"] == "page")
-        self.session = self.call("Target.attachToTarget", targetId=page["targetId"], flatten=True)["sessionId"]
-        self.call("Page.enable", session=True)
-        self.call("Emulation.setDeviceMetricsOverride", session=True, width=size[0], height=size[1], deviceScaleFactor=1, mobile=False)
+        try:
+            page = next(t for t in self.call("Target.getTargets")["targetInfos"] if t["type"] == "page")
+            self.session = self.call("Target.attachToTarget", targetId=page["targetId"], flatten=True)["sessionId"]
+            self.call("Page.enable", session=True)
+            self.call("Emulation.setDeviceMetricsOverride", session=True, width=size[0], height=size[1],
+                      deviceScaleFactor=1, mobile=False)
+        except Exception:
+            self.close()
+            raise
 
     def call(self, method: str, session: bool = False, **params) -> dict:
         self._next_id += 1
@@ -70,8 +76,11 @@ class Chromium:
     def _read(self) -> dict:
         deadline = time.monotonic() + self.timeout
         while b"\0" not in self._buffer:
-            if time.monotonic() > deadline or self.proc.poll() is not None:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or self.proc.poll() is not None:
                 raise RuntimeError("chromium stopped answering")
+            if not select.select([self._from_chrome], [], [], min(remaining, 1.0))[0]:
+                continue
             chunk = os.read(self._from_chrome, 1 << 16)
             if not chunk:
                 raise RuntimeError("chromium closed its DevTools pipe")
