@@ -108,6 +108,10 @@ class Chromium:
         """What is rendered (innerText skips hidden elements)."""
         return self.evaluate("document.body.innerText")
 
+    def html(self) -> str:
+        """The DOM after the page's scripts ran (hidden elements included)."""
+        return self.evaluate("document.documentElement.outerHTML")
+
     def screenshot(self, out: Path, full_page: bool = False) -> Path:
         params = {"format": "png", "captureBeyondViewport": full_page}
         data = self.call("Page.captureScreenshot", session=True, **params)["data"]

@@ -25,8 +25,20 @@ def inputs(dom: str) -> dict[str, str]:
     return {m.group(2): m.group(0) for m in re.finditer(r'<(input|select)[^>]*\bname="(\w+)"[^>]*>', dom)}
 
 
-def test_form_greys_out_the_user_count_and_offers_scenario_and_rps(form):
-    dom = browser.dump_dom(form.url + "/")
+OPEN_CUSTOM_PARAMETERS = ("[...document.querySelectorAll('.MuiAccordionSummary-root')]"
+                          ".find(e => e.innerText.includes('Custom parameters')).click()")
+
+
+def test_form_greys_out_the_user_count_and_offers_scenario_and_rps(form, tmp_path):
+    with browser.Chromium((1400, 1400)) as chrome:
+        chrome.open(form.url + "/")
+        dom = chrome.html()
+        chrome.evaluate(OPEN_CUSTOM_PARAMETERS)
+        time.sleep(1)
+        visible = chrome.text()
+        chrome.screenshot(tmp_path / "locust_form.png")
+    for label in ("Scenario", "Rps", "Drift after", "Ramp seconds"):  # what a person sees once the section is open
+        assert label.lower() in visible.lower(), (label, visible)
     fields = inputs(dom)
     for name in ("userCount", "spawnRate"):  # what the README says: greyed out at 0, RateShape decides
         assert 'disabled=""' in fields[name] and 'value="0"' in fields[name], fields[name]
