@@ -23,10 +23,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-
-from contracts.schema import FeatureSpec, ModelSchema
-
-KINDS = ("numeric", "discrete", "binary", "categorical")
+from contracts.schema import KINDS, FeatureSpec, ModelSchema
 
 
 @dataclass(frozen=True)
