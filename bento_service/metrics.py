@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import bentoml
 
-from bento_service.publisher import Counters
+from drift_client.publisher import Counters
 from contracts import metric_names as names
 
 

@@ -19,7 +19,7 @@ from starlette.routing import Route
 from bento_service.guard import RequestGuard, install_known_route_metrics
 from bento_service.metrics import PrometheusCounters
 from bento_service.model_store import BOOSTER_FILE, PROFILE_FILE, load_booster, model_tag, predict_scores
-from bento_service.publisher import PublisherConfig, SamplePublisher
+from drift_client.publisher import PublisherConfig, SamplePublisher
 from bento_service.schemas import (BatchPrediction, Explanation, Feedback, FeedbackReceipt, Prediction, Transaction,
                                    TransactionBatch, feature_matrix)
 from contracts import redis_layout as layout
