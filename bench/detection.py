@@ -152,7 +152,7 @@ def login_section(windows: int) -> str:
         "|---|---|---|" + "---|" * (len(LOGIN_TESTS) + 2),
     ]
     for size, traffic, count, rates, flagged in rows:
-        named = ", ".join(f"{f} {n / count:.0%}" for f, n in sorted(flagged.items(), key=lambda kv: -kv[1])) or "none"
+        named = ", ".join(f"{f} {n / count:.1%}" for f, n in sorted(flagged.items(), key=lambda kv: -kv[1])) or "none"
         lines.append(f"| {size:,} | {traffic} | {count} | " + " | ".join(f"{rates[t]:.1%}" for t in LOGIN_TESTS)
                      + f" | {rates[LOGIN_RULE]:.1%} | {named} |")
     return "\n".join(lines)
