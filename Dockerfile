@@ -5,7 +5,9 @@ WORKDIR /app
 ENV PYTHONUNBUFFERED=1 BENTOML_DO_NOT_TRACK=True BENTOML_HOME=/bentoml PYTHONPATH=/app
 COPY pyproject.toml ./
 COPY transactions ./transactions
+COPY logins ./logins
 COPY contracts ./contracts
+COPY drift_client ./drift_client
 COPY bento_service ./bento_service
 COPY exporter ./exporter
 COPY loadgen ./loadgen

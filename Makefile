@@ -22,10 +22,10 @@ $(SCHEMA_STAMP): grafana/npm/package.json grafana/npm/package-lock.json | $(STAM
 	@if command -v npm >/dev/null && command -v node >/dev/null; then $(PY) -m grafana.typecheck --install && touch $@; \
 	else echo "node/npm not found: the dashboards' type-check will be skipped (apt-get install nodejs npm)"; fi
 
-train: install  ## train the fraud model and save it with its reference profile to the BentoML store
+train: install  ## train every registered model (fraud_detector, login_risk) and save each with its reference profile to the BentoML store
 	$(PY) -m bento_service.train
 
-model: install  ## train only if no model is in the store yet
+model: install  ## train only the models missing from the store
 	@$(PY) -m bento_service.train --if-missing
 
 check-config:  ## promtool / amtool checks of the monitoring configuration
