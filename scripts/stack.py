@@ -49,7 +49,8 @@ class Settings:
     window_hours: float = 0.02
     interval_seconds: float = 5.0
     scrape_seconds: float = 5.0
-    load: list[str] = field(default_factory=lambda: ["--scenario", "demo", "--drift-after", "60", "--rps", "20"])
+    load: list[str] = field(default_factory=lambda: ["--scenario", "demo", "--drift-after", "60", "--rps", "20",
+                                                     "--model", "both"])
     exporter_env: dict = field(default_factory=dict)
 
     @classmethod
@@ -59,7 +60,7 @@ class Settings:
         return cls(window_hours=float(env.get("DEMO_WINDOW_HOURS", cls.window_hours)),
                    interval_seconds=float(env.get("DEMO_INTERVAL", cls.interval_seconds)),
                    load=["--scenario", env.get("DEMO_SCENARIO", "demo"), "--drift-after", env.get("DEMO_DRIFT_AFTER", "60"),
-                         "--rps", env.get("DEMO_RPS", "20")])
+                         "--rps", env.get("DEMO_RPS", "20"), "--model", env.get("DEMO_MODEL", "both")])
 
 
 def prometheus_config(ports: Ports, settings: Settings, out: Path, links: Links | None = None) -> Path:
