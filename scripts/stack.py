@@ -217,7 +217,7 @@ def start_grafana(stack: Stack) -> int | None:
             f"cfg:default.paths.logs={stack.logs}", f"cfg:default.server.http_port={stack.ports.grafana}",
             "cfg:default.server.http_addr=127.0.0.1"]
     env = {**os.environ, "GF_SECURITY_ADMIN_USER": os.environ.get("GRAFANA_ADMIN_USER", "admin"),
-           "GF_SECURITY_ADMIN_PASSWORD__FILE": str(base / "admin_password")}  # the file, not the secret, in its environment
+           "GF_SECURITY_ADMIN_PASSWORD": password}  # __FILE variables are read by Grafana's Docker image only (compose uses it)
     with open(stack.logs / "grafana.log", "ab") as log:
         proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, env=env)
     try:
