@@ -107,12 +107,37 @@ class Server:
         return self.log.read_text(errors="replace") if self.log.exists() else ""
 
 
+@dataclass(frozen=True)
+class LogRotation:
+    """Servers' output copied through scripts.log_rotation: at most `max_bytes` per file, `backups` old files."""
+
+    max_bytes: int = 10 * 2**20
+    backups: int = 3
+
+    @classmethod
+    def from_env(cls, environ=os.environ) -> "LogRotation":
+        return cls(int(environ.get("STACK_LOG_MAX_BYTES") or cls.max_bytes), int(environ.get("STACK_LOG_BACKUPS") or cls.backups))
+
+
+log_rotation: LogRotation | None = None  # `make up` sets it (scripts.stack); tests and benchmarks write plain files
+
+
 def _spawn(name: str, args: list[str], log_dir: Path, env: dict | None = None, cwd: Path = ROOT) -> tuple[subprocess.Popen, Path]:
     log_dir.mkdir(parents=True, exist_ok=True)
     log = log_dir / f"{name}.log"
     full_env = {**os.environ, **(env or {})}
-    with open(log, "ab") as out:
-        proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, env=full_env, cwd=cwd, start_new_session=True)
+    if log_rotation is None:
+        with open(log, "ab") as out:
+            proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, env=full_env, cwd=cwd, start_new_session=True)
+        return proc, log
+    # The rotator ends by itself when the server's output closes (the server and its workers exited).
+    rotator = subprocess.Popen([PYTHON, "-m", "scripts.log_rotation", str(log), "--max-bytes", str(log_rotation.max_bytes),
+                                "--backups", str(log_rotation.backups)], stdin=subprocess.PIPE, cwd=ROOT,
+                               start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        proc = subprocess.Popen(args, stdout=rotator.stdin, stderr=subprocess.STDOUT, env=full_env, cwd=cwd, start_new_session=True)
+    finally:
+        rotator.stdin.close()  # only the server holds the pipe now
     return proc, log
 
 

@@ -179,6 +179,7 @@ def up() -> None:
     for key, value in load_dotenv(ROOT / ".env").items():  # .env fills in what the environment does not say
         os.environ.setdefault(key, value)
     ensure_debian_packages()
+    servers.log_rotation = servers.LogRotation.from_env()  # .run/logs rotate by size (STACK_LOG_MAX_BYTES, STACK_LOG_BACKUPS)
     stack = Stack(Ports.from_env(), run, Settings.demo())
     stack.start()
     pids = {name: server.proc.pid for name, server in stack.parts.items()}
@@ -215,11 +216,10 @@ def start_grafana(stack: Stack) -> int | None:
     args = [binary, *(["server"] if binary.endswith("/grafana") else []), "--homepath", home,
             f"cfg:default.paths.provisioning={prov}", f"cfg:default.paths.data={base / 'data'}",
             f"cfg:default.paths.logs={stack.logs}", f"cfg:default.server.http_port={stack.ports.grafana}",
-            "cfg:default.server.http_addr=127.0.0.1"]
-    env = {**os.environ, "GF_SECURITY_ADMIN_USER": os.environ.get("GRAFANA_ADMIN_USER", "admin"),
+            "cfg:default.server.http_addr=127.0.0.1", "cfg:default.log.mode=console"]  # one log, rotated as the others
+    env = {"GF_SECURITY_ADMIN_USER": os.environ.get("GRAFANA_ADMIN_USER", "admin"),
            "GF_SECURITY_ADMIN_PASSWORD": password}  # __FILE variables are read by Grafana's Docker image only (compose uses it)
-    with open(stack.logs / "grafana.log", "ab") as log:
-        proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, env=env)
+    proc, _ = servers._spawn("grafana", args, stack.logs, env)
     try:
         servers.wait_http(f"http://127.0.0.1:{stack.ports.grafana}/api/health", timeout=60, proc=proc)
     except Exception as exc:
