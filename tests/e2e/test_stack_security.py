@@ -12,6 +12,7 @@ import pytest
 import redis
 
 from contracts.redis_client import connect
+from scripts import servers
 from scripts.stack import Ports, Settings, Stack
 from tests.helpers import http, series, wait_for
 
@@ -20,11 +21,14 @@ pytestmark = pytest.mark.e2e
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):
+    """The stack as `make up` runs it (its logs through scripts.log_rotation), on free ports."""
+    previous, servers.log_rotation = servers.log_rotation, servers.LogRotation()
     settings = Settings(window_hours=0.01, interval_seconds=2, scrape_seconds=2,
                         load=["--scenario", "baseline", "--rps", "20", "--label-delay", "1"])
     running = Stack(Ports.free(), tmp_path_factory.mktemp("secure-stack"), settings).start(with_load=True)
     yield running
     running.stop()
+    servers.log_rotation = previous
 
 
 def session_pids(leader: int) -> set[int]:
@@ -96,3 +100,19 @@ def test_the_stack_works_through_the_password(stack):
     assert series(metrics, "ml_monitoring_redis_up") == 1
     assert series(metrics, "ml_monitoring_samples_total", outcome="dropped") == 0
     assert (series(metrics, "ml_monitoring_samples_total", outcome="published") or 0) >= 200
+
+
+def test_logs_are_written_through_the_rotator(stack):
+    for name, part in stack.parts.items():
+        rotator = [p for p in Path("/proc").iterdir() if p.name.isdigit() and _argv(p)[1:3] == [b"-m", b"scripts.log_rotation"]
+                   and _argv(p)[3] == str(part.log).encode()]
+        assert len(rotator) == 1, (name, part.log)
+        assert part.log.exists(), name
+    assert stack.parts["service"].log.stat().st_size > 0 and stack.parts["redis"].log.stat().st_size > 0
+
+
+def _argv(proc_dir: Path) -> list[bytes]:
+    try:
+        return (proc_dir / "cmdline").read_bytes().split(b"\0") + [b""] * 4
+    except OSError:
+        return [b""] * 4

@@ -1,9 +1,9 @@
 """scripts.log_rotation: `make up`'s logs rotate by size, between lines, keeping a bounded number of old files."""
 from __future__ import annotations
 
-import subprocess
 import sys
 import time
+from pathlib import Path
 
 from scripts import servers
 from scripts.log_rotation import RotatingFile, copy
@@ -26,8 +26,17 @@ def test_rotates_between_lines_and_keeps_only_the_backups(tmp_path):
     assert log.read_bytes() == long, "a line longer than the limit is written whole, in a file of its own"
 
 
-def rotators(log) -> str:
-    return subprocess.run(["pgrep", "-f", f"scripts.log_rotation {log}"], capture_output=True, text=True).stdout.strip()
+def rotators(log) -> list[int]:
+    """PIDs of live scripts.log_rotation processes writing `log`."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            argv = (entry / "cmdline").read_bytes().split(b"\0") if entry.name.isdigit() else []
+        except OSError:
+            continue
+        if b"scripts.log_rotation" in argv and str(log).encode() in argv:
+            found.append(int(entry.name))
+    return found
 
 
 def test_a_server_spawned_with_rotation_writes_through_it_and_the_rotator_ends_with_it(tmp_path, monkeypatch):
