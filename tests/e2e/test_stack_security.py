@@ -31,18 +31,23 @@ def stack(tmp_path_factory):
     servers.log_rotation = previous
 
 
-def session_pids(leader: int) -> set[int]:
-    """Every live process in the session `leader` started (start_new_session: bentoml's workers, Locust's greenlets' host...)."""
-    pids = set()
+def process_tree(leader: int) -> set[int]:
+    """Every live process `leader` started: its session (start_new_session) and every descendant, also those in
+    sessions of their own (BentoML starts its workers in new sessions)."""
+    stats = {}
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
                 fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
             except OSError:
                 continue
-            if int(fields[3]) == leader:  # field 6 of /proc/<pid>/stat: the session id
-                pids.add(int(entry.name))
-    return pids
+            stats[int(entry.name)] = (int(fields[1]), int(fields[3]))  # ppid, session id
+    tree = {pid for pid, (_, sid) in stats.items() if sid == leader} | {leader}
+    while True:
+        children = {pid for pid, (ppid, _) in stats.items() if ppid in tree} - tree
+        if not children:
+            return tree
+        tree |= children
 
 
 def listening_sockets() -> list[tuple[str, str, set[int]]]:
@@ -57,7 +62,7 @@ def listening_sockets() -> list[tuple[str, str, set[int]]]:
 
 
 def test_every_listening_socket_of_the_stack_is_on_loopback(stack):
-    pids = {name: session_pids(server.proc.pid) for name, server in stack.parts.items()}
+    pids = {name: process_tree(server.proc.pid) for name, server in stack.parts.items()}
     assert set(pids) == {"redis", "service", "exporter", "webhook", "alertmanager", "prometheus", "locust"}
     owned = [(proto, addr, name) for proto, addr, owners in listening_sockets()
              for name, group in pids.items() if owners & group]
