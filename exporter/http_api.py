@@ -23,6 +23,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from exporter import openapi
+
 MAX_REPORTS_IN_FLIGHT = 2
 RETRY_AFTER_SECONDS = 5
 BACKLOG = 2048
@@ -100,11 +102,17 @@ def make_app(monitor, registry: CollectorRegistry, parse_hours: Callable) -> Sta
         body = json.dumps({"window_hours": hours, "models": models}).encode()
         return Response(body, media_type="application/json", headers={"X-Report": how})
 
+    api_document = json.dumps(openapi.document(cfg)).encode()
+
+    async def openapi_json(request: Request) -> Response:
+        return Response(api_document, media_type="application/json")
+
     async def not_found(request: Request, exc) -> JSONResponse:
         return JSONResponse({"error": f"no such path {request.url.path!r}"}, status_code=404)
 
     return Starlette(routes=[Route("/metrics", metrics, methods=["GET"]), Route("/health", health, methods=["GET"]),
-                             Route("/api/v1/monitoring/drift/latest", drift, methods=["GET"])],
+                             Route("/api/v1/monitoring/drift/latest", drift, methods=["GET"]),
+                             Route("/openapi.json", openapi_json, methods=["GET"])],
                      exception_handlers={404: not_found})
 
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import redis
 
 from contracts import redis_layout as layout
+from contracts.redis_client import connect
 from contracts.reference_profile import ReferenceProfile
 from contracts.policy import Policy
 from exporter.config import Config
@@ -39,7 +40,7 @@ class Monitor:
     def __init__(self, config: Config, client: redis.Redis | None = None) -> None:
         self.config = config
         self.policy = config.policy
-        self.client = client or redis.Redis.from_url(config.redis_url, socket_timeout=5, socket_connect_timeout=2)
+        self.client = client or connect(config.redis_url, socket_timeout=5, socket_connect_timeout=2)
         self.tracked: dict[str, Tracked] = {}
         self.snapshots: dict[str, ModelSnapshot] = {}
         self.redis_up = False

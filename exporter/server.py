@@ -1,4 +1,4 @@
-"""HTTP endpoints: /metrics (Prometheus), /health, /api/v1/monitoring/drift/latest?hours=N (JSON); GET only (405 else)."""
+"""HTTP endpoints: /metrics (Prometheus), /health, /api/v1/monitoring/drift/latest?hours=N (JSON), /openapi.json; GET only (405 else)."""
 from __future__ import annotations
 
 import math
