@@ -121,6 +121,7 @@ class ProfileLayout:
             sizes += [r.n_bins, r.ks.slots, 4]  # bins, slots, (missing, below, above, present)
         self.offsets = np.cumsum([0, *sizes])
         self.size = int(self.offsets[-1])
+        self.present_index = np.array([self.offsets[4 + 3 * i] + 3 for i in range(len(self.references))])
         self.n_columns = len(self.columns)
         self.n_floats = len(self.score_template.mass) + 2 * self.n_columns  # score mass; mean and M2 per column
         self.fingerprint = self._fingerprint()
@@ -172,10 +173,12 @@ class ProfileLayout:
         """The profile of the union: counts and score mass added, moments pooled (exporter.moments)."""
         if not profiles:
             return self.empty()
-        counts = np.sum([p.counts for p in profiles], axis=0, dtype=np.int64)
+        counts = np.zeros(self.size, np.int64)
+        for p in profiles:
+            counts += p.counts
         floats = np.stack([p.floats for p in profiles])
         mass_end = len(self.score_template.mass)
-        present = np.stack([[self._part(p.counts, 4 + 3 * i)[3] for i in range(self.n_columns)] for p in profiles])
+        present = np.stack([p.counts[self.present_index] for p in profiles])
         means = floats[:, mass_end: mass_end + self.n_columns]
         m2s = floats[:, mass_end + self.n_columns:]
         mean, std = pooled_mean_std(present, means, m2s)
