@@ -14,6 +14,7 @@ from contracts.policy import Policy
 from exporter.config import Config
 from exporter.detectors import ModelDetectors
 from exporter.reader import StreamReader
+from exporter.redis_client import ERRORS, connect
 from exporter.snapshot import ModelSnapshot, compute
 from exporter.spans import Spans
 from exporter.window import Window
@@ -43,7 +44,7 @@ class Monitor:
     def __init__(self, config: Config, client: redis.Redis | None = None) -> None:
         self.config = config
         self.policy = config.policy
-        self.client = client or redis.Redis.from_url(config.redis_url, socket_timeout=5, socket_connect_timeout=2)
+        self.client = client or connect(config.redis_url)  # one Redis, or a Redis Cluster (redis+cluster://)
         self.tracked: dict[str, Tracked] = {}
         self.snapshots: dict[str, ModelSnapshot] = {}
         self.span_snapshots: dict[str, dict[str, ModelSnapshot]] = {}  # member -> span name -> snapshot
@@ -61,7 +62,7 @@ class Monitor:
                 self._refresh_all(now or time.time())
             self.redis_up = True
             self.last_success = time.time()
-        except redis.RedisError as exc:
+        except ERRORS as exc:
             self.redis_up = False
             log.warning("Redis unavailable: %s", exc)
         self.last_cycle_seconds = time.perf_counter() - started
