@@ -46,6 +46,7 @@ bench: install model  ## write BENCHMARKS.md
 	$(PY) -m bench.serving
 	$(PY) -m bench.exporter
 	$(PY) -m bench.detection
+	$(PY) -m bench.multiwindow
 	$(PY) -m bench.loadgen
 	$(PY) -m bench.estimation
 	$(PY) -m bench.offline_report
