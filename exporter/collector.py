@@ -137,7 +137,7 @@ class DriftCollector(Collector):
             "pred": _gauge(names.SPAN_PREDICTION_DRIFT_DETECTED, "1 if the score distribution drifted in this window", span),
             "samples": _gauge(names.SPAN_SAMPLES, "Predictions in this judged window", span),
         }
-        for spans in list(self.monitor.span_snapshots.values()):
+        for spans in list(getattr(self.monitor, "span_snapshots", {}).values()):
             for name, s in spans.items():
                 model = [s.model_name, s.model_version]
                 fam["samples"].add_metric([*model, name], s.predictions)

@@ -185,15 +185,15 @@ def multiwindow_alerts(c: dict) -> list[dict]:
     for pair in c["multiwindow"]:
         short, long = pair["short"], pair["long"]
         d_short = _lookup("ml_drift_span_test_statistic", f'test="ks",span="{short}"')
-        psi_short = _lookup("ml_drift_span_psi", f'span="{short}"')
         alerts.append(_alert(
             "FeatureDriftMultiWindow",
-            f'max without (span) (ml_drift_span_detected{{span="{short}"}}) == 1 '
+            f'max without (span) (ml_drift_span_psi{{span="{short}"}}) '
+            f'and {on_feature} max without (span) (ml_drift_span_detected{{span="{short}"}}) == 1 '
             f'and {on_feature} max without (span) (ml_drift_span_significant{{span="{long}"}}) == 1',
             pair["severity"],
             f"Feature {{{{ $labels.feature }}}} of {model} has drifted: flagged in the {short} window, significant over {long}.",
             f"Windows that fired: {short} (drift rule: effect at its floor and significant) and {long} (significant). "
-            f"In the {short} window PSI {psi_short}, KS D {d_short}.",
+            f"In the {short} window PSI {{{{ $value | printf \"%.3f\" }}}}, KS D {d_short}.",
             "drift", {"windows": f"{short}+{long}"}))
     return alerts
 
