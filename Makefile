@@ -47,6 +47,7 @@ bench: install model  ## write BENCHMARKS.md
 	$(PY) -m bench.exporter
 	$(PY) -m bench.detection
 	$(PY) -m bench.detection_cases
+	$(PY) -m bench.multiwindow
 	$(PY) -m bench.loadgen
 	$(PY) -m bench.estimation
 	$(PY) -m bench.offline_report

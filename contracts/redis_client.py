@@ -4,7 +4,8 @@ The service's publisher, the exporter and `drift-monitor report --from-redis` al
 password is given the same way to all of them: inside the URL (`redis://:PASSWORD@127.0.0.1:6379/0`) or, better
 (it then appears in no environment listing or process table), as a file of its own, mode 0600, named by
 `REDIS_PASSWORD_FILE` (a Docker secret, or `.run/secrets/redis_password` that `make up` generates).
-A password in the URL wins over the file.
+A password in the URL wins over the file. `redis+cluster://host:port` (any node) reaches a Redis Cluster through
+redis-py's RedisCluster; every key of a model version shares a hash tag, so one model stays in one slot.
 
 >>> redact("redis://:s3cret@127.0.0.1:6379/0")
 'redis://:***@127.0.0.1:6379/0'
@@ -19,6 +20,15 @@ from pathlib import Path
 from typing import Any, Mapping
 
 PASSWORD_FILE_ENV = "REDIS_PASSWORD_FILE"
+CLUSTER_SCHEMES = ("redis+cluster://", "rediss+cluster://")
+
+
+def is_cluster_url(url: str) -> bool:
+    """
+    >>> is_cluster_url("redis+cluster://127.0.0.1:7000"), is_cluster_url("redis://127.0.0.1:6379/0")
+    (True, False)
+    """
+    return url.startswith(CLUSTER_SCHEMES)
 
 
 class RedisPasswordFileError(ValueError):
@@ -52,6 +62,10 @@ def connect(url: str, password_file: str | os.PathLike | None = None,
     password = read_password_file(password_file) if password_file else password_from_env(environ)
     if password is not None:
         kwargs.setdefault("password", password)  # from_url lets a password inside the URL win
+    if is_cluster_url(url):
+        from redis.cluster import RedisCluster
+
+        return RedisCluster.from_url(url.replace("+cluster", "", 1), **kwargs)
     return redis.Redis.from_url(url, **kwargs)
 
 

@@ -5,7 +5,7 @@ Built from the policy so that the documented bounds of `hours` are the ones the 
 >>> from contracts.policy import Policy
 >>> doc = document(Policy())
 >>> doc["paths"]["/api/v1/monitoring/drift/latest"]["get"]["parameters"][0]["schema"]["maximum"]
-2.0
+168.0
 >>> sorted(doc["paths"])
 ['/api/v1/monitoring/drift/latest', '/health', '/metrics', '/openapi.json']
 """

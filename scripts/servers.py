@@ -234,6 +234,46 @@ def restart_redis(server: Server) -> Server:
     return start_redis(server.log.parent, server.port, server.extra["options"])
 
 
+def start_redis_cluster(log_dir: Path, nodes: int = 3) -> list[Server]:
+    """A Redis Cluster of `nodes` masters on loopback (no replicas), slots assigned by `redis-cli --cluster create`.
+
+    Stop each returned server (by PID) when done; the URL `redis+cluster://127.0.0.1:<first port>` reaches it.
+    """
+    started: list[Server] = []
+    try:
+        for _ in range(nodes):
+            port = free_port()
+            work = _fresh_dir(log_dir / f"redis-cluster-{port}")
+            work.mkdir(parents=True, exist_ok=True)
+            args = ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                    "--daemonize", "no", "--cluster-enabled", "yes", "--cluster-config-file", str(work / "nodes.conf"),
+                    "--dir", str(work), "--cluster-port", str(free_port())]  # the bus port: not port + 10000
+            proc, log = _spawn(f"redis-cluster-{port}", args, log_dir)
+            wait_port(port, proc=proc)
+            started.append(Server("redis-cluster", port, proc, log))
+        addresses = [f"127.0.0.1:{s.port}" for s in started]
+        subprocess.run(["redis-cli", "--cluster", "create", *addresses, "--cluster-replicas", "0", "--cluster-yes"],
+                       check=True, capture_output=True, timeout=60)
+        _wait_cluster_ok(started[0].port)
+    except BaseException:
+        for server in started:
+            server.stop()
+        raise
+    for server in started:
+        server.extra["url"] = f"redis+cluster://127.0.0.1:{started[0].port}"
+    return started
+
+
+def _wait_cluster_ok(port: int, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        out = subprocess.run(["redis-cli", "-p", str(port), "cluster", "info"], capture_output=True, text=True).stdout
+        if "cluster_state:ok" in out:
+            return
+        time.sleep(0.2)
+    raise RuntimeError(f"the Redis Cluster on port {port} did not reach cluster_state:ok")
+
+
 def private_bentoml_home(path: Path, store: Path = DEFAULT_BENTOML_HOME) -> Path:
     """A BENTOML_HOME of its own (so its Prometheus multiprocess dir is private) sharing the model store."""
     path.mkdir(parents=True, exist_ok=True)

@@ -44,7 +44,8 @@ def test_every_alert_has_a_promtool_test_and_a_runbook():
     assert alerts == {"FeatureDrift", "PredictionDrift", "ModelPerformanceDegraded", "PredictionLatencyHigh",
                       "ServiceDown", "ExporterDown", "RedisDown", "MonitoringDataStale", "ModelPerformanceEstimatedDrop",
                       "ModelPerformanceEstimatedDropForecast", "FeatureDriftForecast", "DriftNotJudged",
-                      "MonitoringSamplesDropped", "PredictionErrorsHigh", "FeatureMissing", "FeatureOutOfRange"}
+                      "MonitoringSamplesDropped", "PredictionErrorsHigh", "FeatureMissing", "FeatureOutOfRange",
+                      "FeatureDriftMultiWindow"}
     tested = {t["alertname"] for f in (ROOT / "prometheus/tests").glob("*.yml")
               for case in yaml.safe_load(f.read_text())["tests"] for t in case.get("alert_rule_test", [])}
     assert alerts <= tested
@@ -126,7 +127,7 @@ def test_dashboards_are_built_from_code_and_valid():
     for uid, board in built.items():
         committed = json.loads((ROOT / "grafana" / "dashboards" / f"{uid}.json").read_text())
         assert committed == board, f"{uid}.json is stale: run python -m grafana.build_dashboards"
-        assert {v["name"] for v in board["templating"]["list"]} == {"model_name", "model_version"}
+        assert {v["name"] for v in board["templating"]["list"]} == {"model_name", "model_version", "span"}
         ids = [p["id"] for p in board["panels"]]
         assert len(ids) == len(set(ids))
         for panel in board["panels"]:
