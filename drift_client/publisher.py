@@ -194,7 +194,7 @@ class SamplePublisher:
             (self.counters.dropped if fenced else self.counters.published)(n)
 
     def _token_key(self, token: str) -> str:
-        return f"{self.keys.prefix}:publish-token:{token}"
+        return self.keys.publish_token(token)  # in the model version's slot, beside its streams (Redis Cluster)
 
     def _send(self, token: str, predictions: list, labels: list) -> None:
         """One atomic, idempotent write of the batch; streams trimmed by time (retention), not by count."""

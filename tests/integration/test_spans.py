@@ -96,3 +96,31 @@ def test_spans_and_reports_on_a_three_node_redis_cluster(redis_cluster, log_dir)
     check_restart(drifted, log_dir, redis_cluster)
     slots = {client.keyslot(layout.Keys("fraud_detector", v).predictions) for v in ("stationary", "drifted")}
     assert len(slots) == 2
+
+
+def test_the_service_publishes_to_a_redis_cluster_and_the_exporter_judges_it(redis_cluster, log_dir):
+    """The real service's publishing client (its idempotency token in the model version's slot) and the real
+    exporter, both on the 3-node cluster, as with a single Redis."""
+    from transactions import FEATURE_NAMES, generate
+
+    rows = generate(300, seed=21)[list(FEATURE_NAMES)].to_dict("records")
+    features = [{k: (int(v) if k in INTEGRAL else float(v)) for k, v in r.items()} for r in rows]
+    with servers.start_service(log_dir, redis_cluster) as service, \
+            servers.start_exporter(log_dir, redis_cluster, env={**ENV, "MIN_WINDOW_SAMPLES": "100"}) as exporter:
+        for start in range(0, 300, 100):
+            batch = [{"transaction_id": f"c{i}", "features": features[i]} for i in range(start, start + 100)]
+            status, body = http("POST", f"{service.url}/api/v1/predict_batch", {"transactions": batch})
+            assert status == 200, body
+
+        def judged() -> dict | None:
+            models = http("GET", f"{exporter.url}/api/v1/monitoring/drift/latest?hours=1")[1]["models"]
+            fraud = [m for m in models if m["model_name"] == "fraud_detector" and m["predictions"] == 300]
+            return fraud[0] if fraud else None
+
+        report = wait_for(judged, timeout=60)
+        assert report["features"] and report["malformed_entries"] == 0
+        _, metrics = http("GET", f"{service.url}/metrics")
+        assert series(metrics, "ml_monitoring_samples_total", outcome="published", model_name="fraud_detector") == 300
+
+
+INTEGRAL = {"hour_of_day", "day_of_week", "txn_count_1h", "txn_count_24h", "account_age_days", "is_online", "used_chip"}
