@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy.stats import chi2
+from scipy.stats import chi2, chi2_contingency
 
 from contracts.policy import Policy
 from exporter.detectors.base import MIN_PVALUE, DriftTest, TestResult, register
@@ -42,14 +42,13 @@ def pooled_table(reference_counts: np.ndarray, current_counts: np.ndarray) -> np
 
 
 def chi_square_homogeneity(reference_counts: np.ndarray, current_counts: np.ndarray) -> tuple[float, float, float]:
-    """(statistic, p-value, log p-value) of the pooled 2 x k table, as scipy's chi2_contingency(table, correction=False)."""
+    """(statistic, p-value, log p-value) of the pooled 2 x k table, by scipy's chi2_contingency(correction=False)."""
     table = pooled_table(reference_counts, current_counts)
     if table.shape[1] < 2 or (table.sum(axis=1) == 0).any():
         return 0.0, 1.0, 0.0
-    expected = table.sum(axis=1, keepdims=True) * table.sum(axis=0, keepdims=True) / table.sum()
-    statistic = float(((table - expected) ** 2 / expected).sum())
-    dof = table.shape[1] - 1
-    return statistic, max(float(chi2.sf(statistic, dof)), MIN_PVALUE), float(chi2.logsf(statistic, dof))
+    result = chi2_contingency(table, correction=False)
+    statistic = float(result.statistic)
+    return statistic, max(float(result.pvalue), MIN_PVALUE), float(chi2.logsf(statistic, result.dof))
 
 
 def total_variation(reference_shares: np.ndarray, current_counts: np.ndarray) -> float:
