@@ -10,7 +10,8 @@ COPY bento_service ./bento_service
 COPY exporter ./exporter
 COPY loadgen ./loadgen
 COPY scripts ./scripts
-COPY bentofile.yaml ./
+COPY bentofile.yaml README.md ./
+COPY docs ./docs
 RUN pip install --no-cache-dir . && python -m bento_service.train
 EXPOSE 8000 8001 8089
 # Loopback unless asked: compose passes --host 0.0.0.0 inside its private network and publishes on 127.0.0.1 only.

@@ -8,7 +8,7 @@ SCHEMA_STAMP := .cache/grafana-schema/node_modules/.lock-sha256
 export BENTOML_DO_NOT_TRACK := True
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: install train model test test-unit check-config bench up down serve exporter load clean
+.PHONY: install train model test test-unit check-config bench up down alerts walkthrough serve exporter load clean
 
 install: $(STAMP) $(SCHEMA_STAMP)
 
@@ -51,12 +51,19 @@ bench: install model  ## write BENCHMARKS.md
 	$(PY) -m bench.offline_report
 	$(PY) -m scripts.report_screenshot
 	RECORD_BENCHMARKS=1 $(PY) -m pytest tests/e2e -q  # the alert path's stage times and picture
+	$(PY) -m bench.walkthrough
+
+walkthrough: install model  ## time a fresh `make up` until every README walkthrough page shows the drift; screenshots to docs/
+	$(PY) -m bench.walkthrough
 
 up: install model  ## the whole stack natively, with traffic and the spec's drift demo
 	$(PY) -m scripts.stack up
 
 down:
 	$(PY) -m scripts.stack down
+
+alerts:  ## the active alerts at the running stack's Alertmanager, printed by amtool (AMTOOL_ARGS="-o extended")
+	@$(PY) -m scripts.stack alerts $(AMTOOL_ARGS)
 
 serve: install model
 	$(VENV)/bin/bentoml serve --host $${SERVICE_HOST:-127.0.0.1} --port $$($(PY) -m contracts.ports service)

@@ -33,7 +33,7 @@ from transactions import FEATURE_NAMES, LABEL, generate
 from transactions.estimation import Calibrator, estimate_from_scores
 from transactions.quality import classification_metrics
 
-SCENARIOS = ("baseline", "covariate", "gradual", "concept", "seed_drift")
+SCENARIOS = ("baseline", "covariate", "gradual", "concept", "spec_drift")
 SIZES = {500: 40, 5_000: 12, 50_000: 3}  # windows per scenario and size
 METRICS = ("roc_auc", "average_precision", "precision", "recall")
 TOLERANCE = 0.05  # mixin/config.yml thresholds.estimated_drop and roc_auc_drop
@@ -238,7 +238,7 @@ average precision (baseline 50,000: 0.014 vs 0.047) and ROC AUC at 5,000, and lo
 mixed, kept because average precision and ROC AUC are what the alert watches. Ours and NannyML's CBPE agree to
 within their errors on ROC AUC; ours is closer on average precision.
 Under covariate shift (inputs move, the fraud mechanism does not) the estimate tracks the realized figures;
-under concept drift (`concept`, `seed_drift`'s 5% fraud rate) the mechanism or the prior changes and no score-based
+under concept drift (`concept`, `spec_drift`'s 5% fraud rate) the mechanism or the prior changes and no score-based
 estimate can see it: that is what the estimated-vs-realized gap is for once labels arrive (runbook). Total run
 {time.perf_counter() - started:.0f} s.
 """

@@ -158,9 +158,6 @@ class Batch:
     slots: np.ndarray  # (n, columns): KS slot indices, missing_slot for a missing value
     below: np.ndarray  # int64 (columns,): values under the training range
     above: np.ndarray  # int64 (columns,): values over it
-    present: np.ndarray  # int64 (columns,): finite values ...
-    mean: np.ndarray  # float64 (columns,): ... their mean ...
-    m2: np.ndarray  # float64 (columns,): ... and sum of squared deviations (pooled by exporter.moments)
     positives: int
 
 
@@ -187,8 +184,13 @@ class Window:
         self.score_counts = ScoreCounts(profile)  # performance estimation without labels
         self.next_row = 0
         self.pending_labels: dict[int, PendingLabel] = {}  # id hash -> label waiting for its prediction
+        # each arrival's per-batch (present, mean, M2) arrays, (batches, columns), in the batches' order
+        self._moments: deque[tuple[np.ndarray, np.ndarray, np.ndarray]] = deque()
+        self._moments_stale = False
 
     def column(self, name: str) -> tuple[ColumnReference, ColumnCounts]:
+        if self._moments_stale:
+            self._pool_moments()
         i = self.columns.index(name)
         return self.references[i], self.counts[i]
 
@@ -207,15 +209,16 @@ class Window:
         slots = np.column_stack([r.slot_index(data[:, i]) for i, r in enumerate(self.references)])
         self.score_counts.add(data[:, -1])
         starts = np.cumsum([0] + [len(b) for b, _ in kept[:-1]])
-        per_batch = self._batch_figures(data, starts)  # (below, above, present, mean, m2), each (batches, columns)
-        self._count(bins, slots, per_batch[0].sum(axis=0), per_batch[1].sum(axis=0), sign=1)
+        below, above, *moments = self._batch_figures(data, starts)  # each (batches, columns)
+        self._count(bins, slots, below.sum(axis=0), above.sum(axis=0), sign=1)
+        self._moments.append(tuple(moments))
         offset, first_row, keys = 0, self.next_row, []
         for k, (batch, entry_time) in enumerate(kept):
             rows = slice(offset, offset + len(batch))
             offset += len(batch)
             positives = int((batch.scores >= self.profile.threshold).sum())
             self.batches.append(Batch(entry_time, self.next_row, batch.scores, np.full(len(batch), -1, np.int8),
-                                      bins[rows], slots[rows], *(part[k] for part in per_batch), positives))
+                                      bins[rows], slots[rows], below[k], above[k], positives))
             keys.append(id_hashes(batch.ids))
             self.next_row += len(batch)
             self.predicted_positive += positives
@@ -223,7 +226,7 @@ class Window:
         if self.pending_labels:
             self._take_pending_labels(np.concatenate(keys), first_row)
         self.predictions += len(data)
-        self._pool_moments()
+        self._moments_stale = True
         return len(data)
 
     def add_labels(self, arrived: ArrivedLabels) -> None:
@@ -250,7 +253,7 @@ class Window:
             n = sum(len(b.scores) for b in gone)
             self._count(np.concatenate([b.bins for b in gone]), np.concatenate([b.slots for b in gone]),
                         np.sum([b.below for b in gone], axis=0), np.sum([b.above for b in gone], axis=0), sign=-1)
-            self._pool_moments()
+            self._drop_moments(len(gone))
             self.score_counts.remove(np.concatenate([b.scores for b in gone]))
             self.predictions -= n
             self.predicted_positive -= sum(b.positives for b in gone)
@@ -294,19 +297,34 @@ class Window:
         for i, (counts, reference) in enumerate(zip(self.counts, self.references)):
             counts.add(reference, bins[:, i], slots[:, i], int(below[i]), int(above[i]), sign)
 
+    def _drop_moments(self, batches: int) -> None:
+        """Forget the moments of the oldest `batches` batches (they left the window)."""
+        while batches:
+            present, mean, m2 = self._moments[0]
+            if len(present) <= batches:
+                self._moments.popleft()
+                batches -= len(present)
+            else:
+                self._moments[0] = (present[batches:], mean[batches:], m2[batches:])
+                batches = 0
+        self._moments_stale = True
+
     def _pool_moments(self) -> None:
-        """Each column's mean and spread, pooled from the live batches' own moments: no running sum, so a value
-        that left the window leaves no trace (one 1e30 once made a running sum's mean -1.97 and its std 0)."""
-        if not self.batches:
+        """Each column's mean and spread, pooled from the live batches' own moments when they are next read: no
+        running sum, so a value that left the window leaves no trace (one 1e30 once made a running sum's mean -1.97
+        and its std 0)."""
+        self._moments_stale = False
+        if not self._moments:
             for counts in self.counts:
                 counts.total = counts.total_sq = 0.0
             return
-        present = np.array([b.present for b in self.batches], dtype=float)
-        means, stds = pooled_mean_std(present, np.array([b.mean for b in self.batches]), np.array([b.m2 for b in self.batches]))
+        present, means, m2s = (np.concatenate(part) for part in zip(*self._moments))
+        means, stds = pooled_mean_std(present.astype(float), means, m2s)
         n = present.sum(axis=0)
         for i, counts in enumerate(self.counts):
             mean = float(means[i]) if n[i] else 0.0
-            counts.total, counts.total_sq = mean * n[i], n[i] * (float(stds[i]) ** 2 + mean * mean) if n[i] else 0.0
+            counts.total = mean * n[i]
+            counts.total_sq = n[i] * (float(stds[i]) ** 2 + mean * mean) if n[i] else 0.0
 
     def _take_pending_labels(self, keys: np.ndarray, first_row: int) -> None:
         """Labels that arrived before these new predictions (rows first_row, first_row + 1, ...)."""

@@ -3,8 +3,10 @@
     locust -f loadgen/locustfile.py                                 # web UI on :8089
     locust -f loadgen/locustfile.py --headless --scenario demo --drift-after 60 --rps 20
 
-The rate is set with --rps (env DEFAULT_RPS): RateShape keeps ceil(rps) users running, each
-paced to rps/users requests per second. Custom options also appear in the web UI's form.
+The rate is set with --rps (env DEFAULT_RPS): RateShape keeps ceil(rps/10) users running, each
+paced to rps/users requests per second. In the web UI's form Locust greys out "Number of users" and
+"Ramp up" at 0 (a LoadTestShape sets them); scenario, rps, drift_after and ramp_seconds are under
+"Custom parameters"; the label and batch options are command-line only, to keep that list short.
 """
 from __future__ import annotations
 
@@ -30,10 +32,14 @@ def add_options(parser) -> None:
                         help="target requests per second to the prediction endpoints")
     parser.add_argument("--drift-after", type=float, default=60.0, help="demo: seconds of baseline before the drift")
     parser.add_argument("--ramp-seconds", type=float, default=300.0, help="gradual: seconds to reach the full shift")
-    parser.add_argument("--label-delay", type=float, default=5.0, help="seconds before the true label is posted")
-    parser.add_argument("--label-rate", type=float, default=0.8, help="share of predictions whose label ever arrives")
-    parser.add_argument("--batch-share", type=float, default=0.0, help="share of requests sent to /predict_batch")
-    parser.add_argument("--batch-size", type=int, default=10, help="transactions per /predict_batch request")
+    parser.add_argument("--label-delay", type=float, default=5.0, help="seconds before the true label is posted",
+                        include_in_web_ui=False)
+    parser.add_argument("--label-rate", type=float, default=0.8, help="share of predictions whose label ever arrives",
+                        include_in_web_ui=False)
+    parser.add_argument("--batch-share", type=float, default=0.0, help="share of requests sent to /predict_batch",
+                        include_in_web_ui=False)
+    parser.add_argument("--batch-size", type=int, default=10, help="transactions per /predict_batch request",
+                        include_in_web_ui=False)
 
 
 @events.test_start.add_listener

@@ -3,7 +3,7 @@
 Recording rules follow `level:metric:operations` over BentoML's own request metrics
 (`bentoml_service_request_total`, `bentoml_service_request_duration_seconds`, labels `endpoint`,
 `http_response_code`: bentoml/_internal/server/http/instruments.py in BentoML 1.4). Every alert has a
-`severity`, a one-sentence `summary`, a `description` carrying the value, and a `runbook_url` into the README.
+`severity`, a one-sentence `summary`, a `description` carrying the value, and an absolute `runbook_url`.
 """
 from __future__ import annotations
 
@@ -29,9 +29,9 @@ def _alert(name: str, expr: str, severity: str, summary: str, description: str, 
            extra_labels: dict | None = None) -> dict:
     c = config()
     annotations = {"summary": summary, "description": description,
-                   "runbook_url": f"{c['links']['runbook']}#{name.lower()}"}
+                   "runbook_url": f"{c['links']['runbook_base_url']}#{name.lower()}"}
     if dashboard:
-        annotations["dashboard"] = f"/d/{c['links']['dashboard_uids'][dashboard]}"
+        annotations["dashboard"] = f"{c['links']['grafana_url']}/d/{c['links']['dashboard_uids'][dashboard]}"
     return {"alert": name, "expr": expr, "for": c["for"][name], "labels": {"severity": severity, **(extra_labels or {})},
             "annotations": annotations}
 

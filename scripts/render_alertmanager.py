@@ -8,8 +8,8 @@ One source (alertmanager/alertmanager.yml and templates/), adjusted from the env
   SLACK_API_URL_FILE           file holding the Slack incoming-webhook URL: Slack gets every alert
   SLACK_CHANNEL                default #ml-alerts
   PAGERDUTY_ROUTING_KEY_FILE   file holding the PagerDuty Events v2 routing key: PagerDuty gets the critical alerts
-  GRAFANA_URL                  base of the dashboard links in notifications (default http://localhost:3000)
-  RUNBOOK_BASE_URL             prefix of the runbook links (e.g. https://github.com/you/repo/blob/main/)
+  GRAFANA_URL                  base of Slack's title link (default http://127.0.0.1:3000); the alerts' own runbook and
+                               dashboard links are absolute in their annotations (scripts/links.py)
 A relative *_FILE path is relative to alertmanager/ (e.g. secrets/slack_api_url, gitignored): the native stack
 resolves it on this machine, --compose to /etc/alertmanager/ inside the container, where alertmanager/ is mounted.
 Secrets stay in their files; the rendered config only names them. The templates are copied next to the
@@ -63,13 +63,11 @@ def render(env: dict[str, str], base: dict | None = None, files_root: Path = SOU
 
 
 def links_template(env: dict[str, str]) -> str | None:
-    """templates/links.tmpl for GRAFANA_URL / RUNBOOK_BASE_URL, or None to keep the committed one."""
-    if not (env.get("GRAFANA_URL") or env.get("RUNBOOK_BASE_URL")):
+    """templates/links.tmpl for GRAFANA_URL, or None to keep the committed one."""
+    if not env.get("GRAFANA_URL"):
         return None
-    grafana = env.get("GRAFANA_URL", "http://localhost:3000").rstrip("/")
-    return ("{{/* Rendered by scripts/render_alertmanager.py from GRAFANA_URL and RUNBOOK_BASE_URL. */}}\n"
-            f'{{{{ define "grafana.url" }}}}{grafana}{{{{ end }}}}\n'
-            f'{{{{ define "runbook.base" }}}}{env.get("RUNBOOK_BASE_URL", "")}{{{{ end }}}}\n')
+    return ("{{/* Rendered by scripts/render_alertmanager.py from GRAFANA_URL. */}}\n"
+            f'{{{{ define "grafana.url" }}}}{env["GRAFANA_URL"].rstrip("/")}{{{{ end }}}}\n')
 
 
 def write(out: Path, env: dict[str, str], files_root: Path = SOURCE.parent) -> Path:

@@ -169,19 +169,24 @@ def start_exporter(log_dir: Path, redis_url: str, port: int | None = None, env: 
     return _start_http("exporter", port, [PYTHON, "-m", "exporter"], log_dir, "/health", full_env)
 
 
-def start_prometheus(log_dir: Path, config: Path, port: int | None = None, extra_args: list[str] | None = None) -> Server:
+def start_prometheus(log_dir: Path, config: Path, port: int | None = None, extra_args: list[str] | None = None,
+                     external_url: str | None = None) -> Server:
+    """Prometheus; its external URL (the alerts' generatorURL) defaults to the loopback address, not the host name."""
     port = port or free_port()
     data = _fresh_dir(log_dir / f"prometheus-data-{port}")
     args = ["prometheus", f"--config.file={config}", f"--storage.tsdb.path={data}",
-            f"--web.listen-address=127.0.0.1:{port}", "--rules.alert.resend-delay=1s", *(extra_args or [])]
+            f"--web.listen-address=127.0.0.1:{port}", f"--web.external-url={external_url or f'http://127.0.0.1:{port}'}",
+            "--rules.alert.resend-delay=1s", *(extra_args or [])]
     return _start_http("prometheus", port, args, log_dir, "/-/ready")
 
 
-def start_alertmanager(log_dir: Path, config: Path, port: int | None = None) -> Server:
+def start_alertmanager(log_dir: Path, config: Path, port: int | None = None, external_url: str | None = None) -> Server:
+    """Alertmanager; its external URL (a notification's externalURL) defaults to the loopback address."""
     port = port or free_port()
     data = _fresh_dir(log_dir / f"alertmanager-data-{port}")
     args = ["prometheus-alertmanager", f"--config.file={config}", f"--storage.path={data}",
-            f"--web.listen-address=127.0.0.1:{port}", "--cluster.listen-address="]
+            f"--web.listen-address=127.0.0.1:{port}", f"--web.external-url={external_url or f'http://127.0.0.1:{port}'}",
+            "--cluster.listen-address="]
     return _start_http("alertmanager", port, args, log_dir, "/-/ready")
 
 
@@ -195,9 +200,10 @@ def start_webhook_receiver(log_dir: Path, port: int | None = None) -> Server:
     return server
 
 
-def start_locust(log_dir: Path, service_url: str, options: list[str], web_port: int | None = None) -> Server:
-    """Locust with its web UI on `web_port`, starting the test at once (--autostart)."""
+def start_locust(log_dir: Path, service_url: str, options: list[str], web_port: int | None = None,
+                 autostart: bool = True) -> Server:
+    """Locust with its web UI on `web_port`, starting the test at once (--autostart) or waiting for the form."""
     web_port = web_port or free_port()
     args = [str(BIN / "locust"), "-f", "loadgen/locustfile.py", "--host", service_url, "--web-host", "127.0.0.1",
-            "--web-port", str(web_port), "--autostart", *options]
+            "--web-port", str(web_port), *(["--autostart"] if autostart else []), *options]
     return _start_http("locust", web_port, args, log_dir, "/")

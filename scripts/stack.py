@@ -3,6 +3,7 @@ a webhook receiver, Locust running the spec's demo, and grafana-server if it is 
 
     python -m scripts.stack up      # `make up`: ports as in contracts/ports.py, logs in .run/logs, PIDs in .run/pids
     python -m scripts.stack down    # `make down`: stop every process `up` started, by PID
+    python -m scripts.stack alerts  # `make alerts`: the active alerts at Alertmanager, printed by amtool
     Ports: contracts/ports.py, moved with REDIS_PORT, SERVICE_PORT, EXPORTER_PORT, LOCUST_PORT, PROMETHEUS_PORT,
     ALERTMANAGER_PORT, WEBHOOK_PORT, GRAFANA_PORT; STACK_RUN_DIR moves .run/. `.env` fills in unset variables.
 
@@ -29,6 +30,7 @@ import yaml
 
 import contracts.ports
 from scripts import servers
+from scripts.links import Links, relink_rules
 from scripts.render_alertmanager import load_dotenv, write as write_alertmanager_config
 
 ROOT = servers.ROOT
@@ -60,12 +62,13 @@ class Settings:
                          "--rps", env.get("DEMO_RPS", "20")])
 
 
-def prometheus_config(ports: Ports, settings: Settings, out: Path) -> Path:
-    """prometheus.yml with loopback targets and the demo's scrape interval."""
+def prometheus_config(ports: Ports, settings: Settings, out: Path, links: Links | None = None) -> Path:
+    """prometheus.yml with loopback targets and the demo's scrape interval, next to a copy of the rules whose
+    links point at `links` (default: this stack's loopback addresses)."""
     config = yaml.safe_load((ROOT / "prometheus" / "prometheus.yml").read_text())
     interval = f"{settings.scrape_seconds:g}s"
     config["global"].update(scrape_interval=interval, evaluation_interval=interval)
-    config["rule_files"] = [str(ROOT / "prometheus" / "rules" / "*.yml")]
+    config["rule_files"] = [str(p) for p in write_rules(links or Links.for_ports(ports), out.parent / "rules")]
     config["alerting"]["alertmanagers"][0]["static_configs"][0]["targets"] = [f"127.0.0.1:{ports.alertmanager}"]
     targets = {"fraud-service": ports.service, "drift-exporter": ports.exporter, "alertmanager": ports.alertmanager, "prometheus": ports.prometheus}
     for job in config["scrape_configs"]:
@@ -73,6 +76,17 @@ def prometheus_config(ports: Ports, settings: Settings, out: Path) -> Path:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(yaml.safe_dump(config, sort_keys=False))
     return out
+
+
+def write_rules(links: Links, out_dir: Path) -> list[Path]:
+    """prometheus/rules/*.yml copied to `out_dir`, the alerts' runbook and dashboard links re-based on `links`."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for source in sorted((ROOT / "prometheus" / "rules").glob("*.yml")):
+        rules = relink_rules(yaml.safe_load(source.read_text()), links)
+        (out_dir / source.name).write_text(yaml.safe_dump(rules, sort_keys=False, width=10_000, allow_unicode=True))
+        written.append(out_dir / source.name)
+    return written
 
 
 def ensure_debian_packages() -> None:
@@ -90,8 +104,9 @@ def ensure_debian_packages() -> None:
 class Stack:
     """Start the parts in dependency order; `stop()` stops them in reverse."""
 
-    def __init__(self, ports: Ports, run_dir: Path, settings: Settings | None = None) -> None:
+    def __init__(self, ports: Ports, run_dir: Path, settings: Settings | None = None, links: Links | None = None) -> None:
         self.ports, self.run_dir, self.settings = ports, run_dir, settings or Settings()
+        self.links = links or Links.for_ports(ports)
         self.logs = run_dir / "logs"
         self.parts: dict[str, servers.Server] = {}
 
@@ -107,13 +122,13 @@ class Stack:
             exporter_env = {"DRIFT_WINDOW_HOURS": str(s.window_hours), "MONITORING_INTERVAL": str(s.interval_seconds), **s.exporter_env}
             self._step("exporter", lambda: servers.start_exporter(self.logs, redis_url, p.exporter, env=exporter_env))
             self._step("webhook", lambda: servers.start_webhook_receiver(self.logs, p.webhook))
-            am_env = {"GRAFANA_URL": f"http://127.0.0.1:{p.grafana}", **os.environ,
-                      "WEBHOOK_URL": f"http://127.0.0.1:{p.webhook}/alerts"}
+            am_env = {**os.environ, "GRAFANA_URL": self.links.grafana, "WEBHOOK_URL": f"http://127.0.0.1:{p.webhook}/alerts"}
             am_config = write_alertmanager_config(self.run_dir / "alertmanager" / "alertmanager.yml", am_env)
-            self._step("alertmanager", lambda: servers.start_alertmanager(self.logs, am_config, p.alertmanager))
-            prom_config = prometheus_config(p, s, self.run_dir / "prometheus" / "prometheus.yml")
+            self._step("alertmanager", lambda: servers.start_alertmanager(self.logs, am_config, p.alertmanager,
+                                                                           self.links.alertmanager))
+            prom_config = prometheus_config(p, s, self.run_dir / "prometheus" / "prometheus.yml", self.links)
             self._step("prometheus", lambda: servers.start_prometheus(self.logs, prom_config, p.prometheus,
-                                                                       ["--storage.tsdb.retention.time=7d"]))
+                                                                       ["--storage.tsdb.retention.time=7d"], self.links.prometheus))
             if with_load:
                 self.start_load(s.load)
         except Exception:
@@ -137,8 +152,9 @@ class Stack:
         p = self.ports
         return {"service (BentoML)": f"http://127.0.0.1:{p.service}", "exporter": f"http://127.0.0.1:{p.exporter}/metrics",
                 "drift report": f"http://127.0.0.1:{p.exporter}/api/v1/monitoring/drift/latest",
-                "Locust web UI": f"http://127.0.0.1:{p.locust}", "Prometheus": f"http://127.0.0.1:{p.prometheus}/classic/alerts",
-                "Alertmanager": f"http://127.0.0.1:{p.alertmanager}", "notifications (webhook)": f"http://127.0.0.1:{p.webhook}/alerts"}
+                "Locust web UI": f"http://127.0.0.1:{p.locust}", "Prometheus alerts": f"http://127.0.0.1:{p.prometheus}/classic/alerts",
+                "notifications": f"http://127.0.0.1:{p.webhook}/", "notifications (JSON)": f"http://127.0.0.1:{p.webhook}/alerts",
+                "runbook": self.links.runbook, "Alertmanager (API only)": f"http://127.0.0.1:{p.alertmanager}  (`make alerts`)"}
 
 
 def run_dir() -> Path:
@@ -167,7 +183,8 @@ def up() -> None:
     s = stack.settings
     print(f"\nLocust runs the demo at {s.load[s.load.index('--rps') + 1]} rps: baseline traffic, then the spec's drift after "
           f"{s.load[s.load.index('--drift-after') + 1]} s. The exporter judges a {s.window_hours * 3600:.0f} s window every "
-          f"{s.interval_seconds:g} s; a FeatureDrift alert for `amount` reaches Alertmanager about 3 minutes after start.")
+          f"{s.interval_seconds:g} s; FeatureDrift for `amount` fires in Prometheus and reaches the notifications page "
+          "within about 4 minutes of start (`make alerts` lists it at Alertmanager).")
 
 
 def start_grafana(stack: Stack) -> int | None:
@@ -243,10 +260,26 @@ def down() -> None:
     print("stopped")
 
 
+def alertmanager_url() -> str:
+    """The running stack's Alertmanager (from .run/ports), else ALERTMANAGER_PORT's or 9093 on loopback."""
+    ports_file = run_dir() / "ports"
+    port = json.loads(ports_file.read_text())["alertmanager"] if ports_file.exists() else Ports.from_env().alertmanager
+    return f"http://127.0.0.1:{port}"
+
+
+def alerts() -> None:
+    """`make alerts`: the active alerts as Alertmanager holds them, printed by amtool (Debian's Alertmanager has no web UI)."""
+    url = alertmanager_url()
+    print(f"Active alerts at {url} (amtool alert query; `-o extended` shows labels and annotations):", flush=True)
+    done = subprocess.run(["amtool", f"--alertmanager.url={url}", "alert", "query", *sys.argv[2:]])
+    sys.exit(done.returncode)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("command", choices=["up", "down"])
-    {"up": up, "down": down}[parser.parse_args().command]()
+    parser.add_argument("command", choices=["up", "down", "alerts"])
+    parser.add_argument("amtool_args", nargs="*", help="alerts: more amtool arguments, e.g. -o extended")
+    {"up": up, "down": down, "alerts": alerts}[parser.parse_known_args()[0].command]()
 
 
 if __name__ == "__main__":

@@ -41,7 +41,7 @@ SPEC_DRIFT = Scenario("spec_drift", amount_scale=1.3, distance_scale=1.5, fraud_
 
 SCENARIOS: dict[str, Scenario] = {s.name: s for s in (BASELINE, COVARIATE, CONCEPT, SPEC_DRIFT)}
 SCENARIO_NAMES: tuple[str, ...] = ("baseline", "covariate", "concept", "gradual", "spec_drift")
-ALIASES = {"seed_drift": "spec_drift"}  # the name before 2026-11-25
+ALIASES = {"spec_drift": "spec_drift"}  # the name before 2026-11-25
 
 
 def get_scenario(name: str | Scenario, *, ramp: float = 1.0) -> Scenario:

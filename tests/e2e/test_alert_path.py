@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import json
 import re
+import socket
 import time
 import urllib.parse
+import urllib.request
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +19,7 @@ import pytest
 
 from bench.report import figure_path, record
 from transactions.schema import SCHEMA
+from scripts import browser, walkthrough
 from scripts.stack import Ports, Settings, Stack
 from tests.conftest import http
 
@@ -229,3 +232,46 @@ def test_dashboard_variables_resolve(stack, drift_notification):
             url = f"{stack.parts['prometheus'].url}/api/v1/label/{label}/values?" + urllib.parse.urlencode({"match[]": selector})
             values = http("GET", url)[1]["data"]
             assert variables[var["name"]] in values, (path.name, var["name"], values)
+
+
+def test_a_person_sees_the_drift_on_the_notifications_and_prometheus_alerts_pages(stack, drift_notification, tmp_path):
+    """Headless Chromium, visible text only: the FeatureDrift row for amount with its PSI and KS D on both pages."""
+    pages = walkthrough.views(stack.ports)
+    seen = {}
+    for key, check in (("notifications", walkthrough.notification_row), ("prometheus_alerts", walkthrough.prometheus_alert_row)):
+        text = browser.look(pages[key], tmp_path / f"{key}.png")
+        seen[key] = check(text)
+        assert seen[key], f"{key}: no FeatureDrift row for amount with its figures in what the page shows:\n{text[:3000]}"
+        assert (tmp_path / f"{key}.png").stat().st_size > 10_000
+    assert "warning" in seen["notifications"] and "fraud_detector" in seen["notifications"]
+
+
+def links_in(value, key: str = "") -> list[tuple[str, str]]:
+    """(key, value) of every string in a notification that is, or is meant as, a link."""
+    if isinstance(value, dict):
+        return [found for k, v in value.items() for found in links_in(v, k)]
+    if isinstance(value, list):
+        return [found for v in value for found in links_in(v, key)]
+    is_link = isinstance(value, str) and (key.lower().endswith("url") or key == "dashboard" or "://" in value or value.startswith("/"))
+    return [(key, value)] if is_link else []
+
+
+def test_no_notification_has_a_relative_or_hostname_bound_link(stack, drift_notification):
+    received = notifications(stack)
+    links = [found for n in received for found in links_in(n)]
+    keys = {k for k, _ in links}
+    assert {"externalURL", "generatorURL", "runbook_url", "dashboard"} <= keys, keys
+    hostnames = {socket.gethostname(), socket.getfqdn()}
+    for key, url in links:
+        parts = urllib.parse.urlsplit(url)
+        assert parts.scheme == "http" and parts.hostname == "127.0.0.1" and parts.hostname not in hostnames, (key, url)
+    ours = {"generatorURL", "externalURL", "runbook_url"}  # Grafana is not part of the native test stack
+    for key, url in {(k, u) for k, u in links if k in ours}:
+        with urllib.request.urlopen(url, timeout=10) as r:
+            assert r.status == 200, (key, url)
+            if key == "runbook_url":
+                assert f'id="{parts_fragment(url)}"' in r.read().decode(), url
+
+
+def parts_fragment(url: str) -> str:
+    return urllib.parse.urlsplit(url).fragment

@@ -26,7 +26,7 @@ def feature_alert(feature: str, severity: str, psi: float) -> dict:
         "annotations": {"summary": f"Feature {feature} of fraud_detector v7 has drifted from its training distribution.",
                         "description": f"{feature}: PSI {psi:.3f} (under 0.25; flagged by the drift rule), KS D 0.110 (p 1e-12); "
                                        "mean 120.3 in training, 156.4 now.",
-                        "runbook_url": "README.md#featuredrift", "dashboard": "/d/ml-drift"},
+                        "runbook_url": "http://runbook.test/README.md#featuredrift", "dashboard": "http://grafana.test:3000/d/ml-drift"},
         "startsAt": now.isoformat(), "endsAt": (now + dt.timedelta(minutes=5)).isoformat(),
         "generatorURL": "http://127.0.0.1:9090/graph",
     }
@@ -78,4 +78,5 @@ def test_critical_drift_inhibits_the_warning_of_the_same_feature_only(alertmanag
     assert title == "[FIRING:1] FeatureDrift fraud_detector v7: amount"
     assert "Feature: `amount`" in warning and "PSI 0.070" in warning and "KS D 0.110" in warning
     assert "Dashboard: http://grafana.test:3000/d/ml-drift?var-model_name=fraud_detector&var-model_version=v7" in warning
-    assert "Runbook: README.md#featuredrift" in warning
+    assert "Runbook: http://runbook.test/README.md#featuredrift" in warning
+    assert all(a["title_link"] == "http://grafana.test:3000/d/ml-overview" for n in slack for a in n["attachments"])
