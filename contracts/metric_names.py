@@ -43,3 +43,9 @@ SERVICE_REDIS_UP = "ml_monitoring_redis_up"
 PERFORMANCE_METRICS = ("accuracy", "precision", "recall", "f1", "roc_auc", "average_precision")
 ESTIMATED_METRICS = ("roc_auc", "average_precision", "precision", "recall", "f1")
 HEALTHY, WARNING, CRITICAL = 0, 1, 2
+
+# The retraining loop (scripts/retrain_webhook.py)
+RETRAIN_TRIGGERS = "ml_retraining_triggers"  # _total{model_name, decision="start"|"cooldown"|"running"}
+RETRAIN_RUNS = "ml_retraining_runs"  # _total{model_name, outcome="succeeded"|"not_enough_data"|"locked"|"failed"}
+RETRAIN_IN_PROGRESS = "ml_retraining_in_progress"
+RETRAIN_LAST_DURATION = "ml_retraining_last_duration_seconds"
