@@ -8,6 +8,7 @@ import threading
 from prometheus_client import CollectorRegistry
 
 from exporter.collector import DriftCollector
+from exporter.comparison_collector import ComparisonCollector
 from exporter.config import Config
 from exporter.monitor import Monitor
 from exporter.server import serve
@@ -19,6 +20,7 @@ def main() -> None:
     monitor = Monitor(config)
     registry = CollectorRegistry()
     registry.register(DriftCollector(monitor))
+    registry.register(ComparisonCollector(monitor))
     stop = threading.Event()
     server = serve(monitor, registry)
     threading.Thread(target=server.serve_forever, name="http", daemon=True).start()

@@ -21,7 +21,9 @@ Ties get half credit, as in the Mann-Whitney statistic and sklearn's roc_auc_sco
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import asdict, dataclass
+from typing import Mapping
 
 import numpy as np
 from scipy import stats
@@ -189,6 +191,13 @@ class PromotionRule:
     min_labelled: int = 2000
     min_positives: int = 40
     min_improvement: float = 0.0
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] = os.environ) -> "PromotionRule":
+        """PROMOTION_MIN_LABELLED, PROMOTION_MIN_POSITIVES, PROMOTION_MIN_IMPROVEMENT override the defaults."""
+        return cls(int(environ.get("PROMOTION_MIN_LABELLED", cls.min_labelled)),
+                   int(environ.get("PROMOTION_MIN_POSITIVES", cls.min_positives)),
+                   float(environ.get("PROMOTION_MIN_IMPROVEMENT", cls.min_improvement)))
 
     def challenger_wins(self, comparison: Comparison) -> bool:
         enough = (min(comparison.n_a, comparison.n_b) >= self.min_labelled

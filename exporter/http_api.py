@@ -100,11 +100,17 @@ def make_app(monitor, registry: CollectorRegistry, parse_hours: Callable) -> Sta
         body = json.dumps({"window_hours": hours, "models": models}).encode()
         return Response(body, media_type="application/json", headers={"X-Report": how})
 
+    async def comparison(request: Request) -> JSONResponse:
+        """Champion vs challenger of every model that has one, from the last cycle (exporter/version_comparison.py)."""
+        return JSONResponse({"window_hours": cfg.window_hours,
+                             "models": [c.to_dict() for c in list(getattr(monitor, "comparisons", {}).values())]})
+
     async def not_found(request: Request, exc) -> JSONResponse:
         return JSONResponse({"error": f"no such path {request.url.path!r}"}, status_code=404)
 
     return Starlette(routes=[Route("/metrics", metrics, methods=["GET"]), Route("/health", health, methods=["GET"]),
-                             Route("/api/v1/monitoring/drift/latest", drift, methods=["GET"])],
+                             Route("/api/v1/monitoring/drift/latest", drift, methods=["GET"]),
+                             Route("/api/v1/monitoring/comparison", comparison, methods=["GET"])],
                      exception_handlers={404: not_found})
 
 

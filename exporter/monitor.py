@@ -14,7 +14,9 @@ from contracts.policy import Policy
 from exporter.config import Config
 from exporter.detectors import ModelDetectors
 from exporter.reader import StreamReader
+from exporter.comparison import PromotionRule
 from exporter.snapshot import ModelSnapshot, compute
+from exporter.version_comparison import VersionComparison, compare_versions, models_with_versions
 from exporter.window import Window
 
 log = logging.getLogger(__name__)
@@ -42,6 +44,9 @@ class Monitor:
         self.client = client or redis.Redis.from_url(config.redis_url, socket_timeout=5, socket_connect_timeout=2)
         self.tracked: dict[str, Tracked] = {}
         self.snapshots: dict[str, ModelSnapshot] = {}
+        self.comparisons: dict[str, VersionComparison] = {}  # model name -> champion vs challenger
+        self.model_versions: dict = {}  # model name -> its versions document (contracts/model_versions.py)
+        self.promotion_rule = PromotionRule.from_env()
         self.redis_up = False
         self.last_cycle_seconds = 0.0
         self.last_success = 0.0
@@ -73,6 +78,18 @@ class Monitor:
             tracked.refresh(self.client, now)
             snapshots[member] = tracked.snapshot(self.policy, now)
         self.snapshots = snapshots
+        self.comparisons = self._compare_versions(now)
+
+    def _compare_versions(self, now: float) -> dict[str, VersionComparison]:
+        """Champion vs challenger of every model that has one (exporter/version_comparison.py)."""
+        found = {}
+        self.model_versions = models_with_versions(self.client, self.config.redis_prefix)
+        for name, state in self.model_versions.items():
+            result = compare_versions(self.client, state, name, now, self.policy.window_hours, self.promotion_rule,
+                                      self.config.redis_prefix)
+            if result is not None:
+                found[name] = result
+        return found
 
     def _open(self, member: str) -> Tracked | None:
         """Start watching a model version newly seen in Redis (None while its reference is missing)."""

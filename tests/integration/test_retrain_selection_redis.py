@@ -10,7 +10,7 @@ import pytest
 import redis
 
 from contracts import redis_layout as layout
-from retrain.selection import read_labelled_traffic
+from exporter.labelled_traffic import read_labelled_traffic
 
 WIDTH = 4
 
