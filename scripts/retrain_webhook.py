@@ -9,6 +9,8 @@ GET  /metrics   ml_retraining_triggers_total{model_name, decision=start|cooldown
                 ml_retraining_runs_total{model_name, outcome=succeeded|not_enough_data|locked|failed},
                 ml_retraining_in_progress{model_name}, ml_retraining_last_duration_seconds{model_name}
 GET  /status    the same as JSON, with the last runs' log tails
+With --auto-promote (RETRAIN_AUTO_PROMOTE=1) it also checks every --promote-interval seconds whether a challenger
+beats its champion on the live window (retrain/promotion.py) and promotes it; otherwise `python -m retrain promote`.
 The job's command is RETRAIN_COMMAND (default: this Python's `-m retrain --model <name>`) plus RETRAIN_ARGS; its
 output goes to --log-dir. Environment: REDIS_URL (the lock and the cooldown), ALERTMANAGER_URL (notifications).
 """
@@ -31,7 +33,9 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from contracts import metric_names as names
-from retrain import guard, notify
+from contracts.policy import DEFAULT as POLICY
+from exporter.comparison import PromotionRule
+from retrain import guard, notify, promotion
 
 log = logging.getLogger("retrain_webhook")
 MAX_BODY = 1 << 20
@@ -178,6 +182,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--cooldown", type=float, default=float(os.environ.get("RETRAIN_COOLDOWN_SECONDS", 3600)))
     parser.add_argument("--alerts", default=os.environ.get("RETRAIN_ALERTS", "ModelPerformanceDegraded"),
                         help="comma-separated alert names that start a retraining; FeatureDrift counts when critical only")
+    parser.add_argument("--auto-promote", action="store_true", default=os.environ.get("RETRAIN_AUTO_PROMOTE") == "1")
+    parser.add_argument("--promote-interval", type=float, default=float(os.environ.get("PROMOTE_INTERVAL", 30)))
     parser.add_argument("--log-dir", type=Path, default=Path(os.environ.get("RETRAIN_LOG_DIR", ".run/logs")))
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -185,6 +191,11 @@ def main(argv: list[str] | None = None) -> None:
     client = redis.Redis.from_url(os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"), socket_timeout=2)
     alerts = {a.strip() for a in args.alerts.split(",") if a.strip()}
     retrainer = Retrainer(client, args.cooldown, alerts, default_command(), args.log_dir, critical_only={"FeatureDrift"})
+    if args.auto_promote:
+        hours = float(os.environ.get("DRIFT_WINDOW_HOURS", POLICY.window_hours))
+        threading.Thread(target=promotion.auto_promote_forever, daemon=True,
+                         args=(client, hours, PromotionRule.from_env(), args.promote_interval, threading.Event())).start()
+        log.info("automatic promotion every %g s on a %g h window", args.promote_interval, hours)
     server = ThreadingHTTPServer((args.host, args.port), make_handler(retrainer))
     log.info("retraining webhook on %s:%d for %s (cooldown %g s)", args.host, args.port, sorted(alerts), args.cooldown)
     server.serve_forever()
