@@ -119,7 +119,8 @@ class Stack:
 
     def start(self, with_load: bool = True) -> "Stack":
         p, s = self.ports, self.settings
-        busy = [f"{name} {port}" for name, port in vars(p).items() if servers.port_in_use(port)]
+        busy = [f"{name} {port}" for name, port in vars(p).items()
+                if (name != "retrain" or s.retrain) and servers.port_in_use(port)]
         if busy:
             raise RuntimeError(f"ports already in use: {', '.join(busy)} (set e.g. REDIS_PORT=6380 to move one)")
         try:
@@ -168,7 +169,8 @@ class Stack:
                 "drift report": f"http://127.0.0.1:{p.exporter}/api/v1/monitoring/drift/latest",
                 "Locust web UI": f"http://127.0.0.1:{p.locust}", "Prometheus alerts": f"http://127.0.0.1:{p.prometheus}/classic/alerts",
                 "notifications": f"http://127.0.0.1:{p.webhook}/", "notifications (JSON)": f"http://127.0.0.1:{p.webhook}/alerts",
-                "runbook": self.links.runbook, "Alertmanager (API only)": f"http://127.0.0.1:{p.alertmanager}  (`make alerts`)"}
+                "runbook": self.links.runbook, "Alertmanager (API only)": f"http://127.0.0.1:{p.alertmanager}  (`make alerts`)",
+                **({"retraining (status)": f"http://127.0.0.1:{p.retrain}/status"} if self.settings.retrain else {})}
 
 
 def run_dir() -> Path:
