@@ -22,10 +22,10 @@ $(SCHEMA_STAMP): grafana/npm/package.json grafana/npm/package-lock.json | $(STAM
 	@if command -v npm >/dev/null && command -v node >/dev/null; then $(PY) -m grafana.typecheck --install && touch $@; \
 	else echo "node/npm not found: the dashboards' type-check will be skipped (apt-get install nodejs npm)"; fi
 
-train: install  ## train the fraud model and save it with its reference profile to the BentoML store
+train: install  ## train every registered model (fraud_detector, login_risk) and save each with its reference profile to the BentoML store
 	$(PY) -m bento_service.train
 
-model: install  ## train only if no model is in the store yet
+model: install  ## train only the models missing from the store
 	@$(PY) -m bento_service.train --if-missing
 
 check-config:  ## promtool / amtool checks of the monitoring configuration
@@ -46,9 +46,12 @@ bench: install model  ## write BENCHMARKS.md
 	$(PY) -m bench.serving
 	$(PY) -m bench.exporter
 	$(PY) -m bench.detection
+	$(PY) -m bench.detection_cases
+	$(PY) -m bench.multiwindow
 	$(PY) -m bench.loadgen
 	$(PY) -m bench.estimation
 	$(PY) -m bench.offline_report
+	$(PY) -m bench.redis_durability
 	$(PY) -m scripts.report_screenshot
 	RECORD_BENCHMARKS=1 $(PY) -m pytest tests/e2e -q  # the alert path's stage times and picture
 	$(PY) -m bench.walkthrough

@@ -7,13 +7,15 @@ WARNING line with the route and the reasons, never the rejected values. Valid re
 with their body replayed. It also completes the OpenAPI document (`/docs.json`) with these answers.
 
 `KnownRouteMetrics` replaces BentoML's request-metrics middleware (the outermost layer, which labels by
-raw path) by one that labels unknown paths as one `unmatched` endpoint.
+raw path) by one that labels a path with a parameter by its route template (`/api/v1/models/{model_name}/predict`)
+and unknown paths as one `unmatched` endpoint.
 """
 from __future__ import annotations
 
 import json
 import logging
-from typing import Awaitable, Callable
+import re
+from typing import Awaitable, Callable, Iterable
 
 from pydantic import BaseModel, ValidationError
 
@@ -87,12 +89,15 @@ async def send_json(send: Send, status: int, body: dict, headers: list | None = 
 
 
 class RequestGuard:
-    """Content type, size and schema checks for the POST routes in `models` (route -> request model)."""
+    """Content type, size and schema checks for the POST routes in `models` (route -> request model), and for the
+    paths `resolve` maps to a request model (routes with parameters, e.g. one per served model)."""
 
-    def __init__(self, app: ASGIApp, models: dict[str, type[BaseModel]], max_body_bytes: int = MAX_BODY_BYTES) -> None:
+    def __init__(self, app: ASGIApp, models: dict[str, type[BaseModel]], max_body_bytes: int = MAX_BODY_BYTES,
+                 resolve: Callable[[str], type[BaseModel] | None] | None = None) -> None:
         self.app = app
         self.models = models
         self.max_body_bytes = max_body_bytes
+        self.resolve = resolve
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -101,6 +106,8 @@ class RequestGuard:
         if path == "/docs.json" and scope["method"] == "GET":
             return await self._documented(scope, receive, send)
         model = self.models.get(path)
+        if model is None and self.resolve is not None and scope["method"] == "POST":
+            model = self.resolve(path)
         if model is None or scope["method"] != "POST":
             return await self.app(scope, receive, send)
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
@@ -164,8 +171,22 @@ def complete_openapi(doc: dict, routes: list[str]) -> dict:
     return doc
 
 
-def known_route_metrics_middleware(base: type, known: Callable[[], frozenset[str]]) -> type:
-    """A subclass of BentoML's request-metrics middleware that labels unknown paths as one endpoint."""
+def route_labeller(known: Iterable[str], templates: Iterable[str] = ()) -> Callable[[str], str]:
+    """path -> its metrics label: the path itself if known, the template it matches (`{name}` matches one path
+    segment), else UNMATCHED_ENDPOINT. A bounded set of labels whatever the paths requested."""
+    known = frozenset(known)
+    patterns = [(re.compile("^" + re.sub(r"\\\{[^/]*?\\\}", "[^/]+", re.escape(t)) + "$"), t) for t in templates]
+
+    def label(path: str) -> str:
+        if path in known:
+            return path
+        return next((t for pattern, t in patterns if pattern.match(path)), UNMATCHED_ENDPOINT)
+
+    return label
+
+
+def known_route_metrics_middleware(base: type, label_of: Callable[[str], str]) -> type:
+    """A subclass of BentoML's request-metrics middleware that labels each request by `label_of(path)`."""
 
     class KnownRouteMetrics(base):
         def __init__(self, app: ASGIApp, **kwargs) -> None:
@@ -173,8 +194,8 @@ def known_route_metrics_middleware(base: type, known: Callable[[], frozenset[str
 
         async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
             path = scope.get("path")
-            if scope["type"] in ("http", "websocket") and path not in known():
-                scope = {**scope, "path": UNMATCHED_ENDPOINT, "guard.path": path}
+            if scope["type"] in ("http", "websocket") and (label := label_of(path)) != path:
+                scope = {**scope, "path": label, "guard.path": path}
             await super().__call__(scope, receive, send)
 
     return KnownRouteMetrics
@@ -190,13 +211,14 @@ def restore_path(app: ASGIApp) -> ASGIApp:
     return with_real_path
 
 
-def install_known_route_metrics(api_routes: list[str]) -> None:
+def install_known_route_metrics(api_routes: list[str], templates: Iterable[str] = ()) -> None:
     """Make BentoML build its request-metrics middleware from KnownRouteMetrics (it imports the class when the
-    app is built, after the service module is loaded). Known: the API routes and the infrastructure paths."""
+    app is built, after the service module is loaded). Known: the API routes and the infrastructure paths;
+    `templates` are routes with parameters, labelled by the template."""
     from bentoml._internal.server.http import instruments
 
-    known = frozenset(INFRASTRUCTURE_PATHS | set(api_routes))
+    label_of = route_labeller(INFRASTRUCTURE_PATHS | set(api_routes), templates)
     if not getattr(instruments.RunnerTrafficMetricsMiddleware, "_known_routes_only", False):
-        cls = known_route_metrics_middleware(instruments.RunnerTrafficMetricsMiddleware, lambda: known)
+        cls = known_route_metrics_middleware(instruments.RunnerTrafficMetricsMiddleware, label_of)
         cls._known_routes_only = True
         instruments.RunnerTrafficMetricsMiddleware = cls

@@ -11,9 +11,11 @@ BOOSTER_FILE = "model.ubj"
 PROFILE_FILE = "reference_profile.json"
 
 
-def model_tag() -> str:
-    """The model the service serves: `MODEL_TAG` if set, else the newest `fraud_detector`."""
-    return os.environ.get("MODEL_TAG", f"{MODEL_NAME}:latest")
+def model_tag(name: str = MODEL_NAME) -> str:
+    """The version of model `name` the service serves: the newest, unless the environment names one
+    (`MODEL_TAG` for the fraud model, `<NAME>_MODEL_TAG` for another, e.g. `LOGIN_RISK_MODEL_TAG`)."""
+    variable = "MODEL_TAG" if name == MODEL_NAME else f"{name.upper()}_MODEL_TAG"
+    return os.environ.get(variable, f"{name}:latest")
 
 
 def load_booster(path: str) -> xgb.Booster:
@@ -24,5 +26,5 @@ def load_booster(path: str) -> xgb.Booster:
 
 
 def predict_scores(booster: xgb.Booster, rows: np.ndarray) -> np.ndarray:
-    """Fraud probabilities for `rows` (n x 12, float32) without building a DMatrix."""
+    """Scores for `rows` (n x the model's features, float32; categoricals as codes) without building a DMatrix."""
     return booster.inplace_predict(rows, validate_features=False).astype(np.float32)

@@ -1,11 +1,11 @@
-"""The BentoML service: scores transactions with the XGBoost fraud model and publishes monitoring samples.
+"""The BentoML service: serves every registered model (the fraud model on its own routes, and each model on
+`/api/v1/models/{model_name}/...`) and publishes each model version's monitoring samples through its own client.
 
     bentoml serve            # from the repository root (bentofile.yaml), port 8000
 """
 from __future__ import annotations
 
 import gc
-import json
 import os
 
 import bentoml
@@ -17,12 +17,12 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from bento_service.guard import RequestGuard, install_known_route_metrics
-from bento_service.metrics import PrometheusCounters
-from bento_service.model_store import BOOSTER_FILE, PROFILE_FILE, load_booster, model_tag, predict_scores
-from bento_service.publisher import PublisherConfig, SamplePublisher
+from bento_service.model_schemas import ACTION_TEMPLATES, ACTIONS, MODELS_ROUTE
+from bento_service.model_store import model_tag, predict_scores
+from bento_service.models_api import CATALOGUE, ServedModel, action_endpoint, list_models, publisher_config
+from bento_service.registry import FRAUD, LOGIN_RISK
 from bento_service.schemas import (BatchPrediction, Explanation, Feedback, FeedbackReceipt, Prediction, Transaction,
                                    TransactionBatch, feature_matrix)
-from contracts import redis_layout as layout
 from contracts.ports import Ports
 from transactions.schema import FEATURE_NAMES
 
@@ -44,18 +44,13 @@ async def model_info(request: Request) -> JSONResponse:
     return JSONResponse(_service.info)
 
 
-routes = Starlette(routes=[Route("/health", health), Route("/api/v1/model", model_info)])
+routes = Starlette(routes=[
+    Route("/health", health), Route("/api/v1/model", model_info), Route(MODELS_ROUTE, list_models),
+    *(Route(ACTION_TEMPLATES[action], action_endpoint(action), methods=["POST"]) for action in ACTIONS),
+])
 REQUEST_MODELS = {"/api/v1/predict": Transaction, "/api/v1/predict_batch": TransactionBatch,
                   "/api/v1/explain": Transaction, "/api/v1/feedback": Feedback}
-install_known_route_metrics(list(REQUEST_MODELS))
-
-
-def _publisher_config() -> PublisherConfig:
-    return PublisherConfig(
-        redis_url=os.environ.get("REDIS_URL") or None,
-        prefix=os.environ.get("REDIS_PREFIX", layout.DEFAULT_PREFIX),
-        retention_seconds=float(os.environ.get("SAMPLE_RETENTION_SECONDS", layout.DEFAULT_RETENTION_SECONDS)),
-    )
+install_known_route_metrics([*REQUEST_MODELS, MODELS_ROUTE], ACTION_TEMPLATES.values())
 
 
 @bentoml.asgi_app(routes, path="/")
@@ -68,13 +63,17 @@ def _publisher_config() -> PublisherConfig:
     metrics={"duration": {"buckets": LATENCY_BUCKETS_SECONDS}},
 )
 class FraudDetector:
-    model = bentoml.models.BentoModel(model_tag())
+    # One attribute per served model (bento_service/registry.py), so that `bentoml build` packs each of them.
+    model = bentoml.models.BentoModel(model_tag(FRAUD.name))
+    login_model = bentoml.models.BentoModel(model_tag(LOGIN_RISK.name))
 
     def __init__(self) -> None:
         global _service
-        self.booster = load_booster(self.model.path_of(BOOSTER_FILE))
-        with open(self.model.path_of(PROFILE_FILE)) as f:
-            reference_json = f.read()
+        config = publisher_config()
+        for stored in (self.model, self.login_model):
+            CATALOGUE.add(ServedModel.load(stored, config))
+        fraud = CATALOGUE.models[self.model.tag.name]
+        self.booster = fraud.booster
         meta = self.model.info.metadata
         self.threshold = float(meta["threshold"])
         self.info = {
@@ -86,11 +85,7 @@ class FraudDetector:
             "threshold": self.threshold,
             "calibration": meta.get("calibration"),  # reliability, Brier, ECE on the test split (None: older model)
         }
-        config = _publisher_config()
-        keys = layout.Keys(self.info["name"], self.info["version"], config.prefix)
-        counters = PrometheusCounters(self.info["name"], self.info["version"])
-        self.publisher = SamplePublisher(config, keys, reference_json, counters).start()
-        predict_scores(self.booster, np.zeros((1, len(FEATURE_NAMES)), np.float32))
+        self.publisher = fraud.client.publisher  # the fraud routes and /api/v1/models/fraud_detector/ share one client
         gc.collect()
         gc.freeze()
         _service = self
@@ -134,4 +129,4 @@ class FraudDetector:
         return FeedbackReceipt(transaction_id=transaction_id, label=int(label), accepted=True)
 
 
-FraudDetector.add_asgi_middleware(RequestGuard, models=REQUEST_MODELS)
+FraudDetector.add_asgi_middleware(RequestGuard, models=REQUEST_MODELS, resolve=CATALOGUE.request_model)

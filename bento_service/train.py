@@ -1,6 +1,11 @@
-"""Train the fraud model on synthetic transactions and save it, with its reference profile, to the BentoML store.
+"""Train the registered models (bento_service/registry.py) on their synthetic data and save each, with its
+reference profile, to the BentoML store.
 
-    python -m bento_service.train [--rows 50000] [--seed 42] [--if-missing]
+    python -m bento_service.train [--model fraud_detector --model login_risk] [--rows 50000] [--seed 42] [--if-missing]
+
+Without --model every registered model is trained; --if-missing trains only those missing (or out of date).
+Categorical features reach XGBoost as their codes (ModelSchema.encode_frame: the category's index in the schema,
+len(categories) for a value never seen in training).
 """
 from __future__ import annotations
 
@@ -14,12 +19,11 @@ import bentoml
 import numpy as np
 import xgboost as xgb
 
-from bento_service.model_store import BOOSTER_FILE, MODEL_NAME, PROFILE_FILE, load_booster, predict_scores
+from bento_service.model_store import BOOSTER_FILE, PROFILE_FILE, load_booster, predict_scores
+from bento_service.registry import MODELS, ModelSpec
+from drift_client import profile_from_training
+from transactions.estimation import Calibrator, fit_isotonic, reliability
 from transactions.quality import best_f1_threshold, classification_metrics
-from contracts.reference_profile import ReferenceProfile
-from transactions import FEATURE_NAMES, LABEL, generate
-from transactions.estimation import Calibrator, fit_isotonic, reliability, score_edges
-from transactions.schema import SCHEMA
 
 PARAMS = {
     "objective": "binary:logistic",
@@ -54,11 +58,11 @@ class Progress(xgb.callback.TrainingCallback):
         return False
 
 
-def feature_importance(booster: xgb.Booster, x: np.ndarray) -> dict[str, float]:
+def feature_importance(booster: xgb.Booster, x: np.ndarray, names: list[str]) -> dict[str, float]:
     """Mean |TreeSHAP contribution| per feature, normalised to sum to 1 (XGBoost's pred_contribs)."""
-    contribs = booster.predict(xgb.DMatrix(x, feature_names=list(FEATURE_NAMES)), pred_contribs=True)[:, :-1]
+    contribs = booster.predict(xgb.DMatrix(x, feature_names=names), pred_contribs=True)[:, :-1]
     mean_abs = np.abs(contribs).mean(axis=0)
-    return {name: float(v) for name, v in zip(FEATURE_NAMES, mean_abs / mean_abs.sum())}
+    return {name: float(v) for name, v in zip(names, mean_abs / mean_abs.sum())}
 
 
 # The estimator uses the isotonic calibrator when the raw scores' expected calibration error on the test split is
@@ -78,16 +82,17 @@ def calibration_report(val_scores: np.ndarray, y_val: np.ndarray, test_scores: n
     return chosen, report
 
 
-def train(rows: int, seed: int) -> bentoml.Model:
+def train(spec: ModelSpec, rows: int, seed: int) -> bentoml.Model:
     started = time.perf_counter()
-    print(f"generating {rows} transactions (seed {seed})", flush=True)
-    data = generate(rows, seed=seed)
-    x = data[list(FEATURE_NAMES)].to_numpy(np.float32)
-    y = data[LABEL].to_numpy()
+    names = list(spec.feature_names)
+    print(f"[{spec.name}] generating {rows} rows (seed {seed})", flush=True)
+    data = spec.generate(rows, seed=seed)
+    x = spec.schema.encode_frame(data)
+    y = data[spec.label].to_numpy()
     tr, va, te = split(rows, seed)
-    print(f"train {len(tr)}  validation {len(va)}  test {len(te)}  fraud rate {y.mean():.3%}", flush=True)
-    dtrain = xgb.DMatrix(x[tr], y[tr], feature_names=list(FEATURE_NAMES))
-    dval = xgb.DMatrix(x[va], y[va], feature_names=list(FEATURE_NAMES))
+    print(f"train {len(tr)}  validation {len(va)}  test {len(te)}  positive rate {y.mean():.3%}", flush=True)
+    dtrain = xgb.DMatrix(x[tr], y[tr], feature_names=names)
+    dval = xgb.DMatrix(x[va], y[va], feature_names=names)
     booster = xgb.train(
         PARAMS, dtrain, num_boost_round=2000, evals=[(dval, "validation")],
         early_stopping_rounds=50, verbose_eval=False, callbacks=[Progress()],
@@ -105,31 +110,29 @@ def train(rows: int, seed: int) -> bentoml.Model:
 
     trained_at = dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
     with bentoml.models.create(
-        MODEL_NAME,
-        labels={"framework": "xgboost", "task": "fraud"},
-        metadata={"trained_at": trained_at, "features": list(FEATURE_NAMES), "metrics": metrics, "threshold": threshold,
-                  "rows": rows, "seed": seed, "trees": booster.num_boosted_rounds(), "calibration": calibration},
+        spec.name,
+        labels={"framework": "xgboost", "task": spec.task},
+        metadata={"trained_at": trained_at, "features": names, "metrics": metrics, "threshold": threshold,
+                  "rows": rows, "seed": seed, "trees": booster.num_boosted_rounds(), "calibration": calibration,
+                  "task": spec.task},
     ) as model:
         booster.save_model(model.path_of(BOOSTER_FILE))
         saved = load_booster(model.path_of(BOOSTER_FILE))
         assert np.allclose(predict_scores(saved, x[te[:100]]), test_scores[:100], atol=1e-6)
-        profile = ReferenceProfile.build(
-            model_name=MODEL_NAME, model_version=model.tag.version, trained_at=trained_at,
-            features=list(FEATURE_NAMES), metrics=metrics, train=x[tr], scores=test_scores, labels=y[tr],
-            importance=feature_importance(booster, x[va]), schema=SCHEMA, seed=seed,
+        profile = profile_from_training(
+            data.iloc[tr], test_scores, y[tr], spec.schema, model_name=spec.name, model_version=model.tag.version,
+            metrics=metrics, importance=feature_importance(booster, x[va], names), threshold=threshold,
+            trained_at=trained_at, calibrator=calibrator.to_dict(), seed=seed,
         )
-        profile.threshold = threshold
-        profile.score_edges = score_edges(test_scores, threshold).tolist()
-        profile.calibrator = calibrator.to_dict()
         with open(model.path_of(PROFILE_FILE), "w") as f:
             f.write(profile.to_json())
     print(f"saved {model.tag} in {time.perf_counter() - started:.1f}s", flush=True)
     return model
 
 
-def has_model() -> bool:
+def has_model(name: str) -> bool:
     """A model is in the store and the newest one carries what this code needs (calibration, average precision)."""
-    models = sorted((m for m in bentoml.models.list() if m.tag.name == MODEL_NAME), key=lambda m: m.info.creation_time)
+    models = sorted((m for m in bentoml.models.list() if m.tag.name == name), key=lambda m: m.info.creation_time)
     if not models:
         return False
     meta = models[-1].info.metadata
@@ -138,14 +141,17 @@ def has_model() -> bool:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", action="append", choices=list(MODELS),
+                        help="a model to train (repeatable); default: every registered model")
     parser.add_argument("--rows", type=int, default=50_000)
     parser.add_argument("--seed", type=int, default=42)
-    parser.add_argument("--if-missing", action="store_true", help="do nothing if a model is already in the store")
+    parser.add_argument("--if-missing", action="store_true", help="train only the models not yet in the store")
     args = parser.parse_args(argv)
-    if args.if_missing and has_model():
-        print(f"{MODEL_NAME} already in the BentoML store and up to date; `make train` retrains")
-        return 0
-    train(args.rows, args.seed)
+    for name in args.model or list(MODELS):
+        if args.if_missing and has_model(name):
+            print(f"{name} already in the BentoML store and up to date; `make train` retrains")
+            continue
+        train(MODELS[name], args.rows, args.seed)
     return 0
 
 

@@ -19,6 +19,15 @@ PREDICTION_PSI = "ml_drift_prediction_psi"
 PREDICTION_KS_STATISTIC = "ml_drift_prediction_ks_statistic"
 PREDICTION_KS_PVALUE = "ml_drift_prediction_ks_pvalue"
 PREDICTION_DRIFT_DETECTED = "ml_drift_prediction_detected"
+# Several windows judged together (exporter.spans), label `span` ("5m", "1h", "24h": policy.spans). The series above
+# without `span` are the live window's (window_hours, raw samples, labels); `window` on ml_feature_mean/stddev keeps
+# its meaning ("reference" | "current").
+SPAN_DRIFT_DETECTED = "ml_drift_span_detected"  # 1 if the drift rule flags the feature in that window
+SPAN_DRIFT_SIGNIFICANT = "ml_drift_span_significant"  # 1 if a p-value test is significant there, effect aside
+SPAN_DRIFT_TEST_STATISTIC = "ml_drift_span_test_statistic"  # label `test`
+SPAN_DRIFT_PSI = "ml_drift_span_psi"
+SPAN_PREDICTION_DRIFT_DETECTED = "ml_drift_span_prediction_detected"
+SPAN_SAMPLES = "ml_drift_span_samples"  # predictions in that window
 FEATURE_MEAN = "ml_feature_mean"
 FEATURE_STDDEV = "ml_feature_stddev"
 ATTRIBUTION_RATIO = "ml_drift_attribution_ratio"

@@ -39,6 +39,9 @@ class Policy:
     min_labelled_positives: int = setting(10, "MIN_LABELLED_POSITIVES", "positive labels needed as well")
     label_grace_seconds: float = setting(60.0, "LABEL_GRACE_SECONDS", "how long a label waits for its prediction")
     sample_retention_seconds: float = setting(7200.0, "SAMPLE_RETENTION_SECONDS", "how long Redis keeps raw samples")
+    profile_retention_seconds: float = setting(604800.0, "PROFILE_RETENTION_SECONDS",
+                                               "how long Redis keeps the per-minute profiles (drift history, reports)")
+    spans: str = setting("5m,1h,24h", "DRIFT_SPANS", "windows judged together at every refresh (minutes: m, hours: h)")
 
     @property
     def window_seconds(self) -> float:
@@ -46,7 +49,25 @@ class Policy:
 
     @property
     def max_report_hours(self) -> float:
-        return self.sample_retention_seconds / 3600
+        """Reports are merged from per-minute profiles, kept profile_retention_seconds."""
+        return self.profile_retention_seconds / 3600
+
+    @property
+    def span_seconds(self) -> dict[str, int]:
+        """The judged windows by name ("5m" -> 300), in the order given.
+
+        >>> Policy(spans="5m,1h,24h").span_seconds
+        {'5m': 300, '1h': 3600, '24h': 86400}
+        """
+        spans = {}
+        for name in (s.strip() for s in self.spans.split(",") if s.strip()):
+            unit = {"m": 60, "h": 3600}.get(name[-1:])
+            if unit is None or not name[:-1].isdigit() or int(name[:-1]) == 0:
+                raise ValueError(f"DRIFT_SPANS: {name!r} is not a whole number of minutes (5m) or hours (1h)")
+            spans[name] = int(name[:-1]) * unit
+        if not spans:
+            raise ValueError("DRIFT_SPANS names no window")
+        return spans
 
     def ks_level(self, tests: int) -> float:
         """Per-test KS level: Bonferroni over the `tests` judged together."""

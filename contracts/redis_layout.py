@@ -1,11 +1,22 @@
 """How monitoring samples live in Redis: the one definition that the service writes and the exporter reads.
 
-Keys, namespaced by model name and version (`{prefix}` defaults to "drift"):
+Keys, namespaced by model name and version (`{prefix}` defaults to "drift"). Every key of a model version carries
+the hash tag `{name:version}`, so that in a Redis Cluster they all live in one slot (multi-key commands and
+transactions on one model work there; different models spread over the nodes):
 
-- `{prefix}:models`                      SET of "name/version" that publish samples
-- `{prefix}:{name}:{version}:reference`  STRING, the ReferenceProfile as JSON (contracts.reference_profile)
-- `{prefix}:{name}:{version}:predictions` STREAM; one entry per flushed batch of predictions
-- `{prefix}:{name}:{version}:labels`      STREAM; one entry per flushed batch of feedback labels
+- `{prefix}:models`                            SET of "name/version" that publish samples
+- `{prefix}:{<name>:<version>}:reference`        STRING, the ReferenceProfile as JSON (contracts.reference_profile)
+- `{prefix}:{<name>:<version>}:predictions`      STREAM; one entry per flushed batch of predictions
+- `{prefix}:{<name>:<version>}:labels`           STREAM; one entry per flushed batch of feedback labels
+- `{prefix}:{<name>:<version>}:profile:{minute}` STRING, the exporter's profile of one minute (Unix minutes) of
+                                               predictions (exporter.profiles), TTL profile_retention_seconds
+- `{prefix}:{<name>:<version>}:profiled`         STRING, id of the last stream entry counted into the profiles
+- `{prefix}:{<name>:<version>}:publish-token:{token}` STRING, a publisher's idempotency fence (in the same slot as
+                                               the streams its script writes)
+
+Migration from the keys without a hash tag (`{prefix}:{name}:{version}:...`, before issue 15): they are no longer
+read. Deploy the service and the exporter together; the old streams expire with their retention (2 h) and the old
+reference with its TTL; the new service republishes its reference at start.
 
 Every stream entry holds a batch, so that reading a window of 10^5-10^6 samples
 is a few hundred XRANGE entries of compact binary blobs, not 10^6 hashes:
@@ -49,7 +60,21 @@ class Keys:
 
     @property
     def base(self) -> str:
-        return f"{self.prefix}:{self.model_name}:{self.model_version}"
+        """The keys' common start, with the model version's hash tag (one Redis Cluster slot per model version)."""
+        return f"{self.prefix}:{{{self.model_name}:{self.model_version}}}"
+
+    def profile(self, minute: int) -> str:
+        """The profile of one minute (Unix minutes)."""
+        return f"{self.base}:profile:{minute}"
+
+    @property
+    def profiled(self) -> str:
+        """The id of the last stream entry counted into the profiles."""
+        return f"{self.base}:profiled"
+
+    def publish_token(self, token: str) -> str:
+        """A publisher's idempotency fence, in the slot of the streams it guards."""
+        return f"{self.base}:publish-token:{token}"
 
     @property
     def reference(self) -> str:

@@ -19,12 +19,14 @@ Kinds and what the monitoring does with each (defaults; the monitoring config ca
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
 import numpy as np
 
 KINDS = ("numeric", "discrete", "binary", "categorical")
+MAX_CATEGORY_LENGTH = 128
 UNSEEN = "__unseen__"
 
 
@@ -68,16 +70,21 @@ class FeatureSpec:
     def check(self, value: Any) -> str | None:
         """Why `value` is not valid for this feature, or None (request validation is generated from this)."""
         if self.is_categorical:
-            return None if isinstance(value, str) and 0 < len(value) <= 128 else "must be a string of 1 to 128 characters"
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            ok = isinstance(value, str) and 0 < len(value) <= MAX_CATEGORY_LENGTH
+            return None if ok else f"must be a string of 1 to {MAX_CATEGORY_LENGTH} characters"
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
             return "must be a number"
         if not math.isfinite(value):
             return "must be a finite number"
-        if self.kind in ("discrete", "binary") and float(value) != int(value):
+        if self.kind in ("discrete", "binary") and value != int(value):
             return "must be an integer"
+        if self.kind == "binary" and value not in (0, 1):
+            return "must be 0 or 1"
         low, high = self.range or (-math.inf, math.inf)
-        if not low <= value <= high:
-            return f"must be between {low:g} and {high:g}"
+        if value < low:
+            return f"must be >= {low:g}"
+        if value > high:
+            return f"must be <= {high:g}"
         return None
 
     def to_dict(self) -> dict:

@@ -3,10 +3,12 @@ from __future__ import annotations
 
 import logging
 import signal
+import sys
 import threading
 
 from prometheus_client import CollectorRegistry
 
+from contracts.redis_client import RedisPasswordFileError
 from exporter.collector import DriftCollector
 from exporter.comparison_collector import ComparisonCollector
 from exporter.config import Config
@@ -17,7 +19,10 @@ from exporter.server import serve
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     config = Config.from_env()
-    monitor = Monitor(config)
+    try:
+        monitor = Monitor(config)
+    except RedisPasswordFileError as exc:  # a configuration error: one line, no traceback
+        sys.exit(f"drift exporter: {exc}")
     registry = CollectorRegistry()
     registry.register(DriftCollector(monitor))
     registry.register(ComparisonCollector(monitor))

@@ -118,8 +118,38 @@ class DriftCollector(Collector):
                 fam["pred_p"].add_metric(model, s.prediction_drift["ks_pvalue"])
                 fam["pred_detected"].add_metric(model, 1.0 if s.prediction_drift["drifted"] else 0.0)
         yield from fam.values()
+        yield from self._spans()
         yield malformed
         yield from self._own_health()
+
+    def _spans(self) -> Iterable:
+        """The judged windows' figures, label `span` (exporter.spans)."""
+        span = ["span"]
+        fam = {
+            "detected": _gauge(names.SPAN_DRIFT_DETECTED, "1 if the drift rule flags the feature in this judged window",
+                               ["feature", *span]),
+            "significant": _gauge(names.SPAN_DRIFT_SIGNIFICANT, "1 if a p-value test of the feature is significant in this "
+                                  "window after the correction for features and windows, whatever the effect size",
+                                  ["feature", *span]),
+            "stat": _gauge(names.SPAN_DRIFT_TEST_STATISTIC, "Statistic of each drift test in this judged window "
+                           "(KS D on the coarse grid: at most 1/512 under the exact D)", ["feature", "test", *span]),
+            "psi": _gauge(names.SPAN_DRIFT_PSI, "PSI of the feature in this judged window", ["feature", *span]),
+            "pred": _gauge(names.SPAN_PREDICTION_DRIFT_DETECTED, "1 if the score distribution drifted in this window", span),
+            "samples": _gauge(names.SPAN_SAMPLES, "Predictions in this judged window", span),
+        }
+        for spans in list(getattr(self.monitor, "span_snapshots", {}).values()):
+            for name, s in spans.items():
+                model = [s.model_name, s.model_version]
+                fam["samples"].add_metric([*model, name], s.predictions)
+                if s.prediction_drift:
+                    fam["pred"].add_metric([*model, name], 1.0 if s.prediction_drift["drifted"] else 0.0)
+                for feature, f in s.features.items():
+                    fam["detected"].add_metric([*model, feature, name], 1.0 if f.drifted else 0.0)
+                    fam["significant"].add_metric([*model, feature, name], 1.0 if f.significant else 0.0)
+                    fam["psi"].add_metric([*model, feature, name], f.psi)
+                    for test, figures in f.tests.items():
+                        fam["stat"].add_metric([*model, feature, test, name], figures.statistic)
+        yield from fam.values()
 
     def _own_health(self) -> Iterable:
         m = self.monitor

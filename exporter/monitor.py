@@ -15,7 +15,9 @@ from exporter.config import Config
 from exporter.detectors import ModelDetectors
 from exporter.reader import StreamReader
 from exporter.comparison import PromotionRule
+from exporter.redis_client import ERRORS, connect
 from exporter.snapshot import ModelSnapshot, compute
+from exporter.spans import Spans
 from exporter.version_comparison import VersionComparison, compare_versions, models_with_versions
 from exporter.window import Window
 
@@ -24,26 +26,30 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class Tracked:
-    """One model version being watched: its stream reader, its window and the tests that judge it."""
+    """One model version being watched: its stream reader, its live window (labels, performance) and the tests that
+    judge it, and its judged spans over per-minute profiles."""
 
     reader: StreamReader
     window: Window
     detectors: ModelDetectors
+    spans: Spans
 
     def snapshot(self, policy: Policy, now: float) -> ModelSnapshot:
         return compute(self.window, policy, now, self.reader.malformed, self.detectors)
 
     def refresh(self, client: redis.Redis, now: float) -> None:
         self.reader.refresh(client, self.window, now)
+        self.spans.refresh(client, now)
 
 
 class Monitor:
     def __init__(self, config: Config, client: redis.Redis | None = None) -> None:
         self.config = config
         self.policy = config.policy
-        self.client = client or redis.Redis.from_url(config.redis_url, socket_timeout=5, socket_connect_timeout=2)
+        self.client = client or connect(config.redis_url, socket_timeout=5, socket_connect_timeout=2)  # one Redis, or a Redis Cluster (redis+cluster://)
         self.tracked: dict[str, Tracked] = {}
         self.snapshots: dict[str, ModelSnapshot] = {}
+        self.span_snapshots: dict[str, dict[str, ModelSnapshot]] = {}  # member -> span name -> snapshot
         self.comparisons: dict[str, VersionComparison] = {}  # model name -> champion vs challenger
         self.model_versions: dict = {}  # model name -> its versions document (contracts/model_versions.py)
         self.promotion_rule = PromotionRule.from_env()
@@ -61,7 +67,7 @@ class Monitor:
                 self._refresh_all(now or time.time())
             self.redis_up = True
             self.last_success = time.time()
-        except redis.RedisError as exc:
+        except ERRORS as exc:
             self.redis_up = False
             log.warning("Redis unavailable: %s", exc)
         self.last_cycle_seconds = time.perf_counter() - started
@@ -70,14 +76,15 @@ class Monitor:
         members = {m.decode() if isinstance(m, bytes) else m for m in self.client.smembers(layout.models_key(self.config.redis_prefix))}
         for gone in set(self.tracked) - members:
             self.tracked.pop(gone)
-        snapshots = {}
+        snapshots, spans = {}, {}
         for member in sorted(members):
             tracked = self.tracked.get(member) or self._open(member)
             if tracked is None:
                 continue
             tracked.refresh(self.client, now)
             snapshots[member] = tracked.snapshot(self.policy, now)
-        self.snapshots = snapshots
+            spans[member] = tracked.spans.snapshots(now)
+        self.snapshots, self.span_snapshots = snapshots, spans
         self.comparisons = self._compare_versions(now)
 
     def _compare_versions(self, now: float) -> dict[str, VersionComparison]:
@@ -110,24 +117,23 @@ class Monitor:
         except ValueError as exc:  # the monitoring config asks for a test this model cannot use: say so, keep the rest
             log.error("cannot judge %s: %s", member, exc)
             return None
-        tracked = Tracked(StreamReader(keys), self._window(profile, self.policy.window_seconds), detectors)
+        tracked = Tracked(StreamReader(keys), self._window(profile, self.policy.window_seconds), detectors,
+                          Spans(keys, profile, self.policy, self.config.monitoring))
         self.tracked[member] = tracked
         return tracked
 
     def _window(self, profile: ReferenceProfile, seconds: float) -> Window:
         return Window(profile, seconds, self.policy.label_grace_seconds)
 
-    def report(self, hours: float) -> list[dict]:
-        """Drift report for a window of `hours`: the live figures, or a one-off read of Redis for another size."""
-        if abs(hours - self.policy.window_hours) < 1e-9:
+    def report(self, hours: float, start: float | None = None, end: float | None = None) -> list[dict]:
+        """Drift report: the live figures for the live window's `hours`, else the stored minute profiles of the last
+        `hours` or of [start, end) (any period within the profiles' retention; drift and estimates, no labels)."""
+        if start is None and end is None and abs(hours - self.policy.window_hours) < 1e-9:
             return [s.as_dict() for s in self.snapshots.values()]
         now = time.time()
-        result = []
-        for live in list(self.tracked.values()):
-            one_off = Tracked(StreamReader(live.reader.keys), self._window(live.window.profile, hours * 3600), live.detectors)
-            one_off.refresh(self.client, now)
-            result.append(one_off.snapshot(self.policy, now).as_dict())
-        return result
+        end = min(end if end is not None else now, now)
+        start = start if start is not None else end - hours * 3600
+        return [live.spans.report(self.client, start, end, now).as_dict() for live in list(self.tracked.values())]
 
     def run_forever(self, stop: threading.Event) -> None:
         while not stop.is_set():

@@ -44,6 +44,7 @@ class FeatureDrift:
     below_range_ratio: float = math.nan  # share of the present values under the training minimum ...
     above_range_ratio: float = math.nan  # ... and over the training maximum
     quality: dict[str, bool] = field(default_factory=dict)  # check (missing, out_of_range) -> flagged
+    significant: bool = False  # a p-value test is significant after correction, whatever the effect's size
 
 
 @dataclass
@@ -132,7 +133,7 @@ def feature_drift(verdict: FeatureVerdict, reference: ColumnReference, counts: C
                         reference_std, mean, std, reference.spec.kind, tests, unseen,
                         counts.missing / counts.seen if counts.seen else math.nan,
                         counts.below / counts.n if counts.n else math.nan, counts.above / counts.n if counts.n else math.nan,
-                        quality)
+                        quality, bool(verdict.significant_by))
 
 
 def _add_estimate(snap: ModelSnapshot, window: Window) -> None:

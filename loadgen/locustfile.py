@@ -19,9 +19,12 @@ import gevent
 from locust import FastHttpUser, LoadTestShape, events, task
 from locust.user.wait_time import constant_throughput
 
+from loadgen.login_traffic import BATCH_PATH, FEEDBACK_PATH, LOGIN_SCENARIOS, PREDICT_PATH, LoginSource, LoginTimeline
 from loadgen.traffic import LOADGEN_SCENARIOS, Timeline, TransactionSource, users_for
 
-RUN = {"started": time.monotonic(), "source": TransactionSource(uuid.uuid4().hex[:10])}
+RUN = {"started": time.monotonic(), "source": TransactionSource(uuid.uuid4().hex[:10]),
+       "logins": LoginSource(uuid.uuid4().hex[:10])}
+MODELS = ("fraud_detector", "login_risk", "both")
 
 
 @events.init_command_line_parser.add_listener
@@ -42,11 +45,21 @@ def add_options(parser) -> None:
                         include_in_web_ui=False)
 
 
+@events.init_command_line_parser.add_listener
+def add_model_options(parser) -> None:
+    """Which model(s) get traffic, and the login model's scenario (logins/scenarios.py)."""
+    parser.add_argument("--model", choices=MODELS, default=os.environ.get("LOADGEN_MODEL", "fraud_detector"),
+                        help="the model that gets traffic; both: --rps each")
+    parser.add_argument("--login-scenario", choices=LOGIN_SCENARIOS, default=os.environ.get("LOGIN_SCENARIO", "baseline"),
+                        help="login traffic scenario; demo = baseline, then unseen_country after --drift-after")
+
+
 @events.test_start.add_listener
 def new_run(environment, **_) -> None:
     """Each test run (also each start from the web UI) has its own clock and transaction ids."""
     RUN["started"] = time.monotonic()
     RUN["source"] = TransactionSource(uuid.uuid4().hex[:10], seed=random.randrange(2**31))
+    RUN["logins"] = LoginSource(uuid.uuid4().hex[:10], seed=random.randrange(2**31))
 
 
 class RateShape(LoadTestShape):
@@ -56,8 +69,9 @@ class RateShape(LoadTestShape):
         options = self.runner.environment.parsed_options
         if options.run_time and self.get_run_time() >= options.run_time:
             return None
-        users = users_for(options.rps)
-        return users, users
+        classes = user_classes(options.model)
+        users = users_for(options.rps) * len(classes)
+        return users, users, classes
 
 
 class FraudTrafficUser(FastHttpUser):
@@ -95,3 +109,37 @@ class FraudTrafficUser(FastHttpUser):
         with self.client.post(path, json=body, name=name, catch_response=True) as response:
             if not 200 <= response.status_code < 300:
                 response.failure(f"{response.status_code}: {(response.text or '')[:500]}")
+
+
+class LoginTrafficUser(FastHttpUser):
+    """One sign-in front end: scores logins with the login-risk model; confirmed takeovers are reported later.
+    Paced and posting as FraudTrafficUser (its methods, not its task: Locust adds a base class's tasks)."""
+
+    wait_time = FraudTrafficUser.wait_time
+    _post = FraudTrafficUser._post
+
+    def on_start(self) -> None:
+        FraudTrafficUser.on_start(self)
+        opts = self.options
+        self.timeline = LoginTimeline(opts.login_scenario, opts.drift_after, opts.ramp_seconds)
+
+    @task
+    def score_login(self) -> None:
+        scenario = self.timeline.at(time.monotonic() - RUN["started"])
+        source = RUN["logins"]
+        if self.options.batch_share > 0 and random.random() < self.options.batch_share:
+            items = [source.next(scenario) for _ in range(self.options.batch_size)]
+            self._post(BATCH_PATH, {"transactions": [i.body() for i in items]}, f"login predict_batch [{scenario.name}]")
+        else:
+            items = [source.next(scenario)]
+            self._post(PREDICT_PATH, items[0].body(), f"login predict [{scenario.name}]")
+        for item in items:
+            if random.random() < self.options.label_rate:
+                gevent.spawn_later(self.options.label_delay, self._post, FEEDBACK_PATH,
+                                   {"transaction_id": item.transaction_id, "label": item.label}, "login feedback")
+
+
+def user_classes(model: str) -> list[type]:
+    """The user classes that --model selects (RateShape hands them to Locust)."""
+    return {"fraud_detector": [FraudTrafficUser], "login_risk": [LoginTrafficUser]}.get(
+        model, [FraudTrafficUser, LoginTrafficUser])

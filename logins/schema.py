@@ -20,16 +20,10 @@ Each feature has a `kind`, which says how it is validated and how drift is measu
 from __future__ import annotations
 
 import math
-import numbers
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-
-from contracts.schema import FeatureSpec, ModelSchema
-
-KINDS = ("numeric", "discrete", "binary", "categorical")
-MAX_CATEGORY_LENGTH = 128
+from contracts.schema import KINDS, FeatureSpec, ModelSchema
 
 
 @dataclass(frozen=True)
@@ -57,34 +51,18 @@ class Feature:
         """The valid [low, high] of a numeric, discrete or binary feature; None for a categorical."""
         return None if self.kind == "categorical" else (float(self.minimum), float(self.maximum))
 
+    @property
+    def spec(self) -> FeatureSpec:
+        """This feature as the declared-schema contract has it (contracts.schema)."""
+        return FeatureSpec(self.name, self.kind, self.range, self.categories, self.description)
+
     def check(self, value: Any) -> str | None:
         """Return why `value` is invalid for this feature, or None when it is valid."""
-        if self.kind == "categorical":
-            ok = isinstance(value, str) and 0 < len(value) <= MAX_CATEGORY_LENGTH
-            return None if ok else f"must be a string of 1 to {MAX_CATEGORY_LENGTH} characters"
-        if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
-            return "must be a number"
-        if not math.isfinite(value):
-            return "must be a finite number"
-        if self.kind != "numeric" and value != int(value):
-            return "must be an integer"
-        if self.kind == "binary" and value not in (0, 1):
-            return "must be 0 or 1"
-        if value < self.minimum:
-            return f"must be >= {self.minimum:g}"
-        if value > self.maximum:
-            return f"must be <= {self.maximum:g}"
-        return None
+        return self.spec.check(value)
 
     def to_dict(self) -> dict:
         """The feature as the model catalogue publishes it: name, kind, range or categories, description."""
-        out: dict = {"name": self.name, "kind": self.kind}
-        if self.range is not None:
-            out["range"] = list(self.range)
-        if self.categories:
-            out["categories"] = list(self.categories)
-        out["description"] = self.description
-        return out
+        return self.spec.to_dict()
 
 
 # ISO 3166-1 alpha-2 codes of the countries logins came from in training, most frequent first.
@@ -116,4 +94,4 @@ LABEL = "is_takeover"
 BASE_TAKEOVER_RATE = 0.03
 
 # The declared schema the model, its reference profile and the monitoring carry (contracts.schema).
-SCHEMA = ModelSchema(tuple(FeatureSpec(f.name, f.kind, f.range, f.categories, f.description) for f in FEATURES))
+SCHEMA = ModelSchema(tuple(f.spec for f in FEATURES))

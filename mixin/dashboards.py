@@ -109,6 +109,9 @@ class Board:
             {"name": "model_version", "label": "Version", "type": "query", "datasource": ds,
              "query": {"query": 'label_values(ml_model_info{model_name="$model_name"}, model_version)', "refId": "model_version"},
              "refresh": 2, "sort": 1, "options": []},
+            {"name": "span", "label": "Judged window", "type": "query", "datasource": ds,
+             "query": {"query": 'label_values(ml_drift_span_samples{model_name="$model_name"}, span)', "refId": "span"},
+             "refresh": 2, "sort": 0, "options": []},
         ]
         uids = c["links"]["dashboard_uids"]
         links = [{"title": title, "url": f"/d/{uids[key]}?${{__url_time_range}}&${{__all_variables}}", "type": "link", **LINK}
@@ -162,6 +165,12 @@ def drift() -> Board:
           thresholds=psi_steps(), decimals=3, options={"showValue": "never", "mergeValues": False, "rowHeight": 0.8},
           description=f"Each row is a feature; green under {p.psi_warning:g}, orange {p.psi_warning:g}-{p.psi_threshold:g}, "
                       f"red at {p.psi_threshold:g} and above.")
+    span = f'{MODEL}, span="$span"'
+    b.add("state-timeline", "Drift flags in the judged window $span (1 = the drift rule flags; alerts pair 5m with 1h, "
+          "1h with 24h)", [(f"ml_drift_span_detected{{{span}}}", "{{feature}}")], width=12, height=8,
+          options={"showValue": "never", "mergeValues": False, "rowHeight": 0.8})
+    b.add("timeseries", "KS D in the judged window $span (coarse grid: at most 1/512 under the exact D)",
+          [(f'ml_drift_span_test_statistic{{{span}, test="ks"}}', "{{feature}}")], width=12, height=8, decimals=3)
     b.add("bargauge", "Current PSI per feature", [(f"ml_drift_psi{{{MODEL}}}", "{{feature}}")], thresholds=psi_steps(),
           instant=True, decimals=3, options={"orientation": "horizontal", "displayMode": "gradient"})
     b.add("bargauge", "Drift attribution (importance x PSI, flagged features)", [(f"ml_drift_attribution_ratio{{{MODEL}}}", "{{feature}}")],

@@ -15,7 +15,8 @@ END = "# --- end of monitoring policy ---"
 def block() -> str:
     lines = [BEGIN]
     for env, default, doc in settings():
-        lines.append(f"# {env}={default:g}".ljust(36) + f"  # {doc}")
+        value = f"{default:g}" if isinstance(default, (int, float)) else default
+        lines.append(f"# {env}={value}".ljust(36) + f"  # {doc}")
     return "\n".join([*lines, END])
 
 

@@ -170,10 +170,32 @@ def alerting_rules() -> dict:
                f"Drift figures have not been refreshed for over {t['stale_seconds'] // 60} minutes.",
                "The last successful exporter cycle was {{ $value | humanizeDuration }} ago.",
                "overview"),
+        *multiwindow_alerts(c),
         *blind_spot_alerts(c),
         *data_quality_alerts(),
     ]
     return {"groups": [{"name": "ml-drift.alerts", "rules": rules}]}
+
+
+def multiwindow_alerts(c: dict) -> list[dict]:
+    """One alert per (short, long) pair of judged windows; its `windows` label and text say which windows fired."""
+    model = "{{ $labels.model_name }} {{ $labels.model_version }}"
+    on_feature = "on (model_name, model_version, feature)"
+    alerts = []
+    for pair in c["multiwindow"]:
+        short, long = pair["short"], pair["long"]
+        d_short = _lookup("ml_drift_span_test_statistic", f'test="ks",span="{short}"')
+        alerts.append(_alert(
+            "FeatureDriftMultiWindow",
+            f'max without (span) (ml_drift_span_psi{{span="{short}"}}) '
+            f'and {on_feature} max without (span) (ml_drift_span_detected{{span="{short}"}}) == 1 '
+            f'and {on_feature} max without (span) (ml_drift_span_significant{{span="{long}"}}) == 1',
+            pair["severity"],
+            f"Feature {{{{ $labels.feature }}}} of {model} has drifted: flagged in the {short} window, significant over {long}.",
+            f"Windows that fired: {short} (drift rule: effect at its floor and significant) and {long} (significant). "
+            f"In the {short} window PSI {{{{ $value | printf \"%.3f\" }}}}, KS D {d_short}.",
+            "drift", {"windows": f"{short}+{long}"}))
+    return alerts
 
 
 def data_quality_alerts() -> list[dict]:

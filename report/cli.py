@@ -54,6 +54,8 @@ def parser() -> argparse.ArgumentParser:
     live.add_argument("--start", help="window start (ISO 8601 or Unix seconds), within the retention")
     live.add_argument("--end", help="window end (default now)")
     live.add_argument("--redis-url", default=os.environ.get("REDIS_URL"), help="default: $REDIS_URL")
+    live.add_argument("--redis-password-file", default=os.environ.get("REDIS_PASSWORD_FILE") or None,
+                      help="a file holding Redis's password (default: $REDIS_PASSWORD_FILE)")
     live.add_argument("--redis-prefix", default=os.environ.get("REDIS_PREFIX") or layout.DEFAULT_PREFIX)
     out = p.add_argument_group("output")
     out.add_argument("--json", type=Path, help="write the report as JSON ('-': stdout)")
@@ -140,6 +142,7 @@ def _files(args: argparse.Namespace, policy: Policy, config) -> "DriftReport":
 def _live(args: argparse.Namespace, policy: Policy, config) -> "DriftReport":
     import redis
 
+    from contracts.redis_client import RedisPasswordFileError, connect, redact
     from report.live import live_report
     if args.reference or args.current or args.schema:
         raise BadInput("--reference, --current and --schema do not go with --from-redis")
@@ -149,14 +152,16 @@ def _live(args: argparse.Namespace, policy: Policy, config) -> "DriftReport":
         raise BadInput("--from-redis needs --redis-url or REDIS_URL")
     start, end = window_bounds(args, policy, time.time())
     try:
-        client = redis.Redis.from_url(args.redis_url, socket_timeout=30, socket_connect_timeout=3)
+        client = connect(args.redis_url, args.redis_password_file, socket_timeout=30, socket_connect_timeout=3)
         return live_report(client, args.model, args.version, start, end, policy, config, args.redis_prefix)
     except redis.RedisError as exc:
-        raise BadInput(f"Redis at {args.redis_url}: {exc}") from None
+        raise BadInput(f"Redis at {redact(args.redis_url)}: {exc}") from None
+    except RedisPasswordFileError as exc:
+        raise BadInput(str(exc)) from None
     except ValueError as exc:
         if isinstance(exc, BadInput):
             raise
-        raise BadInput(f"--redis-url {args.redis_url!r}: {exc}") from None
+        raise BadInput(f"--redis-url {redact(args.redis_url)!r}: {exc}") from None
 
 
 def window_bounds(args: argparse.Namespace, policy: Policy, now: float) -> tuple[float, float]:

@@ -6,6 +6,7 @@ Processes are stopped by PID; logs go to files under the given directory.
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -106,12 +107,37 @@ class Server:
         return self.log.read_text(errors="replace") if self.log.exists() else ""
 
 
+@dataclass(frozen=True)
+class LogRotation:
+    """Servers' output copied through scripts.log_rotation: at most `max_bytes` per file, `backups` old files."""
+
+    max_bytes: int = 10 * 2**20
+    backups: int = 3
+
+    @classmethod
+    def from_env(cls, environ=os.environ) -> "LogRotation":
+        return cls(int(environ.get("STACK_LOG_MAX_BYTES") or cls.max_bytes), int(environ.get("STACK_LOG_BACKUPS") or cls.backups))
+
+
+log_rotation: LogRotation | None = None  # `make up` sets it (scripts.stack); tests and benchmarks write plain files
+
+
 def _spawn(name: str, args: list[str], log_dir: Path, env: dict | None = None, cwd: Path = ROOT) -> tuple[subprocess.Popen, Path]:
     log_dir.mkdir(parents=True, exist_ok=True)
     log = log_dir / f"{name}.log"
     full_env = {**os.environ, **(env or {})}
-    with open(log, "ab") as out:
-        proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, env=full_env, cwd=cwd, start_new_session=True)
+    if log_rotation is None:
+        with open(log, "ab") as out:
+            proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, env=full_env, cwd=cwd, start_new_session=True)
+        return proc, log
+    # The rotator ends by itself when the server's output closes (the server and its workers exited).
+    rotator = subprocess.Popen([PYTHON, "-m", "scripts.log_rotation", str(log), "--max-bytes", str(log_rotation.max_bytes),
+                                "--backups", str(log_rotation.backups)], stdin=subprocess.PIPE, cwd=ROOT,
+                               start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        proc = subprocess.Popen(args, stdout=rotator.stdin, stderr=subprocess.STDOUT, env=full_env, cwd=cwd, start_new_session=True)
+    finally:
+        rotator.stdin.close()  # only the server holds the pipe now
     return proc, log
 
 
@@ -133,14 +159,119 @@ def _fresh_dir(path: Path) -> Path:
     return path
 
 
-def start_redis(log_dir: Path, port: int | None = None) -> Server:
+def write_private(path: Path, text: str) -> Path:
+    """Write `text` to `path` readable by its owner only (mode 0600 from creation: never briefly world-readable)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+    path.chmod(0o600)  # an existing file keeps its old mode through os.open
+    return path
+
+
+def ensure_secret(path: Path) -> Path:
+    """A random secret in `path` (mode 0600, in a 0700 folder), generated once and kept across restarts."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.chmod(0o700)
+    if path.exists() and path.read_text().strip():
+        path.chmod(0o600)
+        return path
+    return write_private(path, secrets.token_urlsafe(32) + "\n")
+
+
+@dataclass(frozen=True)
+class RedisOptions:
+    """How a redis-server is run. Tests default to fast and open; `make up` asks for a password and durability."""
+
+    password_file: Path | None = None  # requirepass, read from this file into a 0600 config file (not argv)
+    appendonly: bool = False  # AOF, fsynced every second
+    data_dir: Path | None = None  # where the AOF lives (kept across restarts on the same port)
+    maxmemory: str | None = None  # with noeviction: a full Redis refuses writes instead of evicting a window
+
+    def config(self, port: int, data_dir: Path) -> str:
+        """redis.conf text: loopback only, persistence and memory as asked, the password last."""
+        lines = [f"port {port}", "bind 127.0.0.1", "protected-mode yes", "daemonize no", 'save ""',
+                 f"dir {_redis_quote(str(data_dir))}", f"appendonly {'yes' if self.appendonly else 'no'}",
+                 "appendfsync everysec"]
+        if self.maxmemory:
+            lines += [f"maxmemory {self.maxmemory}", "maxmemory-policy noeviction"]
+        if self.password_file:
+            password = Path(self.password_file).read_text().rstrip("\r\n")
+            lines.append(f"requirepass {_redis_quote(password)}")
+        return "\n".join(lines) + "\n"
+
+
+def _redis_quote(value: str) -> str:
+    """A redis.conf argument in double quotes (Redis unescapes \\ and \\")."""
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def start_redis(log_dir: Path, port: int | None = None, options: RedisOptions = RedisOptions()) -> Server:
+    """redis-server on loopback from a generated redis.conf (mode 0600: it may hold the password)."""
     port = port or free_port()
-    args = ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--daemonize", "no"]
-    proc, log = _spawn(f"redis-{port}", args, log_dir)
+    data_dir = options.data_dir or (log_dir / f"redis-data-{port}")
+    data_dir.mkdir(parents=True, exist_ok=True)
+    conf = write_private(log_dir / f"redis-{port}.conf", options.config(port, data_dir))
+    proc, log = _spawn(f"redis-{port}", ["redis-server", str(conf)], log_dir)
     wait_port(port, proc=proc)
     server = Server("redis", port, proc, log)
-    server.extra["url"] = f"redis://127.0.0.1:{port}/0"
+    server.extra.update(url=f"redis://127.0.0.1:{port}/0", options=options, conf=conf)
+    server.extra["client_env"] = redis_client_env(server)
     return server
+
+
+def redis_client_env(redis_server: Server) -> dict[str, str]:
+    """REDIS_URL (and REDIS_PASSWORD_FILE when the server has a password) for a client of `redis_server`."""
+    env = {"REDIS_URL": redis_server.extra["url"]}
+    password_file = redis_server.extra["options"].password_file
+    if password_file:
+        env["REDIS_PASSWORD_FILE"] = str(password_file)
+    return env
+
+
+def restart_redis(server: Server) -> Server:
+    """Start `server`'s Redis again on the same port, config and data (after a stop or a kill -9)."""
+    return start_redis(server.log.parent, server.port, server.extra["options"])
+
+
+def start_redis_cluster(log_dir: Path, nodes: int = 3) -> list[Server]:
+    """A Redis Cluster of `nodes` masters on loopback (no replicas), slots assigned by `redis-cli --cluster create`.
+
+    Stop each returned server (by PID) when done; the URL `redis+cluster://127.0.0.1:<first port>` reaches it.
+    """
+    started: list[Server] = []
+    try:
+        for _ in range(nodes):
+            port = free_port()
+            work = _fresh_dir(log_dir / f"redis-cluster-{port}")
+            work.mkdir(parents=True, exist_ok=True)
+            args = ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                    "--daemonize", "no", "--cluster-enabled", "yes", "--cluster-config-file", str(work / "nodes.conf"),
+                    "--dir", str(work), "--cluster-port", str(free_port())]  # the bus port: not port + 10000
+            proc, log = _spawn(f"redis-cluster-{port}", args, log_dir)
+            wait_port(port, proc=proc)
+            started.append(Server("redis-cluster", port, proc, log))
+        addresses = [f"127.0.0.1:{s.port}" for s in started]
+        subprocess.run(["redis-cli", "--cluster", "create", *addresses, "--cluster-replicas", "0", "--cluster-yes"],
+                       check=True, capture_output=True, timeout=60)
+        _wait_cluster_ok(started[0].port)
+    except BaseException:
+        for server in started:
+            server.stop()
+        raise
+    for server in started:
+        server.extra["url"] = f"redis+cluster://127.0.0.1:{started[0].port}"
+    return started
+
+
+def _wait_cluster_ok(port: int, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        out = subprocess.run(["redis-cli", "-p", str(port), "cluster", "info"], capture_output=True, text=True).stdout
+        if "cluster_state:ok" in out:
+            return
+        time.sleep(0.2)
+    raise RuntimeError(f"the Redis Cluster on port {port} did not reach cluster_state:ok")
 
 
 def private_bentoml_home(path: Path, store: Path = DEFAULT_BENTOML_HOME) -> Path:

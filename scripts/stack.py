@@ -49,7 +49,8 @@ class Settings:
     window_hours: float = 0.02
     interval_seconds: float = 5.0
     scrape_seconds: float = 5.0
-    load: list[str] = field(default_factory=lambda: ["--scenario", "demo", "--drift-after", "60", "--rps", "20"])
+    load: list[str] = field(default_factory=lambda: ["--scenario", "demo", "--drift-after", "60", "--rps", "20",
+                                                     "--model", "both"])
     exporter_env: dict = field(default_factory=dict)
     retrain: bool = False  # the retraining loop: webhook, Alertmanager route, automatic promotion
     retrain_cooldown_seconds: float = 600.0
@@ -63,7 +64,7 @@ class Settings:
                    window_hours=float(env.get("DEMO_WINDOW_HOURS", cls.window_hours)),
                    interval_seconds=float(env.get("DEMO_INTERVAL", cls.interval_seconds)),
                    load=["--scenario", env.get("DEMO_SCENARIO", "demo"), "--drift-after", env.get("DEMO_DRIFT_AFTER", "60"),
-                         "--rps", env.get("DEMO_RPS", "20")])
+                         "--rps", env.get("DEMO_RPS", "20"), "--model", env.get("DEMO_MODEL", "both")])
 
 
 def prometheus_config(ports: Ports, settings: Settings, out: Path, links: Links | None = None) -> Path:
@@ -124,10 +125,12 @@ class Stack:
         if busy:
             raise RuntimeError(f"ports already in use: {', '.join(busy)} (set e.g. REDIS_PORT=6380 to move one)")
         try:
-            self._step("redis", lambda: servers.start_redis(self.logs, p.redis))
-            redis_url = self.parts["redis"].extra["url"]
-            self._step("service", lambda: servers.start_service(self.logs, redis_url, p.service))
-            exporter_env = {"DRIFT_WINDOW_HOURS": str(s.window_hours), "MONITORING_INTERVAL": str(s.interval_seconds), **s.exporter_env}
+            self._step("redis", lambda: servers.start_redis(self.logs, p.redis, self.redis_options()))
+            redis_env = self.parts["redis"].extra["client_env"]  # REDIS_URL + REDIS_PASSWORD_FILE
+            redis_url = redis_env["REDIS_URL"]
+            self._step("service", lambda: servers.start_service(self.logs, redis_url, p.service, env=redis_env))
+            exporter_env = {"DRIFT_WINDOW_HOURS": str(s.window_hours), "MONITORING_INTERVAL": str(s.interval_seconds),
+                            **redis_env, **s.exporter_env}
             self._step("exporter", lambda: servers.start_exporter(self.logs, redis_url, p.exporter, env=exporter_env))
             self._step("webhook", lambda: servers.start_webhook_receiver(self.logs, p.webhook))
             am_env = {**os.environ, "GRAFANA_URL": self.links.grafana, "WEBHOOK_URL": f"http://127.0.0.1:{p.webhook}/alerts"}
@@ -150,6 +153,14 @@ class Stack:
         return {"ALERTMANAGER_URL": f"http://127.0.0.1:{self.ports.alertmanager}", "DRIFT_WINDOW_HOURS": str(s.window_hours),
                 "RETRAIN_COOLDOWN_SECONDS": str(s.retrain_cooldown_seconds), "PROMOTE_INTERVAL": str(s.interval_seconds),
                 **{k: v for k, v in os.environ.items() if k.startswith(("RETRAIN_", "PROMOTION_"))}}
+
+    def redis_options(self) -> servers.RedisOptions:
+        """The stack's Redis: a password generated once (mode 0600, under run_dir/secrets), an append-only file
+        fsynced every second in run_dir/redis (a Redis restart keeps the window), and a memory cap with noeviction
+        (REDIS_MAXMEMORY, default 1gb as in docker compose)."""
+        return servers.RedisOptions(password_file=servers.ensure_secret(self.run_dir / "secrets" / "redis_password"),
+                                    appendonly=True, data_dir=self.run_dir / "redis",
+                                    maxmemory=os.environ.get("REDIS_MAXMEMORY") or "1gb")
 
     def start_load(self, options: list[str]) -> servers.Server:
         self._step("locust", lambda: servers.start_locust(self.logs, self.parts["service"].url, options, self.ports.locust))
@@ -185,6 +196,7 @@ def up() -> None:
     for key, value in load_dotenv(ROOT / ".env").items():  # .env fills in what the environment does not say
         os.environ.setdefault(key, value)
     ensure_debian_packages()
+    servers.log_rotation = servers.LogRotation.from_env()  # .run/logs rotate by size (STACK_LOG_MAX_BYTES, STACK_LOG_BACKUPS)
     stack = Stack(Ports.from_env(), run, Settings.demo())
     stack.start()
     pids = {name: server.proc.pid for name, server in stack.parts.items()}
@@ -216,17 +228,15 @@ def start_grafana(stack: Stack) -> int | None:
         path.write_text(path.read_text().replace("http://prometheus:9090", f"http://127.0.0.1:{stack.ports.prometheus}")
                         .replace("/var/lib/grafana/dashboards", str(ROOT / "grafana" / "dashboards")))
     password = os.environ.get("GRAFANA_ADMIN_PASSWORD") or secrets.token_urlsafe(12)  # never admin/admin
-    (base / "admin_password").write_text(password + "\n")
-    (base / "admin_password").chmod(0o600)
+    servers.write_private(base / "admin_password", password)  # no newline: the file is the password
     home = next((h for h in ("/usr/share/grafana", "/usr/local/share/grafana") if Path(h).exists()), "/usr/share/grafana")
     args = [binary, *(["server"] if binary.endswith("/grafana") else []), "--homepath", home,
             f"cfg:default.paths.provisioning={prov}", f"cfg:default.paths.data={base / 'data'}",
             f"cfg:default.paths.logs={stack.logs}", f"cfg:default.server.http_port={stack.ports.grafana}",
-            "cfg:default.server.http_addr=127.0.0.1"]
-    env = {**os.environ, "GF_SECURITY_ADMIN_USER": os.environ.get("GRAFANA_ADMIN_USER", "admin"),
-           "GF_SECURITY_ADMIN_PASSWORD": password}
-    with open(stack.logs / "grafana.log", "ab") as log:
-        proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, env=env)
+            "cfg:default.server.http_addr=127.0.0.1", "cfg:default.log.mode=console"]  # one log, rotated as the others
+    env = {"GF_SECURITY_ADMIN_USER": os.environ.get("GRAFANA_ADMIN_USER", "admin"),
+           "GF_SECURITY_ADMIN_PASSWORD": password}  # __FILE variables are read by Grafana's Docker image only (compose uses it)
+    proc, _ = servers._spawn("grafana", args, stack.logs, env)
     try:
         servers.wait_http(f"http://127.0.0.1:{stack.ports.grafana}/api/health", timeout=60, proc=proc)
     except Exception as exc:

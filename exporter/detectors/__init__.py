@@ -35,6 +35,7 @@ class FeatureVerdict:
     psi: float
     results: dict[str, TestResult] = field(default_factory=dict)
     flagged_by: list[str] = field(default_factory=list)
+    significant_by: list[str] = field(default_factory=list)  # p-value tests significant after correction, floor aside
     quality: dict[str, QualityCheck] = field(default_factory=dict)
     all_missing: bool = False  # every value of the window was missing
 
@@ -50,7 +51,10 @@ class FeatureVerdict:
 class ModelDetectors:
     """The drift tests of every feature of one model, and their joint decision."""
 
-    def __init__(self, model_name: str, schema: ModelSchema, policy: Policy, config: MonitoringConfig | None = None) -> None:
+    def __init__(self, model_name: str, schema: ModelSchema, policy: Policy, config: MonitoringConfig | None = None,
+                 windows: int = 1) -> None:
+        """`windows`: how many windows are judged together at each refresh; the Bonferroni correction counts them
+        as well as the tests (exporter.spans)."""
         config = config or MonitoringConfig()
         self.tests: dict[str, list[DriftTest]] = {}
         for spec in schema.features:
@@ -59,14 +63,15 @@ class ModelDetectors:
                 if name in REGISTRY and spec.kind not in REGISTRY[name].kinds:
                     raise ConfigError(f"test {name!r} does not apply to {spec.kind} feature {spec.name!r} of {model_name}")
             self.tests[spec.name] = [make(name, policy, params) for name, params in chosen.items()]
-        self.family = sum(t.has_pvalue for tests in self.tests.values() for t in tests)
+        self.windows = max(windows, 1)
+        self.family = sum(t.has_pvalue for tests in self.tests.values() for t in tests) * self.windows
         self.score_tests = [make(name, policy) for name in SCORE_TESTS]
         self.policy = policy
 
     def judge(self, columns: dict[str, tuple[ColumnReference, ColumnCounts]]) -> dict[str, FeatureVerdict]:
         """Verdict of every feature (columns: feature -> (reference, window counts))."""
         verdicts = {name: _verdict(self.tests[name], *columns[name], family=self.family) for name in self.tests}
-        checks_family = len(quality.CHECKS) * len(verdicts)
+        checks_family = len(quality.CHECKS) * len(verdicts) * self.windows
         for name, verdict in verdicts.items():
             reference, counts = columns[name]
             args = dict(level=self.policy.ks_threshold, floor=self.policy.quality_min_share, family=checks_family)
@@ -76,7 +81,7 @@ class ModelDetectors:
         return verdicts
 
     def judge_score(self, reference: ColumnReference, counts: ColumnCounts) -> FeatureVerdict:
-        return _verdict(self.score_tests, reference, counts, family=1)
+        return _verdict(self.score_tests, reference, counts, family=self.windows)
 
 
 def _verdict(tests: list[DriftTest], reference: ColumnReference, counts: ColumnCounts, family: int) -> FeatureVerdict:
@@ -86,6 +91,8 @@ def _verdict(tests: list[DriftTest], reference: ColumnReference, counts: ColumnC
         verdict.results[test.name] = result
         if test.flags(result, family):
             verdict.flagged_by.append(test.name)
+        if test.has_pvalue and result.pvalue < test.params["level"] / max(family, 1):
+            verdict.significant_by.append(test.name)
     return verdict
 
 

@@ -18,10 +18,10 @@ import numpy as np
 import pytest
 
 from bench.report import figure_path, record
-from transactions.schema import SCHEMA
 from scripts import browser, walkthrough
 from scripts.stack import Ports, Settings, Stack
 from tests.conftest import http
+from transactions.schema import SCHEMA as FRAUD_SCHEMA
 
 pytestmark = pytest.mark.e2e
 DASHBOARDS = Path(__file__).resolve().parents[2] / "grafana" / "dashboards"
@@ -145,10 +145,10 @@ def test_drift_history_in_prometheus_shows_the_shifted_features_only(stack, drif
     no other feature's PSI reaches the 0.1 band; drawn to docs/alert_path.png. KS runs on the numeric features."""
     stages, _ = drift_notification
     start, end = stack.drift_started_at - BASELINE_SECONDS, time.time()
-    ks = prom_range(stack, "ml_drift_ks_statistic", start, end)
-    psi_history = prom_range(stack, "ml_drift_psi", start, end)
-    numeric = {f.name for f in SCHEMA.features if f.kind == "numeric"}
-    assert set(ks) == numeric and len(psi_history) == len(SCHEMA.features)
+    ks = prom_range(stack, 'ml_drift_ks_statistic{model_name="fraud_detector"}', start, end)
+    psi_history = prom_range(stack, 'ml_drift_psi{model_name="fraud_detector"}', start, end)
+    assert set(ks) == {f.name for f in FRAUD_SCHEMA.features if f.kind == "numeric"}  # KS judges numeric features
+    assert len(psi_history) == 12
     settled = stack.drift_started_at + 45  # the 36 s window holds drifted traffic only
     for feature in SHIFTED:
         times, values = ks[feature]
@@ -215,7 +215,7 @@ def substitute(expr: str, variables: dict[str, str]) -> str:
 
 def test_every_dashboard_panel_returns_data(stack, drift_notification):
     assert dashboard_queries(), "no dashboards found"
-    [info] = prom_query(stack, "ml_model_info")
+    [info] = prom_query(stack, 'ml_model_info{model_name="fraud_detector"}')  # the model with traffic
     variables = {"model_name": info["metric"]["model_name"], "model_version": info["metric"]["model_version"]}
     empty = [(uid, title, substitute(expr, variables)) for uid, title, expr in dashboard_queries()
              if not prom_query(stack, substitute(expr, variables))]
@@ -224,7 +224,7 @@ def test_every_dashboard_panel_returns_data(stack, drift_notification):
 
 def test_dashboard_variables_resolve(stack, drift_notification):
     """Every `label_values(metric{...}, label)` variable lists the running model (what Grafana's dropdowns show)."""
-    [info] = prom_query(stack, "ml_model_info")
+    [info] = prom_query(stack, 'ml_model_info{model_name="fraud_detector"}')  # the model with traffic
     variables = {"model_name": info["metric"]["model_name"], "model_version": info["metric"]["model_version"]}
     for path in sorted(DASHBOARDS.glob("*.json")):
         for var in json.loads(path.read_text())["templating"]["list"]:

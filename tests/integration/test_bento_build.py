@@ -19,8 +19,9 @@ def test_bentofile_builds_a_bento_with_the_model(tmp_path):
     [bento] = [p for p in (home / "bentos" / "fraud_detector_service").iterdir() if (p / "bento.yaml").exists()]
     manifest = yaml.safe_load((bento / "bento.yaml").read_text())
     assert manifest["service"] == "bento_service.service:FraudDetector"
-    assert [m["tag"].split(":")[0] for m in manifest["models"]] == ["fraud_detector"]
-    for module in ("bento_service/service.py", "contracts/redis_layout.py", "transactions/schema.py"):
+    assert sorted(m["tag"].split(":")[0] for m in manifest["models"]) == ["fraud_detector", "login_risk"]
+    for module in ("bento_service/service.py", "contracts/redis_layout.py", "transactions/schema.py",
+                   "logins/schema.py", "drift_client/publisher.py", "drift_client/client.py"):
         assert (bento / "src" / module).exists(), module
     assert manifest["services"][0]["config"]["http"]["port"] == 8000
 

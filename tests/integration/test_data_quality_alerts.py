@@ -1,4 +1,4 @@
-"""Missing and out-of-range values, published through the service's sample publisher, judged by the real exporter,
+"""Missing and out-of-range values, published through the publishing client's sample publisher (drift_client), judged by the real exporter,
 raise FeatureMissing and FeatureOutOfRange in a real Prometheus running the generated rules; the other features
 stay quiet."""
 from __future__ import annotations
@@ -11,7 +11,7 @@ import pytest
 import redis
 import yaml
 
-from bento_service.publisher import PublisherConfig, SamplePublisher
+from drift_client.publisher import PublisherConfig, SamplePublisher
 from contracts import redis_layout as layout
 from scripts import servers
 from tests.helpers import Publisher, http, wait_for

@@ -49,3 +49,25 @@ def test_failures_are_reported_with_the_body(log_dir, tmp_path):
         with open(tmp_path / "bad_failures.csv") as f:
             failures = list(csv.DictReader(f))
         assert failures and all("404: Not Found" in row["Error"] for row in failures)
+
+
+def test_both_models_get_their_traffic(log_dir, tmp_path):
+    with servers.start_redis(log_dir) as redis_srv, servers.start_service(log_dir, redis_srv.extra["url"]) as svc:
+        result = locust(svc.url, tmp_path / "both", "--model", "both", "--scenario", "baseline", "--login-scenario",
+                        "unseen_country", "--rps", "10", "--label-delay", "1", "--label-rate", "1",
+                        "--batch-share", "0.2", "--batch-size", "5", "-t", "6s")
+        assert result.returncode == 0, result.stderr[-2000:]
+        rows = stats(tmp_path / "both")
+        assert int(rows["Aggregated"]["Failure Count"]) == 0
+        for name in ("predict [baseline]", "login predict [unseen_country]", "login predict_batch [unseen_country]",
+                     "feedback", "login feedback"):
+            assert int(rows[name]["Request Count"]) > 0, name
+        _, catalogue = http("GET", f"{svc.url}/api/v1/models")
+        login = next(m for m in catalogue["models"] if m["name"] == "login_risk")
+        keys = layout.Keys("login_risk", login["version"])
+        client = redis.Redis.from_url(redis_srv.extra["url"])
+        batches = [layout.decode_predictions(f) for _, f in client.xrange(keys.predictions)]
+        countries = [c for b in batches for c in b.features[:, 0]]
+        assert countries and len(login["features"][0]["categories"]) in countries  # VN travels as the unseen code
+        labelled = {i for _, f in client.xrange(keys.labels) for i in layout.decode_labels(f).ids}
+        assert labelled and labelled <= {i for b in batches for i in b.ids}

@@ -44,7 +44,7 @@ def test_form_greys_out_the_user_count_and_offers_scenario_and_rps(form, tmp_pat
         assert 'disabled=""' in fields[name] and 'value="0"' in fields[name], fields[name]
     assert "Custom parameters" in dom
     custom = {n for n in fields if n not in {"userCount", "spawnRate", "host", "runTime", "profile"}}
-    assert custom == {"scenario", "rps", "driftAfter", "rampSeconds"}, custom
+    assert custom == {"scenario", "rps", "driftAfter", "rampSeconds", "model", "loginScenario"}, custom
     assert '<option value="demo">demo</option>' in dom and 'value="10"' in fields["rps"]
 
 

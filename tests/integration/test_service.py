@@ -13,7 +13,7 @@ import redis
 from contracts import redis_layout as layout
 from contracts.reference_profile import ReferenceProfile
 from scripts import servers
-from tests.helpers import http, wait_for
+from tests.helpers import http, series, wait_for
 from transactions import FEATURE_NAMES, generate
 
 pytestmark = pytest.mark.integration
@@ -43,10 +43,11 @@ def read_predictions(client: redis.Redis, keys: layout.Keys) -> layout.Predictio
     )
 
 
-def metric_value(service, outcome: str) -> float:
+def metric_value(service, outcome: str, model: str = "fraud_detector") -> float:
+    """ml_monitoring_samples_total of one served model (each model version has its own series)."""
     _, text = http("GET", f"{service.url}/metrics")
-    match = re.search(rf'ml_monitoring_samples_total\{{[^}}]*outcome="{outcome}"[^}}]*\}} (\S+)', text)
-    return float(match.group(1)) if match else 0.0
+    value = series(text, "ml_monitoring_samples_total", model_name=model, outcome=outcome)
+    return value if value is not None else 0.0
 
 
 
@@ -120,7 +121,7 @@ def test_samples_labels_and_reference_are_readable_in_redis(service, redis_serve
     profile = ReferenceProfile.from_json(client.get(keys.reference))
     assert (profile.model_name, profile.model_version) == (keys.model_name, keys.model_version)
     assert set(profile.bins) == {*FEATURE_NAMES, "score"}
-    assert len(profile.sample["amount"]) == profile.bins["amount"].count > 30_000  # the whole training column
+    assert len(profile.sample["amount"]) == profile.bins["amount"].count > 30_000  # the whole training column (KS reference)
     assert sum(profile.importance.values()) == pytest.approx(1.0)
     assert client.ttl(keys.reference) > 0
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import http.client as httpclient
 import json
 import os
-import re
 import signal
 import time
 import uuid
@@ -16,6 +15,7 @@ import redis
 from bento_service.limits import MAX_BODY_BYTES
 from scripts import servers
 from tests.conftest import http
+from tests.helpers import series
 from tests.integration.test_service import GOOD, metric_value, model_keys, predict, read_predictions, rows, wait_for
 
 pytestmark = pytest.mark.integration
@@ -182,8 +182,7 @@ def test_a_rejected_request_is_one_log_line_without_the_payload(service):
 # Finding 9: exact accounting across a Redis freeze; redis_up within 5 s on an idle service
 def redis_up_value(service) -> float | None:
     _, text = http("GET", f"{service.url}/metrics")
-    match = re.search(r"ml_monitoring_redis_up\{[^}]*\} (\S+)", text)
-    return float(match.group(1)) if match else None
+    return series(text, "ml_monitoring_redis_up", model_name="fraud_detector")
 
 
 def test_redis_up_drops_within_5s_on_an_idle_service(log_dir):

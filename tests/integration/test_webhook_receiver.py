@@ -50,8 +50,8 @@ def test_notification_is_kept_as_json_and_shown_as_a_page(receiver):
 
 
 def test_runbook_page_has_the_anchor_the_alerts_link_to(receiver):
-    status, kind, page = get(f"{receiver.url}/README.md")
-    assert status == 200 and kind.startswith("text/html") and '<h4 id="featuredrift">' in page
+    status, kind, page = get(f"{receiver.url}/docs/runbook.md")
+    assert status == 200 and kind.startswith("text/html") and '<h2 id="featuredrift">' in page
     assert get(f"{receiver.url}/docs/detection.png")[1] == "image/png"
 
 

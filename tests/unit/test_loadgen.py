@@ -72,3 +72,21 @@ def test_every_scenario_produces_valid_transactions(name):
 
 def test_users_for_rate():
     assert users_for(100) == 10 and users_for(10) == 1 and users_for(0.5) == 1 and users_for(105) == 11
+
+
+def test_login_traffic_follows_its_scenarios():
+    from loadgen.login_traffic import LoginSource, LoginTimeline
+    from logins.schema import SCHEMA as LOGIN_SCHEMA
+
+    timeline = LoginTimeline("demo", drift_after=10)
+    assert timeline.at(9.9).name == "baseline" and timeline.at(10).name == "unseen_country"
+    assert LoginTimeline("gradual", ramp_seconds=100).at(50).unseen_country_share == pytest.approx(0.05)
+    source = LoginSource("run", seed=1)
+    sent = [source.next(timeline.at(60)) for _ in range(3000)]
+    assert len({s.transaction_id for s in sent}) == 3000
+    assert np.mean([s.features["country"] == "VN" for s in sent]) == pytest.approx(0.10, abs=0.02)
+    first = sent[0].body()["features"]
+    assert isinstance(first["country"], str) and type(first["hour_of_day"]) is int and type(first["new_device"]) is int
+    assert type(first["ip_risk_score"]) is float and all(LOGIN_SCHEMA[k].check(v) is None for k, v in first.items())
+    mobile = [source.next(LoginTimeline("mobile_surge").at(0)).features["device_type"] == "mobile" for _ in range(3000)]
+    assert np.mean(mobile) == pytest.approx(0.76, abs=0.03)  # the training share 0.38, doubled

@@ -44,7 +44,8 @@ def test_every_alert_has_a_promtool_test_and_a_runbook():
     assert alerts == {"FeatureDrift", "PredictionDrift", "ModelPerformanceDegraded", "PredictionLatencyHigh",
                       "ServiceDown", "ExporterDown", "RedisDown", "MonitoringDataStale", "ModelPerformanceEstimatedDrop",
                       "ModelPerformanceEstimatedDropForecast", "FeatureDriftForecast", "DriftNotJudged",
-                      "MonitoringSamplesDropped", "PredictionErrorsHigh", "FeatureMissing", "FeatureOutOfRange"}
+                      "MonitoringSamplesDropped", "PredictionErrorsHigh", "FeatureMissing", "FeatureOutOfRange",
+                      "FeatureDriftMultiWindow"}
     tested = {t["alertname"] for f in (ROOT / "prometheus/tests").glob("*.yml")
               for case in yaml.safe_load(f.read_text())["tests"] for t in case.get("alert_rule_test", [])}
     assert alerts <= tested
@@ -126,7 +127,7 @@ def test_dashboards_are_built_from_code_and_valid():
     for uid, board in built.items():
         committed = json.loads((ROOT / "grafana" / "dashboards" / f"{uid}.json").read_text())
         assert committed == board, f"{uid}.json is stale: run python -m grafana.build_dashboards"
-        assert {v["name"] for v in board["templating"]["list"]} == {"model_name", "model_version"}
+        assert {v["name"] for v in board["templating"]["list"]} == {"model_name", "model_version", "span"}
         ids = [p["id"] for p in board["panels"]]
         assert len(ids) == len(set(ids))
         for panel in board["panels"]:
@@ -166,7 +167,7 @@ def test_compose_matches_the_native_stack_and_the_contracts():
             else:
                 assert (ROOT / source).exists(), source
     assert "--storage.tsdb.retention.time=7d" in services["prometheus"]["command"]
-    assert ":?" in services["grafana"]["environment"]["GF_SECURITY_ADMIN_PASSWORD"]  # no default password
+    assert "GF_SECURITY_ADMIN_PASSWORD__FILE" in services["grafana"]["environment"]  # no default password: a secret file
     prom = yaml.safe_load((ROOT / "prometheus/prometheus.yml").read_text())
     for job in prom["scrape_configs"]:
         host, port = job["static_configs"][0]["targets"][0].split(":")
@@ -189,17 +190,49 @@ def test_compose_matches_the_native_stack_and_the_contracts():
 
 
 def test_compose_is_safe_by_default():
-    """Issue 14: loopback-only ports, no Prometheus lifecycle API, restart policies, pinned images, durable Redis."""
+    """Issue 14: loopback-only ports, no Prometheus lifecycle API, restart policies, pinned images, durable Redis
+    with a password from a Docker secret, Grafana's password from a file, a non-root image without a model."""
     compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    one_shot = {"secrets-init", "train"}
     for name, svc in compose["services"].items():
         assert all(str(p).startswith("127.0.0.1:") for p in svc.get("ports", [])), name
-        assert svc.get("restart") == "unless-stopped", name
+        assert svc.get("restart") == ("no" if name in one_shot else "unless-stopped"), name
         image = svc.get("image", "")
         assert ":" in image and not image.endswith((":latest", "-alpine")) or image.startswith("ml-drift-monitor") \
             or re.search(r":\d+\.\d+\.\d+", image), (name, image)
     assert not any("lifecycle" in str(a) for a in compose["services"]["prometheus"]["command"])
-    redis_cmd = compose["services"]["redis"]["command"]
-    for flag, value in (("--appendonly", "yes"), ("--appendfsync", "everysec"), ("--maxmemory-policy", "noeviction")):
-        assert redis_cmd[redis_cmd.index(flag) + 1] == value
-    assert (ROOT / ".dockerignore").exists()
-    assert '"--host", "127.0.0.1"' in (ROOT / "Dockerfile").read_text()
+    redis_svc = compose["services"]["redis"]
+    redis_cmd = " ".join(redis_svc["command"])
+    for setting in ("--appendonly yes", "--appendfsync everysec", "--maxmemory-policy noeviction", "requirepass",
+                    "/run/secrets/redis_password", "exec docker-entrypoint.sh redis-server /tmp/redis.conf"):
+        assert setting in redis_cmd, setting
+    assert redis_svc["secrets"] == ["redis_password"] and "REDISCLI_AUTH" in redis_svc["healthcheck"]["test"][1]
+    assert set(compose["secrets"]) == {"redis_password", "grafana_admin_password"}
+    for name in ("service", "exporter"):
+        svc = compose["services"][name]
+        assert svc["environment"]["REDIS_PASSWORD_FILE"] == "/run/app-secrets/redis_password", name
+        assert "app-secrets:/run/app-secrets:ro" in svc["volumes"], name
+        assert svc["depends_on"]["secrets-init"] == {"condition": "service_completed_successfully"}, name
+    assert "@" not in compose["x-app"]["environment"]["REDIS_URL"], "no password in the URL"
+    assert compose["services"]["service"]["depends_on"]["train"] == {"condition": "service_completed_successfully"}
+    grafana_env = compose["services"]["grafana"]["environment"]
+    assert "GF_SECURITY_ADMIN_PASSWORD" not in grafana_env
+    assert grafana_env["GF_SECURITY_ADMIN_PASSWORD__FILE"] == "/run/grafana-secrets/admin_password"
+    assert (ROOT / ".dockerignore").exists() and "secrets" in (ROOT / ".dockerignore").read_text().split()
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert '"--host", "127.0.0.1"' in dockerfile
+    assert re.search(r"^USER 10001", dockerfile, re.M), "the image runs as an unprivileged user"
+    assert not re.search(r"^RUN .*bento_service\.train", dockerfile, re.M), "no training at build time"
+
+
+def test_compose_secrets_are_private_and_kept(tmp_path):
+    from scripts.compose_secrets import write_secrets
+    written = write_secrets(tmp_path / "secrets", {"GRAFANA_ADMIN_PASSWORD": "chosen"})
+    assert written["grafana_admin_password"].read_text() == "chosen"
+    assert (tmp_path / "secrets").stat().st_mode & 0o777 == 0o700
+    for path in written.values():
+        assert path.stat().st_mode & 0o777 == 0o600, path
+    redis_password = written["redis_password"].read_text()
+    assert len(redis_password.strip()) >= 32
+    again = write_secrets(tmp_path / "secrets", {"GRAFANA_ADMIN_PASSWORD": "other"})
+    assert again["redis_password"].read_text() == redis_password and again["grafana_admin_password"].read_text() == "chosen"

@@ -32,7 +32,7 @@ def test_the_psi_threshold_default_is_written_in_one_source_file_only():
 def test_environment_overrides_every_setting_and_empty_means_default():
     env = {name: "7" for name, _, _ in settings()}
     policy = Policy.from_env(env)
-    assert all(getattr(policy, f) == 7 for f in Policy.__dataclass_fields__)
+    assert all(float(getattr(policy, f)) == 7 for f in Policy.__dataclass_fields__)
     assert Policy.from_env({"PSI_THRESHOLD": ""}) == Policy()
     assert Config.from_env({"PSI_THRESHOLD": "0.4"}).policy.psi_threshold == 0.4
 

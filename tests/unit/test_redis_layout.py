@@ -51,7 +51,7 @@ def test_labels_other_than_0_1_are_malformed():
 
 def test_keys_are_namespaced_by_model_and_version():
     keys = layout.Keys("fraud", "v1")
-    assert keys.predictions == "drift:fraud:v1:predictions"
+    assert keys.predictions == "drift:{fraud:v1}:predictions"
     assert layout.Keys.from_member(keys.member) == keys
     assert layout.entry_time_seconds(b"1700000000123-4") == pytest.approx(1700000000.123)
 
@@ -68,3 +68,13 @@ def test_version_2_entries_carry_their_width_and_version_1_entries_still_decode(
     assert layout.decode_predictions(legacy, width=12).features.shape == (1, 12)
     with pytest.raises(layout.MalformedEntry):
         layout.decode_predictions({**fields, "width": b"zero"})
+
+
+def test_every_key_of_a_model_version_lives_in_one_cluster_slot():
+    from redis.crc import key_slot
+
+    keys = layout.Keys("fraud_detector", "3roq7oxjdksusax4")
+    names = [keys.reference, keys.predictions, keys.labels, keys.profile(29_000_000), keys.profiled,
+             keys.publish_token("abc")]
+    assert len({key_slot(k.encode()) for k in names}) == 1
+    assert key_slot(layout.Keys("fraud_detector", "other").predictions.encode()) != key_slot(keys.predictions.encode())

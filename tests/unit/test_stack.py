@@ -24,7 +24,10 @@ def test_demo_settings_are_short_and_overridable(monkeypatch):
     assert demo.window_hours * 3600 <= 120 and demo.interval_seconds <= 10
     assert demo.load[:2] == ["--scenario", "demo"]
     monkeypatch.setenv("DEMO_RPS", "5")
-    assert Settings.demo().load[-1] == "5"
+    monkeypatch.setenv("DEMO_MODEL", "fraud_detector")
+    load = Settings.demo().load
+    assert load[load.index("--rps") + 1] == "5" and load[load.index("--model") + 1] == "fraud_detector"
+    assert "both" in Settings().load  # make up drives both models, so neither sits idle (DriftNotJudged)
 
 
 def test_rendered_configs_are_valid_and_point_at_the_chosen_ports(tmp_path):

@@ -28,6 +28,7 @@ import numpy as np
 import redis
 
 from contracts import redis_layout as layout
+from contracts.redis_client import connect
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +87,7 @@ class SamplePublisher:
         self._next_heartbeat = 0.0
         self._unresolved: deque[tuple[str, int]] = deque()  # (token, samples) of sends with unknown outcome
         self._client = (
-            redis.Redis.from_url(
+            connect(  # REDIS_URL + REDIS_PASSWORD_FILE, as every client
                 config.redis_url, socket_timeout=config.socket_timeout,
                 socket_connect_timeout=config.socket_timeout, health_check_interval=0,
             )

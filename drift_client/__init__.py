@@ -1,0 +1,8 @@
+"""Publish any model's predictions and labels to Redis for the drift exporter (see README, "The publishing client").
+
+    from drift_client import DriftClient, profile_from_training
+"""
+from drift_client.client import DriftClient, profile_from_training
+from drift_client.publisher import Counters, PublisherConfig, SamplePublisher
+
+__all__ = ["DriftClient", "profile_from_training", "Counters", "PublisherConfig", "SamplePublisher"]
