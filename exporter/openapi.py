@@ -7,7 +7,7 @@ Built from the policy so that the documented bounds of `hours` are the ones the 
 >>> doc["paths"]["/api/v1/monitoring/drift/latest"]["get"]["parameters"][0]["schema"]["maximum"]
 168.0
 >>> sorted(doc["paths"])
-['/api/v1/monitoring/drift/latest', '/health', '/metrics', '/openapi.json']
+['/api/v1/monitoring/comparison', '/api/v1/monitoring/drift/latest', '/health', '/metrics', '/openapi.json']
 """
 from __future__ import annotations
 
