@@ -11,7 +11,7 @@ GET  /metrics   ml_retraining_triggers_total{model_name, decision=start|cooldown
 GET  /status    the same as JSON, with the last runs' log tails
 With --auto-promote (RETRAIN_AUTO_PROMOTE=1) it also checks every --promote-interval seconds whether a challenger
 beats its champion on the live window (retrain/promotion.py) and promotes it; otherwise `python -m retrain promote`.
-The job's command is RETRAIN_COMMAND (default: this Python's `-m retrain --model <name>`) plus RETRAIN_ARGS; its
+The job's command is RETRAIN_COMMAND (default: this Python's `-m retrain train --model <name>`) plus RETRAIN_ARGS; its
 output goes to --log-dir. Environment: REDIS_URL (the lock and the cooldown), ALERTMANAGER_URL (notifications).
 """
 from __future__ import annotations
@@ -171,7 +171,7 @@ def make_handler(retrainer: Retrainer) -> type[BaseHTTPRequestHandler]:
 
 
 def default_command() -> list[str]:
-    command = shlex.split(os.environ.get("RETRAIN_COMMAND", "")) or [sys.executable, "-m", "retrain"]
+    command = shlex.split(os.environ.get("RETRAIN_COMMAND", "")) or [sys.executable, "-m", "retrain", "train"]
     return command + shlex.split(os.environ.get("RETRAIN_ARGS", ""))
 
 
