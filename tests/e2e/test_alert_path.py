@@ -217,6 +217,9 @@ def test_every_dashboard_panel_returns_data(stack, drift_notification):
     assert dashboard_queries(), "no dashboards found"
     [info] = prom_query(stack, 'ml_model_info{model_name="fraud_detector"}')  # the model with traffic
     variables = {"model_name": info["metric"]["model_name"], "model_version": info["metric"]["model_version"]}
+    spans = prom_query(stack, 'ml_drift_span_samples{model_name="fraud_detector"}')  # the $span dropdown's values
+    assert spans, "no judged window (span) series"
+    variables["span"] = min((s["metric"]["span"] for s in spans), key=len)
     empty = [(uid, title, substitute(expr, variables)) for uid, title, expr in dashboard_queries()
              if not prom_query(stack, substitute(expr, variables))]
     assert not empty, f"panels without data: {empty}"
