@@ -229,6 +229,8 @@ def test_dashboard_variables_resolve(stack, drift_notification):
     """Every `label_values(metric{...}, label)` variable lists the running model (what Grafana's dropdowns show)."""
     [info] = prom_query(stack, 'ml_model_info{model_name="fraud_detector"}')  # the model with traffic
     variables = {"model_name": info["metric"]["model_name"], "model_version": info["metric"]["model_version"]}
+    spans = prom_query(stack, 'ml_drift_span_samples{model_name="fraud_detector"}')  # the $span dropdown's values
+    variables["span"] = min((s["metric"]["span"] for s in spans), key=len) if spans else ""
     for path in sorted(DASHBOARDS.glob("*.json")):
         for var in json.loads(path.read_text())["templating"]["list"]:
             match = re.fullmatch(r"label_values\((.+), (\w+)\)", var["query"]["query"])
