@@ -8,7 +8,7 @@ SCHEMA_STAMP := .cache/grafana-schema/node_modules/.lock-sha256
 export BENTOML_DO_NOT_TRACK := True
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: install train model test test-unit check-config bench up down alerts walkthrough serve exporter load clean
+.PHONY: install train model test test-unit check-config bench up down alerts walkthrough serve exporter load clean retrain promote rollback versions
 
 install: $(STAMP) $(SCHEMA_STAMP)
 
@@ -76,6 +76,18 @@ exporter: install
 
 load: install
 	$(VENV)/bin/locust -f loadgen/locustfile.py
+
+retrain:  ## a new version of MODEL from recent labelled traffic in Redis, registered as the challenger in shadow
+	$(PY) -m retrain train --model $${MODEL:-fraud_detector} $${RETRAIN_ARGS:-}
+
+versions:  ## the versions document of MODEL (default fraud_detector) and the live champion/challenger comparison
+	$(PY) -m retrain status --model $${MODEL:-fraud_detector}
+
+promote:  ## the challenger of MODEL becomes the champion (IF_WINS=1: only if it beats the champion now)
+	$(PY) -m retrain promote --model $${MODEL:-fraud_detector} $${IF_WINS:+--if-wins}
+
+rollback:  ## back to the champion before the last promotion
+	$(PY) -m retrain rollback --model $${MODEL:-fraud_detector}
 
 clean:
 	rm -rf .run .pytest_cache

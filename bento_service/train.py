@@ -83,13 +83,20 @@ def calibration_report(val_scores: np.ndarray, y_val: np.ndarray, test_scores: n
 
 
 def train(spec: ModelSpec, rows: int, seed: int) -> bentoml.Model:
-    started = time.perf_counter()
-    names = list(spec.feature_names)
     print(f"[{spec.name}] generating {rows} rows (seed {seed})", flush=True)
     data = spec.generate(rows, seed=seed)
+    return fit_and_save(spec, data, *split(rows, seed), seed=seed, metadata={"rows": rows})
+
+
+def fit_and_save(spec: ModelSpec, data, tr: np.ndarray, va: np.ndarray, te: np.ndarray, *, seed: int,
+                 metadata: dict | None = None) -> bentoml.Model:
+    """Train on rows `tr` of `data` (the schema's columns and the label) with early stopping and the threshold on
+    `va`, measure on `te`, and save the booster with its reference profile (built from the training rows).
+    `make train` calls it on generated data; retraining (retrain/) on recent labelled traffic, split by time."""
+    started = time.perf_counter()
+    names = list(spec.feature_names)
     x = spec.schema.encode_frame(data)
     y = data[spec.label].to_numpy()
-    tr, va, te = split(rows, seed)
     print(f"train {len(tr)}  validation {len(va)}  test {len(te)}  positive rate {y.mean():.3%}", flush=True)
     dtrain = xgb.DMatrix(x[tr], y[tr], feature_names=names)
     dval = xgb.DMatrix(x[va], y[va], feature_names=names)
@@ -113,8 +120,8 @@ def train(spec: ModelSpec, rows: int, seed: int) -> bentoml.Model:
         spec.name,
         labels={"framework": "xgboost", "task": spec.task},
         metadata={"trained_at": trained_at, "features": names, "metrics": metrics, "threshold": threshold,
-                  "rows": rows, "seed": seed, "trees": booster.num_boosted_rounds(), "calibration": calibration,
-                  "task": spec.task},
+                  "seed": seed, "trees": booster.num_boosted_rounds(), "calibration": calibration,
+                  "task": spec.task, **(metadata or {})},
     ) as model:
         booster.save_model(model.path_of(BOOSTER_FILE))
         saved = load_booster(model.path_of(BOOSTER_FILE))

@@ -52,3 +52,19 @@ SERVICE_REDIS_UP = "ml_monitoring_redis_up"
 PERFORMANCE_METRICS = ("accuracy", "precision", "recall", "f1", "roc_auc", "average_precision")
 ESTIMATED_METRICS = ("roc_auc", "average_precision", "precision", "recall", "f1")
 HEALTHY, WARNING, CRITICAL = 0, 1, 2
+
+# The retraining loop (scripts/retrain_webhook.py)
+RETRAIN_TRIGGERS = "ml_retraining_triggers"  # _total{model_name, decision="start"|"cooldown"|"running"}
+RETRAIN_RUNS = "ml_retraining_runs"  # _total{model_name, outcome="succeeded"|"not_enough_data"|"locked"|"failed"}
+RETRAIN_IN_PROGRESS = "ml_retraining_in_progress"
+RETRAIN_LAST_DURATION = "ml_retraining_last_duration_seconds"
+
+# Champion vs challenger (exporter/version_comparison.py); labels model_name, champion, challenger, mode
+COMPARISON_PERFORMANCE = "ml_model_comparison_performance"  # {model_name, model_version, role, metric}
+COMPARISON_LABELLED = "ml_model_comparison_labelled_samples"  # {model_name, model_version, role}
+COMPARISON_DIFFERENCE = "ml_model_comparison_difference"  # challenger - champion, {metric}
+COMPARISON_DIFFERENCE_INTERVAL = "ml_model_comparison_difference_interval"  # ROC AUC difference, {bound}
+COMPARISON_PVALUE = "ml_model_comparison_pvalue"  # DeLong, two-sided
+COMPARISON_CHALLENGER_WINS = "ml_model_comparison_challenger_wins"  # 1 when the promotion rule holds
+MODEL_VERSION_ROLE = "ml_model_version_role"  # 1 per serving version {model_name, model_version, role, mode}
+MODEL_AB_SHARE = "ml_model_ab_share"  # {model_name}: the challenger's configured share in ab mode

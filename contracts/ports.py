@@ -12,7 +12,7 @@ from typing import Mapping
 
 ENV = {"redis": "REDIS_PORT", "service": "SERVICE_PORT", "exporter": "EXPORTER_PORT", "locust": "LOCUST_PORT",
        "prometheus": "PROMETHEUS_PORT", "alertmanager": "ALERTMANAGER_PORT", "webhook": "WEBHOOK_PORT",
-       "grafana": "GRAFANA_PORT"}
+       "grafana": "GRAFANA_PORT", "retrain": "RETRAIN_PORT"}
 LOOPBACK = "127.0.0.1"
 
 
@@ -26,6 +26,7 @@ class Ports:
     alertmanager: int = 9093
     webhook: int = 5001
     grafana: int = 3000
+    retrain: int = 5002  # the retraining webhook (scripts/retrain_webhook.py), when the stack runs it
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> "Ports":

@@ -10,6 +10,7 @@ from prometheus_client import CollectorRegistry
 
 from contracts.redis_client import RedisPasswordFileError
 from exporter.collector import DriftCollector
+from exporter.comparison_collector import ComparisonCollector
 from exporter.config import Config
 from exporter.monitor import Monitor
 from exporter.server import serve
@@ -24,6 +25,7 @@ def main() -> None:
         sys.exit(f"drift exporter: {exc}")
     registry = CollectorRegistry()
     registry.register(DriftCollector(monitor))
+    registry.register(ComparisonCollector(monitor))
     stop = threading.Event()
     server = serve(monitor, registry)
     threading.Thread(target=server.serve_forever, name="http", daemon=True).start()

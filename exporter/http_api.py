@@ -104,6 +104,11 @@ def make_app(monitor, registry: CollectorRegistry, parse_period: Callable) -> St
         body = json.dumps({"window_hours": hours, **period, "models": models}).encode()
         return Response(body, media_type="application/json", headers={"X-Report": how})
 
+    async def comparison(request: Request) -> JSONResponse:
+        """Champion vs challenger of every model that has one, from the last cycle (exporter/version_comparison.py)."""
+        return JSONResponse({"window_hours": cfg.window_hours,
+                             "models": [c.to_dict() for c in list(getattr(monitor, "comparisons", {}).values())]})
+
     api_document = json.dumps(openapi.document(cfg)).encode()
 
     async def openapi_json(request: Request) -> Response:
@@ -114,6 +119,7 @@ def make_app(monitor, registry: CollectorRegistry, parse_period: Callable) -> St
 
     return Starlette(routes=[Route("/metrics", metrics, methods=["GET"]), Route("/health", health, methods=["GET"]),
                              Route("/api/v1/monitoring/drift/latest", drift, methods=["GET"]),
+                             Route("/api/v1/monitoring/comparison", comparison, methods=["GET"]),
                              Route("/openapi.json", openapi_json, methods=["GET"])],
                      exception_handlers={404: not_found})
 

@@ -14,9 +14,11 @@ from contracts.policy import Policy
 from exporter.config import Config
 from exporter.detectors import ModelDetectors
 from exporter.reader import StreamReader
+from exporter.comparison import PromotionRule
 from exporter.redis_client import ERRORS, connect
 from exporter.snapshot import ModelSnapshot, compute
 from exporter.spans import Spans
+from exporter.version_comparison import VersionComparison, compare_versions, models_with_versions
 from exporter.window import Window
 
 log = logging.getLogger(__name__)
@@ -48,6 +50,9 @@ class Monitor:
         self.tracked: dict[str, Tracked] = {}
         self.snapshots: dict[str, ModelSnapshot] = {}
         self.span_snapshots: dict[str, dict[str, ModelSnapshot]] = {}  # member -> span name -> snapshot
+        self.comparisons: dict[str, VersionComparison] = {}  # model name -> champion vs challenger
+        self.model_versions: dict = {}  # model name -> its versions document (contracts/model_versions.py)
+        self.promotion_rule = PromotionRule.from_env()
         self.redis_up = False
         self.last_cycle_seconds = 0.0
         self.last_success = 0.0
@@ -80,6 +85,18 @@ class Monitor:
             snapshots[member] = tracked.snapshot(self.policy, now)
             spans[member] = tracked.spans.snapshots(now)
         self.snapshots, self.span_snapshots = snapshots, spans
+        self.comparisons = self._compare_versions(now)
+
+    def _compare_versions(self, now: float) -> dict[str, VersionComparison]:
+        """Champion vs challenger of every model that has one (exporter/version_comparison.py)."""
+        found = {}
+        self.model_versions = models_with_versions(self.client, self.config.redis_prefix)
+        for name, state in self.model_versions.items():
+            result = compare_versions(self.client, state, name, now, self.policy.window_hours, self.promotion_rule,
+                                      self.config.redis_prefix)
+            if result is not None:
+                found[name] = result
+        return found
 
     def _open(self, member: str) -> Tracked | None:
         """Start watching a model version newly seen in Redis (None while its reference is missing)."""

@@ -7,7 +7,7 @@ Built from the policy so that the documented bounds of `hours` are the ones the 
 >>> doc["paths"]["/api/v1/monitoring/drift/latest"]["get"]["parameters"][0]["schema"]["maximum"]
 168.0
 >>> sorted(doc["paths"])
-['/api/v1/monitoring/drift/latest', '/health', '/metrics', '/openapi.json']
+['/api/v1/monitoring/comparison', '/api/v1/monitoring/drift/latest', '/health', '/metrics', '/openapi.json']
 """
 from __future__ import annotations
 
@@ -54,6 +54,16 @@ def document(policy: Policy) -> dict:
                                                  "models": {"type": "array", "items": MODEL_REPORT}}}, "the report"),
                     "400": _json(ERROR, "`hours` is not a number in (0, retention]"),
                     "503": _json(ERROR, "Redis unavailable, or too many different reports being computed", RETRY_AFTER),
+                }}},
+            "/api/v1/monitoring/comparison": {"get": {
+                "operationId": "versionComparison",
+                "summary": "champion vs challenger of every model that has one, on the live window (DeLong)",
+                "responses": {
+                    "200": _json({"type": "object", "required": ["window_hours", "models"],
+                                  "properties": {"window_hours": {"type": "number"},
+                                                 "models": {"type": "array", "items": {"type": "object"}}}},
+                                 "one entry per compared model: versions, mode, both AUCs and APs, the difference, its "
+                                 "interval and p-value, whether the challenger wins"),
                 }}},
             "/health": {"get": {
                 "operationId": "health", "summary": "the exporter's own health",

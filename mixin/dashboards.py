@@ -1,4 +1,5 @@
-"""The three Grafana dashboards (the spec's tabs: Overview, Drift, Performance), built from mixin/config.yml.
+"""The Grafana dashboards (the spec's tabs: Overview, Drift, Performance; and Model comparison, champion vs
+challenger), built from mixin/config.yml.
 
     python -m mixin                       # rewrites grafana/dashboards/*.json (and the rules)
     python -m grafana.build_dashboards    # the dashboards only
@@ -114,7 +115,8 @@ class Board:
         ]
         uids = c["links"]["dashboard_uids"]
         links = [{"title": title, "url": f"/d/{uids[key]}?${{__url_time_range}}&${{__all_variables}}", "type": "link", **LINK}
-                 for key, title in (("overview", "Overview"), ("drift", "Drift"), ("performance", "Performance"))]
+                 for key, title in (("overview", "Overview"), ("drift", "Drift"), ("performance", "Performance"),
+                                    ("comparison", "Model comparison"))]
         d = c["dashboards"]
         return {"uid": self.uid, "title": self.title, "description": self.description, "tags": ["ml", "drift"],
                 "schemaVersion": d["schema_version"], "version": 1, "editable": False, "refresh": d["refresh"],
@@ -236,8 +238,49 @@ def performance() -> Board:
     return b
 
 
+NAME = 'model_name="$model_name"'
+WITH_ROLE = "* on (model_name, model_version) group_left (role) ml_model_version_role"
+
+
+def comparison() -> Board:
+    """Champion and challenger side by side: performance and its difference with its interval, drift, traffic."""
+    b = Board("comparison", "ML model: Model comparison",
+              "Champion vs challenger on the same traffic (shadow: paired, DeLong) or on their own arms (A/B).")
+    b.add("table", "Serving versions and mode", [(f"ml_model_version_role{{{NAME}}}", "")], width=8, height=5, instant=True,
+          description="Which version answers (champion), which is compared with it (challenger), and the mode.")
+    b.add("stat", "Challenger beats the champion", [(f"ml_model_comparison_challenger_wins{{{NAME}}}", "")], width=4, height=5,
+          mappings=[{"type": "value", "options": {"0": {"text": "Not yet", "color": "orange", "index": 0},
+                                                  "1": {"text": "Yes", "color": "green", "index": 1}}}],
+          options={"colorMode": "background", "graphMode": "none"},
+          description="The promotion rule: enough labelled traffic and the whole 95% interval of the ROC AUC difference "
+                      "above the required improvement (PROMOTION_MIN_IMPROVEMENT).")
+    b.add("stat", "DeLong p-value (equal ROC AUC)", [(f"ml_model_comparison_pvalue{{{NAME}}}", "")], width=4, height=5,
+          decimals=4, options={"graphMode": "none"})
+    b.add("stat", "A/B share answered by the challenger", [(f"ml_model_ab_share{{{NAME}}}", "")], width=4, height=5,
+          unit="percentunit", options={"graphMode": "none"})
+    b.add("stat", "Labelled predictions compared", [(f"ml_model_comparison_labelled_samples{{{NAME}}}", "{{role}}")],
+          width=4, height=5, decimals=0, options={"graphMode": "none"})
+    b.add("timeseries", "ROC AUC difference (challenger - champion) with its 95% interval",
+          [(f'ml_model_comparison_difference{{{NAME}, metric="roc_auc"}}', "difference"),
+           (f"ml_model_comparison_difference_interval{{{NAME}}}", "{{bound}}")], width=24,
+          thresholds=steps(("green", None)),
+          description="Above 0 with the lower bound above 0: the challenger ranks fraud better, significantly.")
+    b.add("timeseries", "ROC AUC: champion vs challenger",
+          [(f'ml_model_comparison_performance{{{NAME}, metric="roc_auc"}}', "{{role}} {{model_version}}")], decimals=3)
+    b.add("timeseries", "Average precision: champion vs challenger",
+          [(f'ml_model_comparison_performance{{{NAME}, metric="average_precision"}}', "{{role}} {{model_version}}")],
+          decimals=3)
+    b.add("timeseries", "Score drift of each version (PSI against its own test split)",
+          [(f"ml_drift_prediction_psi{{{NAME}}} {WITH_ROLE}", "{{role}} {{model_version}}")], thresholds=psi_steps())
+    b.add("timeseries", "Features drifting, per version",
+          [(f"sum by (model_version, role) (ml_drift_detected{{{NAME}}} {WITH_ROLE})", "{{role}} {{model_version}}")])
+    b.add("timeseries", "Predictions in each version's window (traffic share)",
+          [(f'ml_window_samples{{{NAME}, kind="predictions"}} {WITH_ROLE}', "{{role}} {{model_version}}")], width=24)
+    return b
+
+
 def build() -> dict[str, dict]:
-    return {board.uid: board.json() for board in (overview(), drift(), performance())}
+    return {board.uid: board.json() for board in (overview(), drift(), performance(), comparison())}
 
 
 def render() -> dict[str, str]:

@@ -8,6 +8,9 @@ One source (alertmanager/alertmanager.yml and templates/), adjusted from the env
   SLACK_API_URL_FILE           file holding the Slack incoming-webhook URL: Slack gets every alert
   SLACK_CHANNEL                default #ml-alerts
   PAGERDUTY_ROUTING_KEY_FILE   file holding the PagerDuty Events v2 routing key: PagerDuty gets the critical alerts
+  RETRAIN_WEBHOOK_URL          the retraining webhook (scripts/retrain_webhook.py): ModelPerformanceDegraded also goes
+                               there (off when unset; `make up` sets it with DEMO_RETRAIN=1)
+  RETRAIN_ON_FEATURE_DRIFT     "1": critical FeatureDrift also starts a retraining
   GRAFANA_URL                  base of Slack's title link (default http://127.0.0.1:3000); the alerts' own runbook and
                                dashboard links are absolute in their annotations (scripts/links.py)
 A relative *_FILE path is relative to alertmanager/ (e.g. secrets/slack_api_url, gitignored): the native stack
@@ -58,8 +61,22 @@ def render(env: dict[str, str], base: dict | None = None, files_root: Path = SOU
                                           "details": {"alerts": TEXT}, "send_resolved": True}]
         receivers[receiver["name"]] = receiver
         critical["receiver"] = receiver["name"]
+    if env.get("RETRAIN_WEBHOOK_URL"):
+        add_retraining_route(config, receivers, env["RETRAIN_WEBHOOK_URL"], env.get("RETRAIN_ON_FEATURE_DRIFT") == "1")
     config["receivers"] = list(receivers.values())
     return config
+
+
+def add_retraining_route(config: dict, receivers: dict, url: str, on_feature_drift: bool) -> None:
+    """First routes, with `continue: true`: the alert still notifies people as before; the webhook only starts a job
+    (its own lock and cooldown make a storm start one). Resolved notifications are not sent: nothing to do then."""
+    receivers["retrain"] = {"name": "retrain", "webhook_configs": [{"url": url, "send_resolved": False}]}
+    matchers = [['alertname="ModelPerformanceDegraded"']]
+    if on_feature_drift:
+        matchers.append(['alertname="FeatureDrift"', 'severity="critical"'])
+    routes = [{"matchers": m, "receiver": "retrain", "group_by": ["alertname", "model_name"], "group_wait": "0s",
+               "group_interval": "1m", "repeat_interval": "1h", "continue": True} for m in matchers]
+    config["route"]["routes"] = routes + config["route"]["routes"]
 
 
 def links_template(env: dict[str, str]) -> str | None:

@@ -331,6 +331,15 @@ def start_webhook_receiver(log_dir: Path, port: int | None = None) -> Server:
     return server
 
 
+def start_retrain_webhook(log_dir: Path, redis_url: str, port: int | None = None, env: dict | None = None,
+                          args: list[str] | None = None) -> Server:
+    """Alertmanager's retraining receiver (scripts/retrain_webhook.py): alerts start `python -m retrain`."""
+    port = port or free_port()
+    full_env = {"REDIS_URL": redis_url, "RETRAIN_LOG_DIR": str(log_dir), **(env or {})}
+    command = [PYTHON, "-m", "scripts.retrain_webhook", "--port", str(port), *(args or [])]
+    return _start_http("retrain-webhook", port, command, log_dir, "/status", env=full_env, timeout=30)
+
+
 def start_locust(log_dir: Path, service_url: str, options: list[str], web_port: int | None = None,
                  autostart: bool = True) -> Server:
     """Locust with its web UI on `web_port`, starting the test at once (--autostart) or waiting for the form."""

@@ -52,12 +52,16 @@ class Settings:
     load: list[str] = field(default_factory=lambda: ["--scenario", "demo", "--drift-after", "60", "--rps", "20",
                                                      "--model", "both"])
     exporter_env: dict = field(default_factory=dict)
+    retrain: bool = False  # the retraining loop: webhook, Alertmanager route, automatic promotion
+    retrain_cooldown_seconds: float = 600.0
 
     @classmethod
     def demo(cls) -> "Settings":
-        """`make up`'s settings; DEMO_WINDOW_HOURS, DEMO_INTERVAL, DEMO_RPS, DEMO_DRIFT_AFTER, DEMO_SCENARIO change them."""
+        """`make up`'s settings; DEMO_WINDOW_HOURS, DEMO_INTERVAL, DEMO_RPS, DEMO_DRIFT_AFTER, DEMO_SCENARIO change them;
+        DEMO_RETRAIN=1 runs the retraining loop (ModelPerformanceDegraded -> retraining -> shadow -> promotion)."""
         env = os.environ
-        return cls(window_hours=float(env.get("DEMO_WINDOW_HOURS", cls.window_hours)),
+        return cls(retrain=env.get("DEMO_RETRAIN") == "1",
+                   window_hours=float(env.get("DEMO_WINDOW_HOURS", cls.window_hours)),
                    interval_seconds=float(env.get("DEMO_INTERVAL", cls.interval_seconds)),
                    load=["--scenario", env.get("DEMO_SCENARIO", "demo"), "--drift-after", env.get("DEMO_DRIFT_AFTER", "60"),
                          "--rps", env.get("DEMO_RPS", "20"), "--model", env.get("DEMO_MODEL", "both")])
@@ -71,7 +75,10 @@ def prometheus_config(ports: Ports, settings: Settings, out: Path, links: Links 
     config["global"].update(scrape_interval=interval, evaluation_interval=interval)
     config["rule_files"] = [str(p) for p in write_rules(links or Links.for_ports(ports), out.parent / "rules")]
     config["alerting"]["alertmanagers"][0]["static_configs"][0]["targets"] = [f"127.0.0.1:{ports.alertmanager}"]
-    targets = {"fraud-service": ports.service, "drift-exporter": ports.exporter, "alertmanager": ports.alertmanager, "prometheus": ports.prometheus}
+    targets = {"fraud-service": ports.service, "drift-exporter": ports.exporter, "alertmanager": ports.alertmanager,
+               "prometheus": ports.prometheus, "retrain-webhook": ports.retrain}
+    if settings.retrain:
+        config["scrape_configs"].append({"job_name": "retrain-webhook", "static_configs": [{"targets": []}]})
     for job in config["scrape_configs"]:
         job["static_configs"][0]["targets"] = [f"127.0.0.1:{targets[job['job_name']]}"]
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -113,7 +120,8 @@ class Stack:
 
     def start(self, with_load: bool = True) -> "Stack":
         p, s = self.ports, self.settings
-        busy = [f"{name} {port}" for name, port in vars(p).items() if servers.port_in_use(port)]
+        busy = [f"{name} {port}" for name, port in vars(p).items()
+                if (name != "retrain" or s.retrain) and servers.port_in_use(port)]
         if busy:
             raise RuntimeError(f"ports already in use: {', '.join(busy)} (set e.g. REDIS_PORT=6380 to move one)")
         try:
@@ -138,6 +146,13 @@ class Stack:
             self.stop()
             raise
         return self
+
+    def retrain_env(self) -> dict[str, str]:
+        """The retraining webhook's environment: the demo's window, notifications through Alertmanager."""
+        s = self.settings
+        return {"ALERTMANAGER_URL": f"http://127.0.0.1:{self.ports.alertmanager}", "DRIFT_WINDOW_HOURS": str(s.window_hours),
+                "RETRAIN_COOLDOWN_SECONDS": str(s.retrain_cooldown_seconds), "PROMOTE_INTERVAL": str(s.interval_seconds),
+                **{k: v for k, v in os.environ.items() if k.startswith(("RETRAIN_", "PROMOTION_"))}}
 
     def redis_options(self) -> servers.RedisOptions:
         """The stack's Redis: a password generated once (mode 0600, under run_dir/secrets), an append-only file
@@ -165,7 +180,8 @@ class Stack:
                 "drift report": f"http://127.0.0.1:{p.exporter}/api/v1/monitoring/drift/latest",
                 "Locust web UI": f"http://127.0.0.1:{p.locust}", "Prometheus alerts": f"http://127.0.0.1:{p.prometheus}/classic/alerts",
                 "notifications": f"http://127.0.0.1:{p.webhook}/", "notifications (JSON)": f"http://127.0.0.1:{p.webhook}/alerts",
-                "runbook": self.links.runbook, "Alertmanager (API only)": f"http://127.0.0.1:{p.alertmanager}  (`make alerts`)"}
+                "runbook": self.links.runbook, "Alertmanager (API only)": f"http://127.0.0.1:{p.alertmanager}  (`make alerts`)",
+                **({"retraining (status)": f"http://127.0.0.1:{p.retrain}/status"} if self.settings.retrain else {})}
 
 
 def run_dir() -> Path:

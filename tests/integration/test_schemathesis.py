@@ -53,4 +53,4 @@ def test_the_exporter_has_an_openapi_document_and_passes_every_schemathesis_chec
     assert status == 200 and doc["openapi"].startswith("3.") and "/api/v1/monitoring/drift/latest" in doc["paths"]
     done = schemathesis(f"{exporter.url}/openapi.json", tmp_path)
     assert done.returncode == 0 and "No issues found" in done.stdout, done.stdout[-6000:] + done.stderr[-2000:]
-    assert "3 selected / 3 total" in done.stdout, "report, health and metrics (loaded from its URL, the document leaves itself out)"
+    assert "4 selected / 4 total" in done.stdout, "report, comparison, health and metrics (loaded from its URL, the document leaves itself out)"

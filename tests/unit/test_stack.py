@@ -11,7 +11,8 @@ from scripts.stack import Ports, Settings, prometheus_config
 
 def test_ports_default_to_design_and_move_with_the_environment(monkeypatch):
     assert vars(Ports()) == {"redis": 6379, "service": 8000, "exporter": 8001, "locust": 8089, "prometheus": 9090,
-                             "alertmanager": 9093, "webhook": 5001, "grafana": 3000}
+                             "alertmanager": 9093, "webhook": 5001, "grafana": 3000,
+                             "retrain": 5002}
     monkeypatch.setenv("PROMETHEUS_PORT", "19090")
     monkeypatch.setenv("WEBHOOK_PORT", "15001")
     ports = Ports.from_env()
@@ -30,7 +31,7 @@ def test_demo_settings_are_short_and_overridable(monkeypatch):
 
 
 def test_rendered_configs_are_valid_and_point_at_the_chosen_ports(tmp_path):
-    ports = Ports(redis=1, service=2, exporter=3, locust=4, prometheus=5, alertmanager=6, webhook=7, grafana=8)
+    ports = Ports(redis=1, service=2, exporter=3, locust=4, prometheus=5, alertmanager=6, webhook=7, grafana=8, retrain=9)
     out = prometheus_config(ports, Settings(scrape_seconds=2), tmp_path / "prometheus" / "prometheus.yml")
     config = yaml.safe_load(out.read_text())
     targets = {job["job_name"]: job["static_configs"][0]["targets"] for job in config["scrape_configs"]}
@@ -46,3 +47,17 @@ def test_rendered_configs_are_valid_and_point_at_the_chosen_ports(tmp_path):
     assert (am.parent / "templates" / "drift.tmpl").exists()
     result = subprocess.run(["amtool", "check-config", str(am)], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_retraining_loop_is_scraped_only_when_on(tmp_path):
+    ports = Ports(retrain=9)
+    off = yaml.safe_load(prometheus_config(ports, Settings(), tmp_path / "off.yml").read_text())
+    on = yaml.safe_load(prometheus_config(ports, Settings(retrain=True), tmp_path / "on.yml").read_text())
+    assert "retrain-webhook" not in {job["job_name"] for job in off["scrape_configs"]}
+    assert {job["job_name"]: job["static_configs"][0]["targets"] for job in on["scrape_configs"]}["retrain-webhook"] == ["127.0.0.1:9"]
+
+
+def test_demo_retrain_switch(monkeypatch):
+    assert not Settings.demo().retrain
+    monkeypatch.setenv("DEMO_RETRAIN", "1")
+    assert Settings.demo().retrain
