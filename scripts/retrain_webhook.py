@@ -25,7 +25,7 @@ import subprocess
 import sys
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import redis
@@ -36,6 +36,7 @@ from contracts import metric_names as names
 from contracts.policy import DEFAULT as POLICY
 from exporter.comparison import PromotionRule
 from retrain import guard, notify, promotion
+from scripts.http_server import serve_forever
 
 log = logging.getLogger("retrain_webhook")
 MAX_BODY = 1 << 20
@@ -196,9 +197,8 @@ def main(argv: list[str] | None = None) -> None:
         threading.Thread(target=promotion.auto_promote_forever, daemon=True,
                          args=(client, hours, PromotionRule.from_env(), args.promote_interval, threading.Event())).start()
         log.info("automatic promotion every %g s on a %g h window", args.promote_interval, hours)
-    server = ThreadingHTTPServer((args.host, args.port), make_handler(retrainer))
     log.info("retraining webhook on %s:%d for %s (cooldown %g s)", args.host, args.port, sorted(alerts), args.cooldown)
-    server.serve_forever()
+    serve_forever(args.host, args.port, make_handler(retrainer))
 
 
 if __name__ == "__main__":

@@ -16,11 +16,12 @@ import json
 import threading
 import time
 from collections import deque
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 from contracts.ports import Ports
 from scripts import docs_page, notifications_page
+from scripts.http_server import serve_forever
 
 MAX_KEPT = 1000
 MAX_BODY = 1 << 20
@@ -99,7 +100,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path(".run/logs/notifications.jsonl"))
     args = parser.parse_args()
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    ThreadingHTTPServer((args.host, args.port), make_handler(args.out)).serve_forever()
+    serve_forever(args.host, args.port, make_handler(args.out))
 
 
 if __name__ == "__main__":
