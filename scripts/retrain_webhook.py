@@ -25,7 +25,6 @@ import subprocess
 import sys
 import threading
 import time
-from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import redis
@@ -36,10 +35,9 @@ from contracts import metric_names as names
 from contracts.policy import DEFAULT as POLICY
 from exporter.comparison import PromotionRule
 from retrain import guard, notify, promotion
-from scripts.http_server import serve_forever
+from scripts.http_server import NO_BODY, JsonHandler, serve_forever
 
 log = logging.getLogger("retrain_webhook")
-MAX_BODY = 1 << 20
 EXIT_OUTCOMES = {0: "succeeded", 3: "not_enough_data", 4: "locked"}  # python -m retrain's exit statuses
 
 
@@ -119,54 +117,32 @@ class Retrainer:
         return {"alerts": sorted(self.alerts), "cooldown_seconds": self.cooldown, "runs": self.history[-20:]}
 
 
-def make_handler(retrainer: Retrainer) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
+def make_handler(retrainer: Retrainer) -> type[JsonHandler]:
+    class Handler(JsonHandler):
         def do_POST(self) -> None:
             if self.path.split("?", 1)[0] != "/alerts":
-                self._reply(404, {"error": "POST /alerts"})
+                self.reply(404, {"error": "POST /alerts"})
                 return
-            try:
-                length = int(self.headers.get("Content-Length", 0))
-            except ValueError:
-                length = -1
-            if not 0 <= length <= MAX_BODY:
-                self._reply(413 if length > MAX_BODY else 400, {"error": f"Content-Length must be 0-{MAX_BODY} bytes"})
-                return
-            try:
-                body = json.loads(self.rfile.read(length))
-            except (json.JSONDecodeError, UnicodeDecodeError):
-                self._reply(400, {"error": "body must be JSON"})
+            body = self.read_json()
+            if body is NO_BODY:
                 return
             if not isinstance(body, dict):
-                self._reply(400, {"error": "body must be a JSON object (an Alertmanager notification)"})
+                self.reply(400, {"error": "body must be a JSON object (an Alertmanager notification)"})
                 return
             try:
-                self._reply(200, {"decisions": retrainer.handle(body)})
+                self.reply(200, {"decisions": retrainer.handle(body)})
             except redis.RedisError as exc:  # no lock, no retraining: Alertmanager retries the notification
                 log.warning("Redis unavailable: %s", exc)
-                self._reply(503, {"error": "Redis unavailable: the lock and cooldown cannot be checked"})
+                self.reply(503, {"error": "Redis unavailable: the lock and cooldown cannot be checked"})
 
         def do_GET(self) -> None:
             path = self.path.split("?", 1)[0]
             if path == "/metrics":
-                self._send(200, generate_latest(retrainer.registry), CONTENT_TYPE_LATEST)
+                self.send(200, CONTENT_TYPE_LATEST, generate_latest(retrainer.registry))
             elif path in ("/status", "/health"):
-                self._reply(200, retrainer.status())
+                self.reply(200, retrainer.status())
             else:
-                self._reply(404, {"error": "GET /metrics or /status"})
-
-        def _reply(self, status: int, body: dict) -> None:
-            self._send(status, json.dumps(body).encode(), "application/json")
-
-        def _send(self, status: int, payload: bytes, content_type: str) -> None:
-            self.send_response(status)
-            self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
-
-        def log_message(self, fmt: str, *args) -> None:
-            log.debug(fmt, *args)
+                self.reply(404, {"error": "GET /metrics or /status"})
 
     return Handler
 
