@@ -34,6 +34,7 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from contracts import metric_names as names
 from contracts.policy import DEFAULT as POLICY
+from contracts.redis_client import connect
 from exporter.comparison import PromotionRule
 from retrain import guard, notify, promotion
 
@@ -188,7 +189,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     args.log_dir.mkdir(parents=True, exist_ok=True)
-    client = redis.Redis.from_url(os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"), socket_timeout=2)
+    # REDIS_URL + REDIS_PASSWORD_FILE, as every other client (make up's Redis requires a password)
+    client = connect(os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"), socket_timeout=2)
     alerts = {a.strip() for a in args.alerts.split(",") if a.strip()}
     retrainer = Retrainer(client, args.cooldown, alerts, default_command(), args.log_dir, critical_only={"FeatureDrift"})
     if args.auto_promote:
