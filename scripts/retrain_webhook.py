@@ -185,6 +185,8 @@ def main(argv: list[str] | None = None) -> None:
                         help="comma-separated alert names that start a retraining; FeatureDrift counts when critical only")
     parser.add_argument("--auto-promote", action="store_true", default=os.environ.get("RETRAIN_AUTO_PROMOTE") == "1")
     parser.add_argument("--promote-interval", type=float, default=float(os.environ.get("PROMOTE_INTERVAL", 30)))
+    parser.add_argument("--promote-hold", type=float, default=float(os.environ.get("PROMOTION_HOLD_SECONDS", 0)),
+                        help="seconds the challenger must keep winning before it is promoted automatically")
     parser.add_argument("--log-dir", type=Path, default=Path(os.environ.get("RETRAIN_LOG_DIR", ".run/logs")))
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -196,8 +198,10 @@ def main(argv: list[str] | None = None) -> None:
     if args.auto_promote:
         hours = float(os.environ.get("DRIFT_WINDOW_HOURS", POLICY.window_hours))
         threading.Thread(target=promotion.auto_promote_forever, daemon=True,
-                         args=(client, hours, PromotionRule.from_env(), args.promote_interval, threading.Event())).start()
-        log.info("automatic promotion every %g s on a %g h window", args.promote_interval, hours)
+                         args=(client, hours, PromotionRule.from_env(), args.promote_interval, threading.Event()),
+                         kwargs={"hold_seconds": args.promote_hold}).start()
+        log.info("automatic promotion every %g s on a %g h window, once the challenger has won for %g s",
+                 args.promote_interval, hours, args.promote_hold)
     server = ThreadingHTTPServer((args.host, args.port), make_handler(retrainer))
     log.info("retraining webhook on %s:%d for %s (cooldown %g s)", args.host, args.port, sorted(alerts), args.cooldown)
     server.serve_forever()
