@@ -29,6 +29,7 @@ from pathlib import Path
 import yaml
 
 import contracts.ports
+from contracts import model_versions
 from scripts import servers
 from scripts.links import Links, relink_rules
 from scripts.render_alertmanager import load_dotenv, write as write_alertmanager_config
@@ -157,7 +158,8 @@ class Stack:
             self._step("redis", lambda: servers.start_redis(self.logs, p.redis, self.redis_options()))
             redis_env = self.parts["redis"].extra["client_env"]  # REDIS_URL + REDIS_PASSWORD_FILE
             redis_url = redis_env["REDIS_URL"]
-            self._step("service", lambda: servers.start_service(self.logs, redis_url, p.service, env=redis_env,
+            service_env = {**redis_env, **self.versions_api_env()}
+            self._step("service", lambda: servers.start_service(self.logs, redis_url, p.service, env=service_env,
                                                                  store=s.model_store))
             exporter_env = {"DRIFT_WINDOW_HOURS": str(s.window_hours), "MONITORING_INTERVAL": str(s.interval_seconds),
                             **redis_env, **s.promotion_env, **s.exporter_env}
@@ -198,6 +200,12 @@ class Stack:
                 "RETRAIN_COOLDOWN_SECONDS": str(s.retrain_cooldown_seconds), "PROMOTE_INTERVAL": f"{s.interval_seconds:g}",
                 **store, **{k: v for k, v in os.environ.items() if k.startswith(("RETRAIN_", "PROMOTION_"))},
                 **s.promotion_env}
+
+    def versions_api_env(self) -> dict[str, str]:
+        """The versions API's bearer token: generated once (random, mode 0600) in run_dir/secrets/versions_api_token,
+        named to the service by VERSIONS_API_TOKEN_FILE (contracts/model_versions.py)."""
+        token = servers.ensure_secret(self.run_dir / "secrets" / "versions_api_token")
+        return {model_versions.TOKEN_FILE_ENV: str(token)}
 
     def redis_options(self) -> servers.RedisOptions:
         """The stack's Redis: a password generated once (mode 0600, under run_dir/secrets), an append-only file
@@ -253,6 +261,7 @@ def up() -> None:
     print(f"\nThe stack is up (logs in {run / 'logs'}; `make down` stops it):")
     for name, url in {**stack.urls(), **({"Grafana": f"http://127.0.0.1:{stack.ports.grafana}"} if grafana else {})}.items():
         print(f"  {name:<26} {url}")
+    print(f"  {'versions API token':<26} {run / 'secrets' / 'versions_api_token'}  (PUT /api/v1/models/<name>/versions)")
     s = stack.settings
     print(f"\nLocust runs the demo at {s.load[s.load.index('--rps') + 1]} rps: baseline traffic, then the spec's drift after "
           f"{s.load[s.load.index('--drift-after') + 1]} s. The exporter judges a {s.window_hours * 3600:.0f} s window every "
