@@ -107,6 +107,10 @@ def test_demo_retrain_runs_the_concept_scenario_with_a_shorter_performance_for(m
     monkeypatch.setenv("DEMO_RETRAIN", "1")
     demo = Settings.demo()
     assert demo.load[:2] == ["--scenario", "demo_concept"] and demo.alert_for == {"ModelPerformanceDegraded": "1m"}
+    assert demo.load[demo.load.index("--rps") + 1] == "40"  # enough labelled traffic for retraining's 2,000 rows
+    assert demo.promotion_env == {"PROMOTION_MIN_LABELLED": "1000", "PROMOTION_MIN_POSITIVES": "30"}
+    monkeypatch.setenv("PROMOTION_MIN_LABELLED", "1500")
+    assert Settings.demo().promotion_env["PROMOTION_MIN_LABELLED"] == "1500"
     monkeypatch.setenv("DEMO_ALERT_FOR", "ModelPerformanceDegraded=2m,FeatureDrift=30s")
     monkeypatch.setenv("DEMO_SCENARIO", "concept")
     demo = Settings.demo()
