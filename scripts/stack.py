@@ -267,10 +267,21 @@ def up() -> None:
         print(f"  {name:<26} {url}")
     print(f"  {'versions API token':<26} {run / 'secrets' / 'versions_api_token'}  (PUT /api/v1/models/<name>/versions)")
     s = stack.settings
-    print(f"\nLocust runs the demo at {s.load[s.load.index('--rps') + 1]} rps: baseline traffic, then the spec's drift after "
-          f"{s.load[s.load.index('--drift-after') + 1]} s. The exporter judges a {s.window_hours * 3600:.0f} s window every "
-          f"{s.interval_seconds:g} s; FeatureDrift for `amount` fires in Prometheus and reaches the notifications page "
-          "within about 4 minutes of start (`make alerts` lists it at Alertmanager).")
+    print(demo_story(s))
+
+
+def demo_story(s: Settings) -> str:
+    """What the demo will show, and when."""
+    rps, after, scenario = (s.load[s.load.index(flag) + 1] for flag in ("--rps", "--drift-after", "--scenario"))
+    window = f"The exporter judges a {s.window_hours * 3600:.0f} s window every {s.interval_seconds:g} s; "
+    if s.retrain and scenario == "demo_concept":
+        return (f"\nLocust runs the retraining demo at {rps} rps: baseline traffic, then concept drift (a new fraud pattern) "
+                f"after {after} s. {window}ModelPerformanceDegraded fires, the retraining webhook trains a challenger that "
+                "serves in shadow, the webhook promotes it once it wins (ModelPromoted on the notifications page) and the "
+                "alert resolves: `make versions` shows the versions and the comparison.")
+    return (f"\nLocust runs the demo ({scenario}) at {rps} rps: baseline traffic, then the drift after {after} s. {window}"
+            "with the spec's drift FeatureDrift for `amount` fires in Prometheus and reaches the notifications page within "
+            "about 4 minutes of start (`make alerts` lists it at Alertmanager).")
 
 
 def start_grafana(stack: Stack) -> int | None:
