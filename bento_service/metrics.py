@@ -5,6 +5,7 @@ from functools import cache
 
 import bentoml
 
+from bento_service.versions import ShadowCounters
 from drift_client.publisher import Counters
 from contracts import metric_names as names
 
@@ -46,3 +47,40 @@ class PrometheusCounters(Counters):
 
     def redis_up(self, up: bool) -> None:
         self._up.set(1 if up else 0)
+
+
+@cache
+def _version_families() -> tuple:
+    """The shadow queue's outcomes and the versions document's readability (registered once per process)."""
+    shadow = bentoml.metrics.Counter(
+        name=names.SERVICE_SHADOW_PREDICTIONS,
+        documentation="Predictions of the challenger in shadow mode, off the request path: scored, dropped (queue full) or failed",
+        labelnames=["model_name", "model_version", "outcome"],
+    )
+    document_up = bentoml.metrics.Gauge(
+        name=names.SERVICE_VERSIONS_DOCUMENT_UP,
+        documentation="1 if the last read of the versions documents in Redis succeeded, else 0 (the last known versions serve)",
+        labelnames=[],
+        multiprocess_mode="livemin",
+    )
+    return shadow, document_up
+
+
+class PrometheusShadowCounters(ShadowCounters):
+    """ShadowScorer outcomes as `ml_monitoring_shadow_predictions_total{outcome}`."""
+
+    def __init__(self) -> None:
+        self._family = _version_families()[0]
+
+    def scored(self, model_name: str, version: str, n: int) -> None:
+        self._family.labels(model_name, version, "scored").inc(n)
+
+    def dropped(self, model_name: str, version: str, n: int) -> None:
+        self._family.labels(model_name, version, "dropped").inc(n)
+
+    def failed(self, model_name: str, version: str, n: int) -> None:
+        self._family.labels(model_name, version, "failed").inc(n)
+
+
+def set_versions_document_up(up: bool) -> None:
+    _version_families()[1].set(1 if up else 0)

@@ -102,4 +102,5 @@ class ModelFeedbackReceipt(BaseModel):
     transaction_id: str
     label: int
     accepted: bool
-    model_version: str
+    model_version: str = Field(description="the first version the label reached (the one that answered)")
+    model_versions: list[str] = Field(description="every version the label reached: each that scored the transaction")

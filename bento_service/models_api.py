@@ -5,6 +5,8 @@
 the request models generated from that schema, and its own `DriftClient` (its own Redis keys). The Starlette
 handlers below find the model by name in a `ModelCatalogue`; the request guard (bento_service/guard.py) has
 already refused bodies that are not JSON, too large or invalid for that model, using `ModelCatalogue.request_model`.
+Which version answers (the champion, or the challenger in A/B) is the model's `ModelVersions`' choice
+(bento_service/versions.py); every answer names it in `model_version`.
 """
 from __future__ import annotations
 
@@ -23,6 +25,7 @@ from bento_service.metrics import PrometheusCounters
 from bento_service.model_schemas import (ModelBatchPrediction, ModelExplanation, ModelFeedbackReceipt, ModelPrediction,
                                          RequestModels, model_action, request_models)
 from bento_service.model_store import BOOSTER_FILE, PROFILE_FILE, load_booster, predict_scores
+from bento_service.versions import ModelVersions, ShadowScorer
 from contracts import redis_layout as layout
 from contracts.reference_profile import ReferenceProfile
 from contracts.schema import ModelSchema
@@ -48,6 +51,7 @@ class ServedModel:
     info: dict
     requests: RequestModels
     client: DriftClient
+    metadata: dict | None = None  # the stored model's metadata (training metrics, calibration, ...)
 
     @classmethod
     def load(cls, stored, config: PublisherConfig) -> "ServedModel":
@@ -64,17 +68,12 @@ class ServedModel:
                              counters=PrometheusCounters(name, version), config=config).start()
         booster = load_booster(stored.path_of(BOOSTER_FILE))
         predict_scores(booster, np.zeros((1, schema.width), np.float32))  # warm up before the first request
-        return cls(name, version, booster, float(meta["threshold"]), schema, info, request_models(name, schema), client)
+        return cls(name, version, booster, float(meta["threshold"]), schema, info, request_models(name, schema), client,
+                   dict(meta))
 
     def rows(self, features: list[BaseModel]) -> np.ndarray:
         return self.schema.encode_rows(f.model_dump() for f in features)
 
-    def score(self, ids: list[str], features: list[BaseModel]) -> list[ModelPrediction]:
-        rows = self.rows(features)
-        scores = predict_scores(self.booster, rows)
-        self.client.log_predictions(ids, rows, scores)
-        return [ModelPrediction(transaction_id=i, score=float(s), is_positive=bool(s >= self.threshold),
-                                model_version=self.version) for i, s in zip(ids, scores)]
 
     def explain(self, transaction_id: str, features: BaseModel) -> ModelExplanation:
         """Exact TreeSHAP contributions per feature name, in log-odds (categoricals: of their code)."""
@@ -84,20 +83,19 @@ class ServedModel:
                                 base_value=float(contribs[-1]), model_version=self.version,
                                 contributions={n: float(v) for n, v in zip(self.schema.names, contribs[:-1])})
 
-    def feedback(self, transaction_id: str, label: int) -> ModelFeedbackReceipt:
-        self.client.log_label(transaction_id, int(label))
-        return ModelFeedbackReceipt(transaction_id=transaction_id, label=int(label), accepted=True,
-                                    model_version=self.version)
 
 
 class ModelCatalogue:
     """The served models by name; empty until the service has loaded them."""
 
     def __init__(self) -> None:
-        self.models: dict[str, ServedModel] = {}
+        self.models: dict[str, ServedModel] = {}  # the version each model started with (its schema, its routes)
+        self.versions: dict[str, ModelVersions] = {}  # which versions serve, following the versions document
 
-    def add(self, model: ServedModel) -> None:
+    def add(self, model: ServedModel, shadow: ShadowScorer | None = None,
+            loader: Callable[[str, str], ServedModel] | None = None) -> None:
         self.models[model.name] = model
+        self.versions[model.name] = ModelVersions(model, loader or load_version, shadow)
 
     def request_model(self, path: str) -> type[BaseModel] | None:
         """The request body a generic route expects (for the guard), or None: not such a route, or unknown model."""
@@ -121,15 +119,37 @@ async def list_models(request: Request) -> JSONResponse:
     return JSONResponse({"models": [m.info for m in CATALOGUE.models.values()]})
 
 
-def _run(model: ServedModel, action: str, body: BaseModel) -> BaseModel:
+def load_version(name: str, version: str) -> ServedModel:
+    """Version `version` of model `name` from the BentoML store, with its own publishing client."""
+    import bentoml
+
+    return ServedModel.load(bentoml.models.get(f"{name}:{version}"), publisher_config())
+
+
+def score(versions: ModelVersions, ids: list[str], features: list[BaseModel]) -> list[ModelPrediction]:
+    """Each transaction scored by the version that answers it (named in `model_version`)."""
+    rows = versions.default.rows(features)
+    scores, answered = versions.score(ids, rows)
+    return [ModelPrediction(transaction_id=i, score=float(s), is_positive=bool(s >= m.threshold), model_version=m.version)
+            for i, s, m in zip(ids, scores, answered)]
+
+
+def feedback(versions: ModelVersions, transaction_id: str, label: int) -> ModelFeedbackReceipt:
+    """The label goes to every version that scored the transaction."""
+    reached = versions.log_label(transaction_id, int(label))
+    return ModelFeedbackReceipt(transaction_id=transaction_id, label=int(label), accepted=True,
+                                model_version=reached[0], model_versions=list(reached))
+
+
+def _run(versions: ModelVersions, action: str, body: BaseModel) -> BaseModel:
     if action == "predict":
-        return model.score([body.transaction_id], [body.features])[0]
+        return score(versions, [body.transaction_id], [body.features])[0]
     if action == "predict_batch":
         items = body.transactions
-        return ModelBatchPrediction(predictions=model.score([t.transaction_id for t in items], [t.features for t in items]))
+        return ModelBatchPrediction(predictions=score(versions, [t.transaction_id for t in items], [t.features for t in items]))
     if action == "explain":
-        return model.explain(body.transaction_id, body.features)
-    return model.feedback(body.transaction_id, body.label)
+        return versions.answering(body.transaction_id).explain(body.transaction_id, body.features)
+    return feedback(versions, body.transaction_id, body.label)
 
 
 def action_endpoint(action: str) -> Callable:
@@ -147,7 +167,7 @@ def action_endpoint(action: str) -> Callable:
         except ValidationError as exc:
             detail = validation_detail(exc)
             return _error(400, f"invalid request body: {detail}", detail)
-        return JSONResponse(_run(model, action, body).model_dump())
+        return JSONResponse(_run(CATALOGUE.versions[name], action, body).model_dump())
 
     endpoint.__name__ = f"model_{action}"
     return endpoint

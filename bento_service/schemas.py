@@ -69,7 +69,7 @@ class Prediction(BaseModel):
     transaction_id: str
     fraud_probability: float = Field(description="the model's score in [0, 1]")
     is_fraud: bool = Field(description="fraud_probability >= the model's decision threshold")
-    model_version: str
+    model_version: str = Field(description="the version that answered (the champion, or the challenger in A/B)")
 
 
 class BatchPrediction(BaseModel):
@@ -81,9 +81,11 @@ class Explanation(BaseModel):
     fraud_probability: float
     base_value: float = Field(description="the model's expected log-odds")
     contributions: dict[str, float] = Field(description="exact TreeSHAP contribution of each feature, in log-odds")
+    model_version: str = Field(description="the version that answered (the champion, or the challenger in A/B)")
 
 
 class FeedbackReceipt(BaseModel):
     transaction_id: str
     label: int
     accepted: bool
+    model_versions: list[str] = Field(description="every version the label reached: each that scored the transaction")

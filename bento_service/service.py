@@ -1,5 +1,7 @@
 """The BentoML service: serves every registered model (the fraud model on its own routes, and each model on
 `/api/v1/models/{model_name}/...`) and publishes each model version's monitoring samples through its own client.
+Each model's champion and challenger (shadow or A/B) follow its versions document in Redis
+(bento_service/versions.py; `GET|PUT /api/v1/models/{model_name}/versions`, bento_service/versions_api.py).
 
     bentoml serve            # from the repository root (bentofile.yaml), port 8000
 """
@@ -17,10 +19,13 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from bento_service.guard import RequestGuard, install_known_route_metrics
+from bento_service.metrics import PrometheusShadowCounters
 from bento_service.model_schemas import ACTION_TEMPLATES, ACTIONS, MODELS_ROUTE
 from bento_service.model_store import model_tag, predict_scores
 from bento_service.models_api import CATALOGUE, ServedModel, action_endpoint, list_models, publisher_config
 from bento_service.registry import FRAUD, LOGIN_RISK
+from bento_service.versions import ShadowScorer
+from bento_service.versions_api import VERSIONS_TEMPLATE, start_versions_poller, versions_endpoint
 from bento_service.schemas import (BatchPrediction, Explanation, Feedback, FeedbackReceipt, Prediction, Transaction,
                                    TransactionBatch, feature_matrix)
 from contracts.ports import Ports
@@ -34,8 +39,9 @@ async def health(request: Request) -> JSONResponse:
     svc = _service
     if svc is None:
         return JSONResponse({"status": "starting"}, status_code=503)
-    return JSONResponse({"status": "ok", "model": svc.info["name"], "model_version": svc.info["version"],
-                         "publishing": svc.publisher.enabled})
+    champion = svc.versions.plan.champion
+    return JSONResponse({"status": "ok", "model": champion.name, "model_version": champion.version,
+                         "publishing": champion.client.enabled})
 
 
 async def model_info(request: Request) -> JSONResponse:
@@ -47,10 +53,19 @@ async def model_info(request: Request) -> JSONResponse:
 routes = Starlette(routes=[
     Route("/health", health), Route("/api/v1/model", model_info), Route(MODELS_ROUTE, list_models),
     *(Route(ACTION_TEMPLATES[action], action_endpoint(action), methods=["POST"]) for action in ACTIONS),
+    Route(VERSIONS_TEMPLATE, versions_endpoint, methods=["GET", "PUT"]),
 ])
 REQUEST_MODELS = {"/api/v1/predict": Transaction, "/api/v1/predict_batch": TransactionBatch,
                   "/api/v1/explain": Transaction, "/api/v1/feedback": Feedback}
-install_known_route_metrics([*REQUEST_MODELS, MODELS_ROUTE], ACTION_TEMPLATES.values())
+install_known_route_metrics([*REQUEST_MODELS, MODELS_ROUTE], [*ACTION_TEMPLATES.values(), VERSIONS_TEMPLATE])
+
+
+def legacy_info(served: ServedModel) -> dict:
+    """GET /api/v1/model: the fraud model's champion as the fraud routes describe it."""
+    meta = served.metadata or {}
+    return {"name": served.name, "version": served.version, "trained_at": meta.get("trained_at"),
+            "features": list(FEATURE_NAMES), "metrics": meta.get("metrics"), "threshold": served.threshold,
+            "calibration": meta.get("calibration")}  # reliability, Brier, ECE on the test split (None: older model)
 
 
 @bentoml.asgi_app(routes, path="/")
@@ -70,33 +85,26 @@ class FraudDetector:
     def __init__(self) -> None:
         global _service
         config = publisher_config()
+        shadow = ShadowScorer(counters=PrometheusShadowCounters()).start()
         for stored in (self.model, self.login_model):
-            CATALOGUE.add(ServedModel.load(stored, config))
-        fraud = CATALOGUE.models[self.model.tag.name]
-        self.booster = fraud.booster
-        meta = self.model.info.metadata
-        self.threshold = float(meta["threshold"])
-        self.info = {
-            "name": self.model.tag.name,
-            "version": self.model.tag.version,
-            "trained_at": meta["trained_at"],
-            "features": list(FEATURE_NAMES),
-            "metrics": meta["metrics"],
-            "threshold": self.threshold,
-            "calibration": meta.get("calibration"),  # reliability, Brier, ECE on the test split (None: older model)
-        }
-        self.publisher = fraud.client.publisher  # the fraud routes and /api/v1/models/fraud_detector/ share one client
+            CATALOGUE.add(ServedModel.load(stored, config), shadow)
+        # the fraud routes and /api/v1/models/fraud_detector/ share one set of versions (and their clients)
+        self.versions = CATALOGUE.versions[self.model.tag.name]
+        self.poller = start_versions_poller(config, CATALOGUE.versions)  # follows Redis from the first request on
         gc.collect()
         gc.freeze()
         _service = self
 
+    @property
+    def info(self) -> dict:
+        return legacy_info(self.versions.plan.champion)
+
     def _score(self, ids: list[str], rows: np.ndarray) -> list[Prediction]:
-        scores = predict_scores(self.booster, rows)
-        self.publisher.add_predictions(ids, rows, scores)
+        scores, answered = self.versions.score(ids, rows)
         return [
-            Prediction(transaction_id=tid, fraud_probability=float(s), is_fraud=bool(s >= self.threshold),
-                       model_version=self.info["version"])
-            for tid, s in zip(ids, scores)
+            Prediction(transaction_id=tid, fraud_probability=float(s), is_fraud=bool(s >= m.threshold),
+                       model_version=m.version)
+            for tid, s, m in zip(ids, scores, answered)
         ]
 
     @bentoml.api(route="/api/v1/predict", input_spec=Transaction)
@@ -114,19 +122,21 @@ class FraudDetector:
     async def explain(self, transaction_id: str, features) -> Explanation:
         """Exact TreeSHAP contributions in log-odds: base_value + sum(contributions) = logit(fraud_probability)."""
         rows = feature_matrix([features])
-        contribs = self.booster.predict(xgb.DMatrix(rows, feature_names=list(FEATURE_NAMES)), pred_contribs=True)[0]
+        served = self.versions.answering(transaction_id)
+        contribs = served.booster.predict(xgb.DMatrix(rows, feature_names=list(FEATURE_NAMES)), pred_contribs=True)[0]
         return Explanation(
             transaction_id=transaction_id,
-            fraud_probability=float(predict_scores(self.booster, rows)[0]),
+            fraud_probability=float(predict_scores(served.booster, rows)[0]),
             base_value=float(contribs[-1]),
             contributions={name: float(v) for name, v in zip(FEATURE_NAMES, contribs[:-1])},
+            model_version=served.version,
         )
 
     @bentoml.api(route="/api/v1/feedback", input_spec=Feedback)
     async def feedback(self, transaction_id: str, label: int) -> FeedbackReceipt:
         """Record the ground truth of an earlier prediction (it arrives later)."""
-        self.publisher.add_label(transaction_id, int(label))
-        return FeedbackReceipt(transaction_id=transaction_id, label=int(label), accepted=True)
+        reached = self.versions.log_label(transaction_id, int(label))
+        return FeedbackReceipt(transaction_id=transaction_id, label=int(label), accepted=True, model_versions=list(reached))
 
 
 FraudDetector.add_asgi_middleware(RequestGuard, models=REQUEST_MODELS, resolve=CATALOGUE.request_model)

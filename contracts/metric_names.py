@@ -48,6 +48,11 @@ EXPORTER_MALFORMED_ENTRIES = "ml_exporter_malformed_entries_total"
 
 SERVICE_SAMPLES = "ml_monitoring_samples"  # prometheus_client appends _total: ml_monitoring_samples_total{outcome}
 SERVICE_REDIS_UP = "ml_monitoring_redis_up"
+# Shadow mode: the challenger's scoring off the request path, label `outcome` (scored | dropped | failed); dropped
+# when its bounded queue is full (the answer never waits for it).
+SERVICE_SHADOW_PREDICTIONS = "ml_monitoring_shadow_predictions"  # _total
+# 1 while the service reads the versions document from Redis; 0: it serves the last champion it knew.
+SERVICE_VERSIONS_DOCUMENT_UP = "ml_monitoring_versions_document_up"
 
 PERFORMANCE_METRICS = ("accuracy", "precision", "recall", "f1", "roc_auc", "average_precision")
 ESTIMATED_METRICS = ("roc_auc", "average_precision", "precision", "recall", "f1")

@@ -22,6 +22,11 @@ from typing import Callable
 from contracts.redis_layout import DEFAULT_PREFIX
 
 MODES = ("off", "shadow", "ab")
+# The versions API's PUT is authorised by `Authorization: Bearer <token>`; the service reads the token from the file
+# named by VERSIONS_API_TOKEN_FILE (`make up` generates .run/secrets/versions_api_token, mode 0600), else from
+# VERSIONS_API_TOKEN. Neither set: PUT is refused (a safe default).
+TOKEN_FILE_ENV = "VERSIONS_API_TOKEN_FILE"
+TOKEN_ENV = "VERSIONS_API_TOKEN"
 WRITABLE = ("champion", "challenger", "mode", "ab_share")  # what a PUT may change
 
 

@@ -3,6 +3,8 @@
     python -m scripts.compose_secrets      # then `docker compose up`
 
 - `secrets/redis_password`: Redis's `requirepass`; the service and the exporter read it through REDIS_PASSWORD_FILE.
+- `secrets/versions_api_token`: the bearer token of `PUT /api/v1/models/{model_name}/versions`; the service reads it
+  through VERSIONS_API_TOKEN_FILE. Use it with `curl -H "Authorization: Bearer $(cat secrets/versions_api_token)"`.
 - `secrets/grafana_admin_password`: Grafana's admin password (GF_SECURITY_ADMIN_PASSWORD__FILE); GRAFANA_ADMIN_PASSWORD
   from the environment or `.env` if set, else random. Print it with `cat secrets/grafana_admin_password`.
 
@@ -26,7 +28,9 @@ def write_secrets(folder: Path, environ: dict[str, str]) -> dict[str, Path]:
         folder.mkdir(parents=True, exist_ok=True)
         folder.chmod(0o700)
         write_private(grafana, chosen)
-    return {"redis_password": ensure_secret(folder / "redis_password"), "grafana_admin_password": ensure_secret(grafana)}
+    return {"redis_password": ensure_secret(folder / "redis_password"),
+            "versions_api_token": ensure_secret(folder / "versions_api_token"),
+            "grafana_admin_password": ensure_secret(grafana)}
 
 
 def main() -> None:

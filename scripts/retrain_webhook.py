@@ -33,6 +33,7 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from contracts import metric_names as names
 from contracts.policy import DEFAULT as POLICY
+from contracts.redis_client import connect
 from exporter.comparison import PromotionRule
 from retrain import guard, notify, promotion
 from scripts.http_server import NO_BODY, JsonHandler, serve_forever
@@ -161,18 +162,23 @@ def main(argv: list[str] | None = None) -> None:
                         help="comma-separated alert names that start a retraining; FeatureDrift counts when critical only")
     parser.add_argument("--auto-promote", action="store_true", default=os.environ.get("RETRAIN_AUTO_PROMOTE") == "1")
     parser.add_argument("--promote-interval", type=float, default=float(os.environ.get("PROMOTE_INTERVAL", 30)))
+    parser.add_argument("--promote-hold", type=float, default=float(os.environ.get("PROMOTION_HOLD_SECONDS", 0)),
+                        help="seconds the challenger must keep winning before it is promoted automatically")
     parser.add_argument("--log-dir", type=Path, default=Path(os.environ.get("RETRAIN_LOG_DIR", ".run/logs")))
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     args.log_dir.mkdir(parents=True, exist_ok=True)
-    client = redis.Redis.from_url(os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"), socket_timeout=2)
+    # REDIS_URL + REDIS_PASSWORD_FILE, as every other client (make up's Redis requires a password)
+    client = connect(os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"), socket_timeout=2)
     alerts = {a.strip() for a in args.alerts.split(",") if a.strip()}
     retrainer = Retrainer(client, args.cooldown, alerts, default_command(), args.log_dir, critical_only={"FeatureDrift"})
     if args.auto_promote:
         hours = float(os.environ.get("DRIFT_WINDOW_HOURS", POLICY.window_hours))
         threading.Thread(target=promotion.auto_promote_forever, daemon=True,
-                         args=(client, hours, PromotionRule.from_env(), args.promote_interval, threading.Event())).start()
-        log.info("automatic promotion every %g s on a %g h window", args.promote_interval, hours)
+                         args=(client, hours, PromotionRule.from_env(), args.promote_interval, threading.Event()),
+                         kwargs={"hold_seconds": args.promote_hold}).start()
+        log.info("automatic promotion every %g s on a %g h window, once the challenger has won for %g s",
+                 args.promote_interval, hours, args.promote_hold)
     log.info("retraining webhook on %s:%d for %s (cooldown %g s)", args.host, args.port, sorted(alerts), args.cooldown)
     serve_forever(args.host, args.port, make_handler(retrainer))
 

@@ -121,3 +121,15 @@ def _argv(proc_dir: Path) -> list[bytes]:
         return (proc_dir / "cmdline").read_bytes().split(b"\0") + [b""] * 4
     except OSError:
         return [b""] * 4
+
+
+def test_the_versions_api_token_is_generated_private_and_required(stack):
+    token_file = stack.run_dir / "secrets" / "versions_api_token"
+    assert stat.S_IMODE(token_file.stat().st_mode) == 0o600 and len(token_file.read_text().strip()) >= 32
+    environ = Path(f"/proc/{stack.parts['service'].proc.pid}/environ").read_bytes().decode(errors="replace")
+    assert f"VERSIONS_API_TOKEN_FILE={token_file}" in environ.split("\0")
+    assert token_file.read_text().strip() not in environ, "the token reaches the service as a file"
+    url = f"{stack.parts['service'].url}/api/v1/models/fraud_detector/versions"
+    assert http("PUT", url, {"mode": "off"})[0] == 401
+    status, body = http("PUT", url, {"mode": "off"}, headers={"Authorization": f"Bearer {token_file.read_text().strip()}"})
+    assert status == 200 and body["mode"] == "off", body

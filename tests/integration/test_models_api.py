@@ -86,7 +86,7 @@ def test_login_predict_batch_explain_feedback(service):
 
     status, receipt = call(service, "login_risk", "feedback", {"transaction_id": "l-1", "label": 1})
     assert status == 200 and receipt == {"transaction_id": "l-1", "label": 1, "accepted": True,
-                                         "model_version": login["version"]}
+                                         "model_version": login["version"], "model_versions": [login["version"]]}
 
 
 def test_the_fraud_model_answers_the_same_on_both_routes(service):

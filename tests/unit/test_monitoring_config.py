@@ -207,7 +207,9 @@ def test_compose_is_safe_by_default():
                     "/run/secrets/redis_password", "exec docker-entrypoint.sh redis-server /tmp/redis.conf"):
         assert setting in redis_cmd, setting
     assert redis_svc["secrets"] == ["redis_password"] and "REDISCLI_AUTH" in redis_svc["healthcheck"]["test"][1]
-    assert set(compose["secrets"]) == {"redis_password", "grafana_admin_password"}
+    assert set(compose["secrets"]) == {"redis_password", "versions_api_token", "grafana_admin_password"}
+    assert compose["services"]["service"]["environment"]["VERSIONS_API_TOKEN_FILE"] == "/run/app-secrets/versions_api_token"
+    assert "versions_api_token" in compose["services"]["secrets-init"]["secrets"]
     for name in ("service", "exporter"):
         svc = compose["services"][name]
         assert svc["environment"]["REDIS_PASSWORD_FILE"] == "/run/app-secrets/redis_password", name
