@@ -225,12 +225,17 @@ def blind_spot_alerts(c: dict) -> list[dict]:
     served = (f'sum(rate(bentoml_service_request_total{{job="{sel["service_job"]}", endpoint=~"{sel["predict_endpoints"]}", '
               f'http_response_code="200"}}[5m])) > 0')
     samples = "sum by (job, instance, model_name, model_version) (rate(ml_monitoring_samples_total[5m]))"
+    # a version whose model has serving roles and which has none itself was retired (e.g. the champion before a
+    # promotion): its window empties as designed and must not warn
+    retired = ('ml_window_samples unless on (model_name, model_version) ml_model_version_role '
+               'and on (model_name) ml_model_version_role')
     dropped = ('sum by (job, instance, model_name, model_version) (rate(ml_monitoring_samples_total{outcome="dropped"}[5m]))')
     errors = f'job_endpoint:bentoml_service_request_errors:rate{w["request_rate"]}{{job="{sel["service_job"]}", endpoint=~"{sel["predict_endpoints"]}"}}'
     requests = f'job_endpoint:bentoml_service_request:rate{w["request_rate"]}{{job="{sel["service_job"]}", endpoint=~"{sel["predict_endpoints"]}"}}'
     return [
         _alert("DriftNotJudged",
-               f'ml_window_samples{{kind="predictions"}} unless on (model_name, model_version) ml_drift_detected', "warning",
+               f'ml_window_samples{{kind="predictions"}} unless on (model_name, model_version) ml_drift_detected '
+               f'unless on (model_name, model_version) ({retired})', "warning",
                "Drift of {{ $labels.model_name }} {{ $labels.model_version }} is not being judged.",
                "Its window holds {{ $value }} predictions, fewer than MIN_WINDOW_SAMPLES: no drift series exist, so "
                "FeatureDrift cannot fire.", "drift", {"reason": "window_too_small"}),
