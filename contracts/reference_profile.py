@@ -93,6 +93,13 @@ class ReferenceProfile:
     schema: list[dict] | None = None  # contracts.schema.ModelSchema.to_list(); None in old profiles: all numeric
     ranges: dict[str, list[float]] = field(default_factory=dict)  # training [min, max] per feature (out-of-range checks)
     missing: dict[str, float] = field(default_factory=dict)  # training share of missing values per feature
+    # lower end of the 95% confidence interval of a test-split figure (DeLong for ROC AUC): a retrained version's
+    # test split can be a few hundred rows, and the degradation alert must not take its luck for its level
+    metric_lower_bounds: dict[str, float] = field(default_factory=dict)
+
+    def metric_lower_bound(self, metric: str) -> float:
+        """The figure's lower bound when training measured one, else the figure itself (older profiles)."""
+        return self.metric_lower_bounds.get(metric, self.metrics.get(metric, float("nan")))
 
     @property
     def model_schema(self) -> ModelSchema:

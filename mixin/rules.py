@@ -141,8 +141,8 @@ def alerting_rules() -> dict:
                "drift"),
         _alert("ModelPerformanceDegraded",
                f'ml_model_performance{{metric="roc_auc"}} < on (model_name, model_version, metric) '
-               f'(ml_model_reference_performance{{metric="roc_auc"}} - {_fmt(p.performance_drop)})', "critical",
-               f"ROC AUC of {model} fell more than {_fmt(p.performance_drop)} below its test split.",
+               f'(ml_model_reference_performance_lower_bound{{metric="roc_auc"}} - {_fmt(p.performance_drop)})', "critical",
+               f"ROC AUC of {model} fell more than {_fmt(p.performance_drop)} below its test split's 95% lower bound.",
                "ROC AUC over the labelled predictions in the window is {{ $value | printf \"%.3f\" }} "
                "(test split {{ with printf `ml_model_reference_performance{model_name=\"%s\",model_version=\"%s\",metric=\"roc_auc\"}` "
                "$labels.model_name $labels.model_version | query }}{{ . | first | value | printf \"%.3f\" }}{{ else }}n/a{{ end }}).",

@@ -97,7 +97,8 @@ def _verdict(tests: list[DriftTest], reference: ColumnReference, counts: ColumnC
 
 
 def performance_dropped(current: dict[str, float], reference: dict[str, float], policy: Policy) -> bool:
-    """ROC AUC more than performance_drop below the test-split figure (F1 at 2% fraud is too noisy to alarm on)."""
+    """ROC AUC more than performance_drop below `reference`: the test-split figure's 95% lower bound where training
+    measured one (F1 at 2% fraud is too noisy to alarm on)."""
     auc = current.get("roc_auc", math.nan)
     return not math.isnan(auc) and auc < reference.get("roc_auc", math.nan) - policy.performance_drop
 

@@ -159,6 +159,20 @@ def test_performance_drop_is_measured_against_the_test_split():
     assert not detectors.performance_dropped({}, {"roc_auc": 0.9}, POLICY)
 
 
+def test_the_snapshot_judges_performance_against_the_test_splits_lower_bound():
+    from contracts.reference_profile import ReferenceProfile
+
+    profile = ReferenceProfile.build(model_name="m", model_version="v", trained_at="t", features=["x"],
+                                     metrics={"roc_auc": 0.691}, train=np.zeros((10, 1)), scores=None, labels=None,
+                                     importance={"x": 1.0})
+    assert profile.metric_lower_bound("roc_auc") == 0.691  # an older profile: the figure itself
+    profile.metric_lower_bounds = {"roc_auc": 0.58}
+    again = ReferenceProfile.from_json(profile.to_json())
+    assert again.metric_lower_bound("roc_auc") == 0.58
+    assert not detectors.performance_dropped({"roc_auc": 0.62}, {"roc_auc": again.metric_lower_bound("roc_auc")}, POLICY)
+    assert detectors.performance_dropped({"roc_auc": 0.52}, {"roc_auc": again.metric_lower_bound("roc_auc")}, POLICY)
+
+
 @pytest.mark.parametrize("psi, flagged, prediction, degraded, expected", [
     ({"a": 0.01}, {"a": False}, False, False, HEALTHY),
     ({"a": POLICY.psi_warning}, {"a": False}, False, False, WARNING),
