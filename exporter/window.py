@@ -92,7 +92,10 @@ class ColumnReference:
         values = np.asarray(values, dtype=float)
         counts = ColumnCounts(np.zeros(self.n_bins, np.int64), np.zeros(self.ks.slots, np.int64))
         below, above, counts.total, counts.total_sq = _outside_and_sums(values, self.low, self.high)
-        counts.add(self, self.bin_index(values), self.slot_index(values), below, above)
+        # counts do not depend on the order: sorted values make the binary searches walk the (up to 10^5 distinct
+        # values) KS reference in order, about 10 times faster than random probes (NaN sorts last, still missing)
+        ordered = np.sort(values)
+        counts.add(self, self.bin_index(ordered), self.slot_index(ordered), below, above)
         return counts
 
 
@@ -141,9 +144,14 @@ def _index_dtype(size: int) -> type:
 
 
 def _outside_and_sums(values: np.ndarray, low: float, high: float) -> tuple[int, int, float, float]:
-    """(below the training range, above it, sum, sum of squares) of the finite values."""
+    """(below the training range, above it, sum, sum of squares) of the finite values.
+
+    The sum of squares is numpy's own pairwise sum, not a BLAS dot product: OpenBLAS splits a dot product of more
+    than 10,000 values over its threads, so its last bits depended on the machine's cores, and waking those threads
+    on a busy machine cost up to 6 ms a call."""
     finite = values[np.isfinite(values)]
-    return int((finite < low).sum()), int((finite > high).sum()), float(finite.sum()), float(finite @ finite)
+    return (int(np.count_nonzero(finite < low)), int(np.count_nonzero(finite > high)), float(finite.sum()),
+            float(np.square(finite).sum()))
 
 
 @dataclass

@@ -181,7 +181,7 @@ def profile_of(reference: pd.DataFrame, schema: ModelSchema | None = None, *, sc
     weights = importance or {f: 1.0 / schema.width for f in schema.names}
     profile = ReferenceProfile.build(model_name=model_name, model_version="reference", trained_at="",
                                      features=list(schema.names), metrics=metrics, train=train, scores=scores,
-                                     labels=labels, importance=weights, schema=schema)
+                                     labels=labels, importance=weights, schema=schema, arrays=True)
     profile.threshold = threshold
     return profile
 

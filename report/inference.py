@@ -41,11 +41,13 @@ def infer_feature(column: pd.Series, name: str, max_categories: int = MAX_CATEGO
         return FeatureSpec(name, "binary")
     if pd.api.types.is_numeric_dtype(dtype):
         values = column.to_numpy(dtype=float, na_value=np.nan)
-        distinct = np.unique(values[np.isfinite(values)])
-        integral = bool(np.all(distinct == np.round(distinct)))
-        if integral and len(distinct) and set(distinct.tolist()) <= {0.0, 1.0}:
+        values = values[np.isfinite(values)]
+        if not np.all(values == np.round(values)):  # fractions: numeric, without sorting the column for its values
+            return FeatureSpec(name, "numeric")
+        distinct = np.unique(values)
+        if len(distinct) and set(distinct.tolist()) <= {0.0, 1.0}:
             return FeatureSpec(name, "binary")
-        if integral and len(distinct) <= MAX_VALUE_BINS:
+        if len(distinct) <= MAX_VALUE_BINS:
             return FeatureSpec(name, "discrete")
         return FeatureSpec(name, "numeric")
     if pd.api.types.is_string_dtype(dtype) or isinstance(dtype, pd.CategoricalDtype) or dtype == object:
