@@ -146,12 +146,11 @@ class ReferenceProfile:
         raw = {name: train[:, i].astype(np.float32).astype(float) for i, name in enumerate(features)}
         columns = {name: col[np.isfinite(col)] for name, col in raw.items()}
         bins = {name: Bins.for_feature(np.sort(col), schema[name]) for name, col in columns.items()}
-        listed = (lambda a: a) if arrays else (lambda a: a.tolist())  # noqa: E731
-        sample = {name: listed(_draw(col, sample_size, rng)) for name, col in columns.items()}
+        sample = {name: _kept(_draw(col, sample_size, rng), arrays) for name, col in columns.items()}
         if scores is not None:
             score_values = scores.astype(np.float32).astype(float)
             bins[SCORE] = Bins.from_values(np.sort(score_values))
-            sample[SCORE] = listed(_draw(score_values, sample_size, rng))
+            sample[SCORE] = _kept(_draw(score_values, sample_size, rng), arrays)
         return cls(
             model_name=model_name,
             model_version=model_version,
@@ -181,6 +180,10 @@ def _distinct(values: np.ndarray) -> np.ndarray:
     if not _ascending(values):
         return np.unique(values)
     return values[np.concatenate(([True], values[1:] != values[:-1]))] if len(values) else values[:0]
+
+
+def _kept(values: np.ndarray, arrays: bool) -> np.ndarray | list[float]:
+    return values if arrays else values.tolist()
 
 
 def _plain(value):
