@@ -138,8 +138,9 @@ def _numpy(column: pa.Array | pa.ChunkedArray) -> np.ndarray:
 
 
 def _encode(columns: dict[str, np.ndarray], schema: ModelSchema, rows: int) -> np.ndarray:
-    """The float32 matrix of the schema's features (`ModelSchema.encode_frame` of the same numbers)."""
-    out = np.empty((rows, schema.width), np.float32)
+    """The float32 matrix of the schema's features (`ModelSchema.encode_frame` of the same numbers), column-major:
+    the profile and the tally read it a column at a time."""
+    out = np.empty((rows, schema.width), np.float32, order="F")
     for j, f in enumerate(schema.features):
         out[:, j] = columns[f.name]
     return out
