@@ -188,3 +188,7 @@ def test_column_counts_do_not_depend_on_the_order_and_their_sum_of_squares_is_ex
     assert a.total == pytest.approx(math.fsum(finite), rel=1e-15)
     direct = np.bincount(reference.bin_index(values), minlength=reference.n_bins + 1)
     assert np.array_equal(a.bins, direct[: reference.n_bins]) and a.missing == direct[-1]
+    halves = reference.counts(values[:20_000])
+    assert reference.counts(values[20_000:], into=halves) is halves  # a data set counted a batch at a time
+    assert np.array_equal(halves.bins, a.bins) and np.array_equal(halves.slots, a.slots)
+    assert (halves.n, halves.missing) == (a.n, a.missing) and halves.total_sq == pytest.approx(a.total_sq, rel=1e-14)
