@@ -21,8 +21,6 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from scipy.stats import binom
-
 from exporter.detectors.base import MIN_PVALUE
 from exporter.window import ColumnCounts, ColumnReference
 
@@ -46,6 +44,7 @@ def excess(k: int, n: int, p0: float) -> tuple[float, float]:
     """(p, log p) of seeing k or more of n when each is expected with probability p0."""
     if n == 0 or k == 0:
         return 1.0, 0.0
+    from scipy.stats import binom  # imported when first used: scipy.stats costs about 0.5 s to import (exporter.stats)
     log_p = float(binom.logsf(k - 1, n, p0))
     if not math.isfinite(log_p):  # far in the tail: the first term dominates, P(X >= k) ~ pmf(k) / (1 - r)
         r = (n - k) / (k + 1) * p0 / (1 - p0)
