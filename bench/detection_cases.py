@@ -24,13 +24,13 @@ import time
 from collections import Counter
 
 import numpy as np
-from scipy.stats import beta
+from scipy.stats import beta, kstwo
 
 from bench.report import write_section
 from contracts.policy import Policy
 from contracts.reference_profile import ReferenceProfile
 from contracts.schema import FeatureSpec, ModelSchema
-from exporter.detectors import ModelDetectors
+from exporter.detectors import FeatureVerdict, ModelDetectors
 from exporter.window import ColumnReference
 from transactions import FEATURE_NAMES, generate
 from transactions.schema import SCHEMA
@@ -39,6 +39,8 @@ TRAINING_ROWS = 35_000
 SIZES = {500: 150, 5_000: 150, 50_000: 40, 360_000: 10}  # windows per detection case
 FALSE_ALARM_WINDOWS = {500: 400, 5_000: 400, 50_000: 100, 360_000: 25}  # stationary and harmless +2%
 FALSE_ALARM_CASES = ("stationary", "harmless +2% amount")
+SHIFTS = ("harmless +2% amount", "amount +10%")  # the amount's D is kept for these
+LEVELS = (0.01, 0.005, 0.003)  # family-wise levels compared in the D table
 OLD_POLICY = Policy(ks_threshold=0.05, ks_min_statistic=0.07, quality_level_share=0.0)  # no quality checks then
 COLUMN = {f: i for i, f in enumerate(FEATURE_NAMES)}
 
@@ -123,11 +125,14 @@ JUDGES = {"old": ModelDetectors("fraud_detector", ModelSchema(tuple(FeatureSpec(
           "new": ModelDetectors("fraud_detector", SCHEMA, Policy())}
 
 
-def flagged(rule: str, refs: dict[str, ColumnReference], x: np.ndarray) -> dict[str, list[str]]:
-    """Each flagged feature with what flagged it (its drift tests, then its data-quality checks)."""
+def judge(rule: str, refs: dict[str, ColumnReference], x: np.ndarray) -> dict[str, FeatureVerdict]:
     if rule == "old":  # the old window dropped every row with a missing value
         x = x[np.isfinite(x).all(axis=1)]
-    verdicts = JUDGES[rule].judge({f: (refs[f], refs[f].counts(x[:, i])) for i, f in enumerate(FEATURE_NAMES)})
+    return JUDGES[rule].judge({f: (refs[f], refs[f].counts(x[:, i])) for i, f in enumerate(FEATURE_NAMES)})
+
+
+def flagged(rule: str, verdicts: dict[str, FeatureVerdict]) -> dict[str, list[str]]:
+    """Each flagged feature with what flagged it (its drift tests, then its data-quality checks)."""
     found = {}
     for f, v in verdicts.items():
         causes = list(v.flagged_by)
@@ -147,9 +152,10 @@ def lower_bound(hits: int, n: int) -> float:
     return 0.0 if hits == 0 else float(beta.ppf(0.05, hits, n - hits + 1))
 
 
-def run(scale: float) -> tuple[list[tuple], Counter]:
-    """(size, case, windows, old hits, new hits) per size and case, and the new rule's false alarms by cause."""
-    rows, causes, seed = [], Counter(), 50_000
+def run(scale: float) -> tuple[list[tuple], Counter, dict[tuple[int, str], list[float]]]:
+    """(size, case, windows, old hits, new hits) per size and case, the new rule's false alarms by cause, and the
+    amount's KS D in the amount shift cases (what the floor and the level are chosen from)."""
+    rows, causes, distances, seed = [], Counter(), {}, 50_000
     for size in SIZES:
         started = time.perf_counter()
         for case, (feature, change) in CASES.items():
@@ -161,15 +167,45 @@ def run(scale: float) -> tuple[list[tuple], Counter]:
                 rng = np.random.default_rng(seed + 1)
                 x = change(generate(size, seed=seed + 1)[list(FEATURE_NAMES)].to_numpy(np.float32).astype(float), rng)
                 for rule in hits:
-                    found = flagged(rule, refs[rule], x)
+                    verdicts = judge(rule, refs[rule], x)
+                    found = flagged(rule, verdicts)
                     hits[rule] += bool(found) if feature is None else feature in found
                     if rule == "new" and feature is None:
                         causes.update((size, case, f, cause) for f, fc in found.items() for cause in fc)
+                    if rule == "new" and case in SHIFTS:
+                        distances.setdefault((size, case), []).append(verdicts["amount"].results["ks"].statistic)
             rows.append((size, case, count, hits["old"], hits["new"]))
             print(f"  {size:>7,}  {case:<28} {count:4} windows  old {hits['old'] / count:6.1%}  new {hits['new'] / count:6.1%}",
                   flush=True)
         print(f"  ({size:,}-row windows took {time.perf_counter() - started:.0f} s)", flush=True)
-    return rows, causes
+    return rows, causes, distances
+
+
+def critical_d(level: float, n: int, m: int = TRAINING_ROWS) -> float:
+    """The KS D a window of n rows needs to be significant at `level` against m training rows."""
+    return float(kstwo.isf(level, round(n * m / (n + m))))
+
+
+def distance_table(distances: dict[tuple[int, str], list[float]], policy: Policy) -> list[str]:
+    """The amount's D for the harmless and the +10% shift at each size, and where the rule's threshold lies."""
+    per_test = policy.ks_threshold * (1 - policy.quality_level_share) / len(FEATURE_NAMES)
+    lines = ["**The amount's KS D, harmless +2% against +10%** (new rule's windows): a flag needs D at the critical value "
+             f"of the corrected level ({per_test:.2g} per test) and at the floor {policy.ks_min_statistic:g}, whichever is "
+             "higher; the last columns give the share of windows whose amount KS flags at other family-wise levels "
+             "(+2% / +10%).", "",
+             "| window | +2% median | +2% 99th pct | +2% max | +10% min | +10% 5th pct | +10% median | critical D | "
+             + " | ".join(f"level {a:g}" for a in LEVELS) + " |", "|---|" + "---|" * (7 + len(LEVELS))]
+    for size in SIZES:
+        small, large = (np.array(distances.get((size, c), [np.nan])) for c in SHIFTS)
+        sweep = []
+        for level in LEVELS:
+            threshold = max(critical_d(level * (1 - policy.quality_level_share) / len(FEATURE_NAMES), size),
+                            policy.ks_min_statistic)
+            sweep.append(f"{np.mean(small >= threshold):.1%} / {np.mean(large >= threshold):.1%}")
+        lines.append(f"| {size:,} | {np.median(small):.4f} | {np.percentile(small, 99):.4f} | {small.max():.4f} | "
+                     f"{large.min():.4f} | {np.percentile(large, 5):.4f} | {np.median(large):.4f} | "
+                     f"{critical_d(per_test, size):.4f} | " + " | ".join(sweep) + " |")
+    return lines
 
 
 def cell(hits: int, n: int, false_alarm: bool) -> str:
@@ -181,7 +217,7 @@ def cell(hits: int, n: int, false_alarm: bool) -> str:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--scale", type=float, default=1.0, help="multiply the number of windows per size")
-    rows, causes = run(parser.parse_args(argv).scale)
+    rows, causes, distances = run(parser.parse_args(argv).scale)
     p = Policy()
     lines = [
         "Share of windows in which the case is detected (its feature flagged); for stationary and harmless windows, "
@@ -210,6 +246,7 @@ def main(argv: list[str] | None = None) -> None:
         size, case, new, n = min(worst, key=lambda w: lower_bound(w[2], w[3]))
         lines += [f"Weakest detection from 5,000 rows up: {case} at {size:,} rows, {new}/{n} "
                   f"(95% lower bound {lower_bound(new, n):.1%})."]
+    lines += ["", *distance_table(distances, p)]
     lines += ["", "**The new rule's false alarms by cause** (feature and test or check; a window may count more than once):", ""]
     if causes:
         lines += ["| window | case | feature | flagged by | windows |", "|---|---|---|---|---|"]
