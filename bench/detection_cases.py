@@ -243,8 +243,8 @@ def main(argv: list[str] | None = None) -> None:
               + "; stationary and harmless: " + ", ".join(f"{c} at {s:,}" for s, c in fa) + "."]
     worst = [(size, case, new, n) for size, case, n, _, new in rows if case not in FALSE_ALARM_CASES and size >= 5_000]
     if worst:
-        size, case, new, n = min(worst, key=lambda w: lower_bound(w[2], w[3]))
-        lines += [f"Weakest detection from 5,000 rows up: {case} at {size:,} rows, {new}/{n} "
+        size, case, new, n = min(worst, key=lambda w: (w[2] / w[3], w[3]))
+        lines += [f"Lowest detection from 5,000 rows up: {case} at {size:,} rows, {new}/{n} "
                   f"(95% lower bound {lower_bound(new, n):.1%})."]
     lines += ["", *distance_table(distances, p)]
     lines += ["", "**The new rule's false alarms by cause** (feature and test or check; a window may count more than once):", ""]
