@@ -68,6 +68,8 @@ class ModelDetectors:
         self.family = sum(t.has_pvalue for tests in self.tests.values() for t in tests) * self.windows
         self.checks = len(quality.CHECKS) * len(self.tests) * self.windows
         share = policy.quality_level_share
+        if not 0 <= share < 1:
+            raise ValueError(f"QUALITY_LEVEL_SHARE must be at least 0 and under 1, not {share:g}")
         # the divisors of the level: tests / their share of it (weighted Bonferroni, so the shares add up to the level)
         self.drift_divisor = self.family / (1 - share) if self.family else 1.0
         self.quality_divisor = self.checks / share if share > 0 else math.inf

@@ -163,6 +163,8 @@ def test_drift_tests_and_quality_checks_share_one_family_wise_level():
     per_test, per_check = POLICY.ks_threshold / d.drift_divisor, POLICY.ks_threshold / d.quality_divisor
     assert d.family * per_test + d.checks * per_check == pytest.approx(POLICY.ks_threshold, rel=1e-12)
     assert d.checks * per_check == pytest.approx(POLICY.ks_threshold * POLICY.quality_level_share, rel=1e-12)
+    with pytest.raises(ValueError, match="QUALITY_LEVEL_SHARE"):
+        ModelDetectors("m", SCHEMA, Policy(quality_level_share=1.0))
 
 
 def test_the_monitoring_config_chooses_tests_and_thresholds_per_feature_and_model():
