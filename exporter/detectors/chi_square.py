@@ -1,8 +1,9 @@
 """Chi-square test of homogeneity between the reference's and the window's bin counts (a 2 x k table, as
 `scipy.stats.chi2_contingency(correction=False)`), which accounts for the reference's own sampling error and lets
 a bin empty in training (an unseen category) count. The sparsest bins are pooled into one until every expected count
-is at least 10. Valid on discrete data with ties, unlike KS. The effect compared with the floor is the share of the distribution that moved (total variation distance, half the L1
-distance between the shares): scale-free, in percentage points.
+is at least 10. Valid on discrete data with ties, unlike KS. The effect compared with the floor is the share of the
+distribution that moved (total variation distance, half the L1 distance between the shares): scale-free, in
+percentage points.
 
 >>> import numpy as np
 >>> from contracts.reference_profile import Bins
@@ -31,9 +32,10 @@ def pooled_table(reference_counts: np.ndarray, current_counts: np.ndarray) -> np
     """The 2 x k table, with the sparsest bins pooled into one until every column's smallest expected count is at
     least MIN_EXPECTED.
 
-    The flag is decided at p ~ 1e-4 (the family-wise level over a dozen tests), far in the tail where Cochran's "5"
+    The flag is decided at p ~ 4e-4 (the family-wise level over a dozen tests), far in the tail where Cochran's "5"
     is not enough: pooling only the bins under 5 (and not at all when one bin alone was sparse) flagged stationary
-    windows of 500 rows 1.7 times as often as the level says on txn_count_1h and txn_count_24h (BENCHMARKS.md).
+    windows of 500 rows 1.7 times as often as the level says on txn_count_1h and txn_count_24h (docs/design.md,
+    "The drift rule").
     """
     table = np.vstack([reference_counts, current_counts]).astype(float)
     table = table[:, table.sum(axis=0) > 0]
