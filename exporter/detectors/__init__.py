@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from contracts.metric_names import CRITICAL, HEALTHY, WARNING
 from contracts.policy import Policy
 from contracts.schema import ModelSchema
-from exporter.detectors import chi_square, jensen_shannon, ks, psi, quality, wasserstein  # noqa: F401  (register the built-in tests)
+from exporter.detectors import chi_square, jensen_shannon, ks, psi, quality, quantile_shift, wasserstein  # noqa: F401  (register the built-in tests)
 from exporter.detectors.quality import QualityCheck
 from exporter.detectors.base import REGISTRY, DriftTest, TestResult, make, register
 from exporter.monitoring_config import ConfigError, MonitoringConfig
