@@ -26,17 +26,30 @@ from exporter.window import ColumnCounts, ColumnReference
 QUANTILES = np.round(np.arange(0.2, 0.81, 0.1), 10)  # the central quantiles whose shift is the effect
 
 
+def reference_slots(ks: KSReference) -> np.ndarray:
+    """The reference's own mass per slot: at each reference value, and between them where the reference is a grid of
+    the training values' quantiles (exporter.profiles.CoarseKS; none for the exact reference)."""
+    slots = np.empty(ks.slots)
+    slots[1::2] = ks.ref_cdf - ks.ref_cdf_below
+    slots[0::2] = _between(ks)
+    return np.round(np.clip(slots, 0.0, None) * ks.m, 6)  # whole counts for the exact reference, float noise aside
+
+
+def _between(ks: KSReference) -> np.ndarray:
+    """Reference share strictly between consecutive reference values (under the first, over the last)."""
+    return np.concatenate(([ks.ref_cdf_below[0]], ks.ref_cdf_below[1:] - ks.ref_cdf[:-1], [1.0 - ks.ref_cdf[-1]]))
+
+
 def reference_quantiles(ks: KSReference, qs: np.ndarray = QUANTILES) -> np.ndarray:
-    """np.quantile (linear) of the reference sample, from its distinct values and their counts."""
-    ends = np.cumsum(ks.value_counts)  # sorted position r holds values[k] for ends[k-1] <= r < ends[k]
-    return _interpolate(qs, ks.m, lambda r: ks.values[np.searchsorted(ends, r, side="right")])
+    """np.quantile (linear) of the reference sample (exact for the exact reference)."""
+    return window_quantiles(ks, reference_slots(ks), qs, ks.m)
 
 
-def window_quantiles(ks: KSReference, slots: np.ndarray, qs: np.ndarray = QUANTILES) -> np.ndarray:
+def window_quantiles(ks: KSReference, slots: np.ndarray, qs: np.ndarray = QUANTILES, n: int | None = None) -> np.ndarray:
     """np.quantile (linear) of the window's values, recovered from their slot counts: exact where a value equals a
     reference value, otherwise spread evenly between the two reference values around it (the error is under one
     gap between neighbouring reference values); values outside the reference's range count as its edge value."""
-    n = int(slots.sum())
+    n = int(round(slots.sum())) if n is None else n
     if n == 0 or len(ks.values) == 0:
         return np.full(len(qs), math.nan)
     ends = np.cumsum(slots)
@@ -45,8 +58,8 @@ def window_quantiles(ks: KSReference, slots: np.ndarray, qs: np.ndarray = QUANTI
     upper = np.concatenate((np.repeat(ks.values, 2), [ks.values[-1]]))
 
     def value_at(rank: np.ndarray) -> np.ndarray:
-        s = np.searchsorted(ends, rank, side="right")
-        within = (rank - starts[s] + 0.5) / np.maximum(slots[s], 1)  # the (rank+1/2)-th of the slot's count, evenly spread
+        s = np.minimum(np.searchsorted(ends, rank + 1e-9, side="right"), len(slots) - 1)
+        within = np.clip((rank - starts[s] + 0.5) / np.maximum(slots[s], 1), 0.0, 1.0)  # evenly spread in the slot
         return lower[s] + (upper[s] - lower[s]) * within
 
     return _interpolate(qs, n, value_at)
@@ -80,11 +93,13 @@ def mann_whitney(ks: KSReference, slots: np.ndarray) -> tuple[float, float, floa
     n, m = int(slots.sum()), ks.m
     if n == 0 or m == 0:
         return math.nan, math.nan, math.nan
-    below = np.concatenate(([0], np.cumsum(ks.value_counts)))  # reference values under u_k
-    # reference values under a window value in each slot, ties counted half
+    # reference values under a window value in each slot, ties counted half (and, on a coarse grid, half of the
+    # reference mass between the grid values around it)
+    at_or_below = np.concatenate(([0.0], ks.ref_cdf))
+    below = np.concatenate((ks.ref_cdf_below, [1.0]))
     under = np.empty(ks.slots)
-    under[0::2] = below
-    under[1::2] = below[:-1] + 0.5 * ks.value_counts
+    under[0::2] = (at_or_below + below) / 2 * m
+    under[1::2] = (ks.ref_cdf_below + ks.ref_cdf) / 2 * m
     u = float(np.dot(slots, under))
     total = n + m
     ties = ks.value_counts + slots[1::2]

@@ -13,6 +13,7 @@ from contracts.reference_profile import Bins
 from exporter.detectors import make
 from exporter.detectors.quantile_shift import (QUANTILES, mann_whitney, quantile_shift, reference_quantiles,
                                                window_quantiles)
+from exporter.profiles import CoarseKS
 from exporter.stats import KSReference
 from exporter.window import ColumnReference
 
@@ -95,3 +96,14 @@ def test_flags_a_ten_percent_shift_not_two_percent() -> None:
     for scale, flagged in ((1.0, False), (1.02, False), (1.10, True)):
         result = test.compute(reference, reference.counts(current * scale))
         assert test.flags(result, 20) is flagged, (scale, result)
+
+
+def test_a_coarse_reference_grid_gives_nearly_the_exact_figures() -> None:
+    """The exporter's minute profiles count windows on a grid of 512 reference quantiles (exporter.profiles)."""
+    rng = np.random.default_rng(6)
+    exact = KSReference(rng.lognormal(3.0, 1.0, size=35_000))
+    coarse = CoarseKS(exact)
+    current = rng.lognormal(3.0, 1.0, size=5_000) * 1.05
+    np.testing.assert_allclose(reference_quantiles(coarse), reference_quantiles(exact), rtol=0.01)
+    assert quantile_shift(coarse, coarse.counts(current)) == pytest.approx(quantile_shift(exact, exact.counts(current)), abs=0.003)
+    assert mann_whitney(coarse, coarse.counts(current))[0] == pytest.approx(mann_whitney(exact, exact.counts(current))[0], rel=0.01)
