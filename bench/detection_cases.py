@@ -31,6 +31,7 @@ from contracts.policy import Policy
 from contracts.reference_profile import ReferenceProfile
 from contracts.schema import FeatureSpec, ModelSchema
 from exporter.detectors import FeatureVerdict, ModelDetectors
+from exporter.monitoring_config import MonitoringConfig
 from exporter.window import ColumnReference
 from transactions import FEATURE_NAMES, generate
 from transactions.schema import SCHEMA
@@ -121,7 +122,9 @@ def references(seed: int) -> dict[str, dict[str, ColumnReference]]:
             "new": {f: ColumnReference.of(new, f) for f in FEATURE_NAMES}}
 
 
-JUDGES = {"old": ModelDetectors("fraud_detector", ModelSchema(tuple(FeatureSpec(f, "numeric") for f in FEATURE_NAMES)), OLD_POLICY),
+OLD_TESTS = MonitoringConfig(tests_by_kind={"numeric": ("psi", "ks")})  # the old rule had no quantile shift
+JUDGES = {"old": ModelDetectors("fraud_detector", ModelSchema(tuple(FeatureSpec(f, "numeric") for f in FEATURE_NAMES)), OLD_POLICY,
+                                OLD_TESTS),
           "new": ModelDetectors("fraud_detector", SCHEMA, Policy())}
 
 
@@ -173,7 +176,8 @@ def run(scale: float) -> tuple[list[tuple], Counter, dict[tuple[int, str], list[
                     if rule == "new" and feature is None:
                         causes.update((size, case, f, cause) for f, fc in found.items() for cause in fc)
                     if rule == "new" and case in SHIFTS:
-                        distances.setdefault((size, case), []).append(verdicts["amount"].results["ks"].statistic)
+                        for test in ("ks", "quantile_shift"):
+                            distances.setdefault((size, case, test), []).append(verdicts["amount"].results[test].statistic)
             rows.append((size, case, count, hits["old"], hits["new"]))
             print(f"  {size:>7,}  {case:<28} {count:4} windows  old {hits['old'] / count:6.1%}  new {hits['new'] / count:6.1%}",
                   flush=True)
@@ -188,7 +192,7 @@ def critical_d(level: float, n: int, m: int = TRAINING_ROWS) -> float:
 
 def distance_table(distances: dict[tuple[int, str], list[float]], policy: Policy) -> list[str]:
     """The amount's D for the harmless and the +10% shift at each size, and where the rule's threshold lies."""
-    per_test = policy.ks_threshold * (1 - policy.quality_level_share) / len(FEATURE_NAMES)
+    per_test = policy.ks_threshold * (1 - policy.quality_level_share) / JUDGES["new"].family
     lines = ["**The amount's KS D, harmless +2% against +10%** (new rule's windows): a flag needs D at the critical value "
              f"of the corrected level ({per_test:.2g} per test) and at the floor {policy.ks_min_statistic:g}, whichever is "
              "higher; the last columns give the share of windows whose amount KS flags at other family-wise levels "
@@ -196,15 +200,30 @@ def distance_table(distances: dict[tuple[int, str], list[float]], policy: Policy
              "| window | +2% median | +2% 99th pct | +2% max | +10% min | +10% 5th pct | +10% median | critical D | "
              + " | ".join(f"level {a:g}" for a in LEVELS) + " |", "|---|" + "---|" * (7 + len(LEVELS))]
     for size in SIZES:
-        small, large = (np.array(distances.get((size, c), [np.nan])) for c in SHIFTS)
+        small, large = (np.array(distances.get((size, c, "ks"), [np.nan])) for c in SHIFTS)
         sweep = []
         for level in LEVELS:
-            threshold = max(critical_d(level * (1 - policy.quality_level_share) / len(FEATURE_NAMES), size),
+            threshold = max(critical_d(level * (1 - policy.quality_level_share) / JUDGES["new"].family, size),
                             policy.ks_min_statistic)
             sweep.append(f"{np.mean(small >= threshold):.1%} / {np.mean(large >= threshold):.1%}")
         lines.append(f"| {size:,} | {np.median(small):.4f} | {np.percentile(small, 99):.4f} | {small.max():.4f} | "
                      f"{large.min():.4f} | {np.percentile(large, 5):.4f} | {np.median(large):.4f} | "
                      f"{critical_d(per_test, size):.4f} | " + " | ".join(sweep) + " |")
+    return lines
+
+
+def shift_table(distances: dict[tuple[int, str, str], list[float]], policy: Policy) -> list[str]:
+    """The amount's quantile shift (mean log ratio of its 20th-80th percentiles) for the same windows."""
+    lines = ["**The amount's quantile shift, harmless +2% against +10%** (same windows; log(1.02) = 0.0198, "
+             f"log(1.10) = 0.0953): a flag needs Mann-Whitney significant and the shift at the floor "
+             f"{policy.quantile_shift_min:g}; the sampling noise is its standard deviation over the +2% windows.", "",
+             "| window | +2% median | +2% sd | +2% 99th pct | +2% max | +10% min | +10% 1st pct | +10% 5th pct | +10% median |",
+             "|---|" + "---|" * 8]
+    for size in SIZES:
+        small, large = (np.array(distances.get((size, c, "quantile_shift"), [np.nan])) for c in SHIFTS)
+        lines.append(f"| {size:,} | {np.median(small):.4f} | {np.std(small):.4f} | {np.percentile(small, 99):.4f} | "
+                     f"{small.max():.4f} | {large.min():.4f} | {np.percentile(large, 1):.4f} | "
+                     f"{np.percentile(large, 5):.4f} | {np.median(large):.4f} |")
     return lines
 
 
@@ -226,7 +245,8 @@ def main(argv: list[str] | None = None) -> None:
         f"Old rule: quantile bins, PSI >= {OLD_POLICY.psi_threshold:g} or KS p < 0.05/12 with D >= 0.07 against a 5,000-row sample, rows with "
         f"a missing value dropped. New rule (the defaults): tests by kind; one family-wise level {p.ks_threshold:g} per window "
         f"over every p-value test, {1 - p.quality_level_share:.0%} of it for the drift tests (KS against the whole training column, "
-        f"D >= {p.ks_min_statistic:g}; chi-square with sparse bins pooled to an expected count of 10, at least "
+        f"D >= {p.ks_min_statistic:g}; for numeric features also Mann-Whitney with the quantile shift (mean log ratio of the "
+        f"20th-80th percentiles, or their shift over the IQR) >= {p.quantile_shift_min:g}; chi-square with sparse bins pooled to an expected count of 10, at least "
         f"{p.chi2_min_effect:.0%} moved) and {p.quality_level_share:.0%} for the missing and out-of-range checks (exact tests, "
         f"at least {p.quality_min_share:.0%} above training). Targets: stationary and +2% in at most 1% of windows at every "
         "size; every other case in at least 95% from 5,000 rows up; never less often at a larger window.", "",
@@ -246,7 +266,7 @@ def main(argv: list[str] | None = None) -> None:
         size, case, new, n = min(worst, key=lambda w: (w[2] / w[3], w[3]))
         lines += [f"Lowest detection from 5,000 rows up: {case} at {size:,} rows, {new}/{n} "
                   f"(95% lower bound {lower_bound(new, n):.1%})."]
-    lines += ["", *distance_table(distances, p)]
+    lines += ["", *distance_table(distances, p), "", *shift_table(distances, p)]
     lines += ["", "**The new rule's false alarms by cause** (feature and test or check; a window may count more than once):", ""]
     if causes:
         lines += ["| window | case | feature | flagged by | windows |", "|---|---|---|---|---|"]

@@ -26,7 +26,8 @@ class Policy:
     psi_warning: float = setting(0.1, "PSI_WARNING", "PSI from which a feature is in the moderate band (health: warning)")
     psi_threshold: float = setting(0.25, "PSI_THRESHOLD", "PSI from which a feature has drifted significantly (critical)")
     ks_threshold: float = setting(0.005, "KS_THRESHOLD", "family-wise level of every p-value test (KS, chi-square, quality checks), Bonferroni-divided")
-    ks_min_statistic: float = setting(0.025, "KS_MIN_STATISTIC", "floor on KS D: smaller shifts are never flagged")
+    ks_min_statistic: float = setting(0.04, "KS_MIN_STATISTIC", "floor on KS D: smaller shifts are never flagged")
+    quantile_shift_min: float = setting(0.055, "QUANTILE_SHIFT_MIN", "floor on a numeric feature's quantile shift (mean log ratio of its 20th-80th percentiles, or their shift over the IQR)")
     chi2_min_effect: float = setting(0.03, "CHI2_MIN_EFFECT", "floor on the share moved (total variation) for chi-square")
     js_threshold: float = setting(0.1, "JS_THRESHOLD", "Jensen-Shannon distance (base 2) that flags, when that test is on")
     wasserstein_threshold: float = setting(0.1, "WASSERSTEIN_THRESHOLD", "Wasserstein distance / reference std that flags, when on")
@@ -88,7 +89,7 @@ class Policy:
 
 # The drift tests of each feature kind, unless the monitoring config (MONITORING_CONFIG) says otherwise.
 TESTS_BY_KIND: dict[str, tuple[str, ...]] = {
-    "numeric": ("psi", "ks"),
+    "numeric": ("psi", "ks", "quantile_shift"),
     "discrete": ("psi", "chi2"),
     "binary": ("psi", "chi2"),
     "categorical": ("psi", "chi2"),

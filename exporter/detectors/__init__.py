@@ -1,8 +1,8 @@
 """Detectors: reference and current counts -> each test's figures -> verdicts (one code path for the exporter,
 `bench/detection.py`, the offline report and the tests).
 
-Each feature is judged by the tests the monitoring config gives it (by kind by default: PSI + KS for numeric,
-PSI + chi-square for discrete, binary and categorical); it drifts when any of them flags. Every test with a p-value,
+Each feature is judged by the tests the monitoring config gives it (by kind by default: PSI + KS + quantile shift
+for numeric, PSI + chi-square for discrete, binary and categorical); it drifts when any of them flags. Every test with a p-value,
 the data-quality checks included, shares one family-wise level `ks_threshold` per refresh (weighted Bonferroni: the
 quality checks get `quality_level_share` of it, the drift tests the rest, each divided by its number of tests and
 windows) and needs its effect size at a floor, so that large windows do not flag shifts nobody cares about.
@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from contracts.metric_names import CRITICAL, HEALTHY, WARNING
 from contracts.policy import Policy
 from contracts.schema import ModelSchema
-from exporter.detectors import chi_square, jensen_shannon, ks, psi, quality, wasserstein  # noqa: F401  (register the built-in tests)
+from exporter.detectors import chi_square, jensen_shannon, ks, psi, quality, quantile_shift, wasserstein  # noqa: F401  (register the built-in tests)
 from exporter.detectors.quality import QualityCheck
 from exporter.detectors.base import REGISTRY, DriftTest, TestResult, make, register
 from exporter.monitoring_config import ConfigError, MonitoringConfig

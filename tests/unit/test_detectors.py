@@ -153,13 +153,14 @@ SCHEMA = ModelSchema((FeatureSpec("amount", "numeric", (0, 1e6)), FeatureSpec("h
 def test_tests_by_kind_and_the_family_they_form():
     d = ModelDetectors("m", SCHEMA, POLICY)
     assert {f: [t.name for t in tests] for f, tests in d.tests.items()} == {
-        "amount": ["psi", "ks"], "hour": ["psi", "chi2"], "online": ["psi", "chi2"], "country": ["psi", "chi2"]}
-    assert d.family == 4
+        "amount": ["psi", "ks", "quantile_shift"], "hour": ["psi", "chi2"], "online": ["psi", "chi2"],
+        "country": ["psi", "chi2"]}
+    assert d.family == 5
 
 
 def test_drift_tests_and_quality_checks_share_one_family_wise_level():
     d = ModelDetectors("m", SCHEMA, POLICY, windows=3)
-    assert d.family == 4 * 3 and d.checks == 2 * 4 * 3  # p-value tests and (missing, out of range) per feature, x windows
+    assert d.family == 5 * 3 and d.checks == 2 * 4 * 3  # p-value tests and (missing, out of range) per feature, x windows
     per_test, per_check = POLICY.ks_threshold / d.drift_divisor, POLICY.ks_threshold / d.quality_divisor
     assert d.family * per_test + d.checks * per_check == pytest.approx(POLICY.ks_threshold, rel=1e-12)
     assert d.checks * per_check == pytest.approx(POLICY.ks_threshold * POLICY.quality_level_share, rel=1e-12)
