@@ -5,8 +5,9 @@ path, and the versions document (contracts/model_versions.py) followed from Redi
   `Plan.answering` says, per transaction id, whether the champion or the challenger answers.
 - `ModelVersions`: one model's plan, its loaded versions (loaded from the BentoML store on first need, then cached),
   who scored which transaction (so that a label reaches every version that scored it), and the scoring itself.
-- `ShadowScorer`: a bounded queue and one background thread; shadow mode hands it the challenger's work and never
-  waits: a full queue drops the work and counts it.
+- `ShadowScorer`: a bounded queue and one background thread that drains it every SHADOW_INTERVAL_SECONDS (0.05 s),
+  scoring what waits in one call per version; shadow mode hands it the challenger's work and never waits: a full
+  queue drops the work and counts it.
 - `VersionsPoller`: reads every model's versions document every `VERSIONS_POLL_SECONDS` (0.25 s). Redis down or the
   document missing: the last known plan keeps serving (or the default version the service started with).
 """
@@ -31,6 +32,7 @@ log = logging.getLogger("bentoml.serve.versions")
 
 POLL_SECONDS = float(os.environ.get("VERSIONS_POLL_SECONDS", "0.25"))
 SHADOW_QUEUE_REQUESTS = int(os.environ.get("SHADOW_QUEUE_REQUESTS", "2000"))  # queued requests, not rows
+SHADOW_INTERVAL_SECONDS = float(os.environ.get("SHADOW_INTERVAL_SECONDS", "0.05"))  # how often the queue is drained
 SCORED_BY_ENTRIES = int(os.environ.get("SCORED_BY_ENTRIES", "200000"))  # transaction ids remembered per model
 
 
@@ -107,8 +109,10 @@ class ShadowScorer:
     """The challenger's scoring in shadow mode, off the request path: `submit` appends to a bounded queue (or drops
     and counts when it is full); one daemon thread scores what waits, a model at a time in one call."""
 
-    def __init__(self, capacity: int = SHADOW_QUEUE_REQUESTS, counters: ShadowCounters | None = None) -> None:
+    def __init__(self, capacity: int = SHADOW_QUEUE_REQUESTS, counters: ShadowCounters | None = None,
+                 interval: float = SHADOW_INTERVAL_SECONDS) -> None:
         self.capacity = capacity
+        self.interval = interval
         self.counters = counters or ShadowCounters()
         self._queue: deque = deque()
         self._wake = threading.Event()
@@ -131,7 +135,8 @@ class ShadowScorer:
             self.counters.dropped(served.name, served.version, len(ids))
             return False
         self._queue.append((versions, served, ids, rows))
-        self._wake.set()
+        if len(self._queue) >= self.capacity // 2:
+            self._wake.set()  # else the thread's next tick: waking it per request would compete with the response
         return True
 
     def pending(self) -> int:
@@ -139,7 +144,7 @@ class ShadowScorer:
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            self._wake.wait(0.5)
+            self._wake.wait(self.interval)
             self._wake.clear()
             self.drain()
         self.drain()
