@@ -189,7 +189,7 @@ def versions_bench(requests: list[bytes], data: list[dict], rps: float, seconds:
         f"failed {shadow['failed']:,.0f}.",
         "",
         f"A/B split: {ab_requests:,} single predictions with distinct transaction ids at `ab_share` {ab_share}: the "
-        f"challenger answered **{share:.2%}** ({share - ab_share:+.2%} points from the setting; target within 1 point); "
+        f"challenger answered **{share:.2%}** ({100 * (share - ab_share):+.2f} points from the setting; target within 1 point); "
         f"{moved} of {min(ab_requests, 1000):,} repeated ids were answered by another version than the first time (sticky: 0). "
         f"Published samples: champion {len(by_version[champion]):,}, challenger {len(by_version[challenger]):,}, "
         f"{both} under both (each arm publishes only its own).",

@@ -101,13 +101,24 @@ def test_put_without_or_with_a_wrong_token_is_401(setup, svc):
     ({"ab_share": "0.5"}, "ab_share"),
     ({"ab_share": True}, "ab_share"),
     ({"mode": "x"}, "mode"),
-    ({"mode": "shadow"}, "mode"),  # no challenger yet
+    ({"mode": "shadow"}, "mode"),  # no challenger yet: 409
     ({"revision": 3}, "revision"),
     ([1, 2], "body"),
 ])
-def test_bad_values_are_400_naming_the_field(svc, change, field):
+def test_bad_values_are_4xx_naming_the_field(svc, change, field):
     status, body = put(svc, change)
-    assert status == 400 and body["field"] == field and field in body["detail"], body
+    expected = 409 if change == {"mode": "shadow"} else 400  # each value fits, together they do not
+    assert status == expected and body["field"] == field and field in body["detail"], body
+
+
+def test_the_versions_routes_are_in_the_openapi_document(setup, svc):
+    doc = http("GET", f"{svc.url}/docs.json")[1]
+    route = doc["paths"][ROUTE]
+    assert set(route) == {"get", "put"} and route["put"]["security"] == [{"versionsToken": []}]
+    body = route["put"]["requestBody"]["content"]["application/json"]["schema"]
+    assert set(body["properties"]["champion"]["enum"]) == {setup["champion"], setup["challenger"]}
+    assert body["properties"]["ab_share"]["maximum"] == 1 and body["additionalProperties"] is False
+    assert "/api/v1/models/login_risk/versions" in doc["paths"]
 
 
 def test_bad_bodies_and_unknown_model(svc):
