@@ -33,7 +33,7 @@ log = logging.getLogger("bentoml.serve.versions")
 POLL_SECONDS = float(os.environ.get("VERSIONS_POLL_SECONDS", "0.25"))
 SHADOW_QUEUE_REQUESTS = int(os.environ.get("SHADOW_QUEUE_REQUESTS", "2000"))  # queued requests, not rows
 SHADOW_INTERVAL_SECONDS = float(os.environ.get("SHADOW_INTERVAL_SECONDS", "0.05"))  # how often the queue is drained
-SCORED_BY_ENTRIES = int(os.environ.get("SCORED_BY_ENTRIES", "200000"))  # transaction ids remembered per model
+SCORED_BY_ENTRIES = int(os.environ.get("SCORED_BY_ENTRIES", "100000"))  # ids remembered per model: about 17 MiB
 
 
 def challenger_answers(ids: Sequence[str], mode: str, ab_share: float) -> np.ndarray:
@@ -186,6 +186,9 @@ class ModelVersions:
         self.plan = Plan(default)
         self.state: VersionsState | None = None  # the last document read (None: none seen yet)
         self._load_lock = threading.Lock()
+        # Held while a document is read and followed (poller) or written and followed (PUT), so that a poll that read
+        # the document just before a PUT cannot follow it just after and put the old versions back for a moment.
+        self.sync_lock = threading.Lock()
 
     def get(self, version: str):
         """The loaded model of `version`, loading it from the store on first need (raises if it cannot be loaded)."""
@@ -297,9 +300,11 @@ class VersionsPoller:
     def poll(self) -> bool:
         """Read each model's document once and follow it; False when Redis could not be read."""
         try:
-            keys = [model_versions.versions_key(name, self.prefix) for name in self.models]
-            raws = [self.client.get(key) for key in keys]  # not MGET: the keys may live in other cluster slots
-        except Exception as exc:
+            for name, versions in self.models.items():
+                with versions.sync_lock:
+                    raw = self.client.get(model_versions.versions_key(name, self.prefix))
+                    self._follow(versions, raw)
+        except Exception as exc:  # a Redis error: the plans stay as they are
             if not self._failing:
                 log.warning("versions documents unreadable (%s): serving the last known versions", exc)
             self._failing = True
@@ -309,11 +314,13 @@ class VersionsPoller:
             log.info("versions documents readable again")
         self._failing = False
         self.on_status(True)
-        for (name, versions), raw in zip(self.models.items(), raws):
-            if raw is None:
-                continue  # no document: keep what serves (the default version, or the last known champion)
-            try:
-                versions.follow(VersionsState.from_json(raw).validate())
-            except Exception as exc:
-                log.error("versions document of %s unusable (%s): serving the last known versions", name, exc)
         return True
+
+    @staticmethod
+    def _follow(versions: ModelVersions, raw: bytes | None) -> None:
+        if raw is None:
+            return  # no document: keep what serves (the default version, or the last known champion)
+        try:
+            versions.follow(VersionsState.from_json(raw).validate())
+        except Exception as exc:  # a malformed document must not stop the others
+            log.error("versions document of %s unusable (%s): serving the last known versions", versions.name, exc)

@@ -131,8 +131,9 @@ def _put(versions: ModelVersions, changes: object) -> VersionsState:
                 versions.get(version)
             except Exception as exc:
                 raise InvalidVersions(role, f"version {version!r} cannot be loaded from the model store: {exc}") from None
-    new = model_versions.update(_redis, versions.name, change, _prefix)
-    versions.follow(new)
+    with versions.sync_lock:
+        new = model_versions.update(_redis, versions.name, change, _prefix)
+        versions.follow(new)
     return new
 
 

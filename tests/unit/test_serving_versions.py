@@ -235,3 +235,36 @@ def test_the_token_variables_are_the_documented_ones():
     for doc in ("README.md", "docs/design.md"):
         text = (root / doc).read_text()
         assert TOKEN_FILE_ENV in text and TOKEN_ENV in text, doc
+
+
+class FakeRedis:
+    """GET of the versions documents only; `down` raises as redis-py does when Redis is unreachable."""
+
+    def __init__(self) -> None:
+        self.values: dict[str, str] = {}
+        self.down = False
+
+    def get(self, key: str):
+        if self.down:
+            import redis
+            raise redis.ConnectionError("connection refused")
+        return self.values.get(key)
+
+
+def test_the_poller_follows_the_document_and_keeps_the_last_when_redis_is_down(served):
+    from bento_service.versions import VersionsPoller
+    from contracts.model_versions import versions_key
+
+    versions, client, status = versions_of(served), FakeRedis(), []
+    poller = VersionsPoller(client, {"m": versions}, "drift", on_status=status.append)
+    assert poller.poll() and versions.plan.serving_versions() == ("v1",), "no document: the default version"
+    client.values[versions_key("m", "drift")] = VersionsState("v2", "v1", "shadow", 0.0, ("v1", "v2"), revision=3).to_json()
+    assert poller.poll() and versions.plan.champion.version == "v2" and versions.plan.mode == "shadow"
+    client.down = True
+    assert not poller.poll() and versions.plan.champion.version == "v2", "Redis down: the last known versions serve"
+    client.down = False
+    client.values[versions_key("m", "drift")] = "{not json"
+    assert poller.poll() and versions.plan.champion.version == "v2", "a malformed document is not followed"
+    del client.values[versions_key("m", "drift")]
+    assert poller.poll() and versions.plan.champion.version == "v2", "a missing document: the last known champion"
+    assert status == [True, True, False, True, True]
