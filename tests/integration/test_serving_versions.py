@@ -221,3 +221,12 @@ def test_the_versions_survive_a_service_restart(setup, svc):
         status, body = put(again, {"mode": "off"})
         assert status == 503 and "nothing was changed" in body["error"]
         wait_for(lambda: "ml_monitoring_versions_document_up 0.0" in http("GET", f"{again.url}/metrics")[1], timeout=5)
+        # Redis back, empty (no persistence in tests): the document is missing, the last known versions still serve,
+        # and a PUT writes a new document from them
+        with servers.restart_redis(setup["redis"]):
+            wait_for(lambda: "ml_monitoring_versions_document_up 1.0" in http("GET", f"{again.url}/metrics")[1], timeout=10)
+            assert predict(again, tid)["model_version"] == setup["challenger"]
+            status, body = put(again, {"ab_share": 0.0})
+            assert status == 200 and body["mode"] == "ab" and body["challenger"] == setup["challenger"], body
+            assert predict(again, tid)["model_version"] == setup["champion"]
+            assert model_versions.load(setup["client"], MODEL).ab_share == 0.0
