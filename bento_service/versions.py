@@ -185,6 +185,7 @@ class ModelVersions:
         self.loaded: dict[str, object] = {default.version: default}
         self.plan = Plan(default)
         self.state: VersionsState | None = None  # the last document read (None: none seen yet)
+        self._unservable: VersionsState | None = None  # the last document whose champion could not be loaded
         self._load_lock = threading.Lock()
         # Held while a document is read and followed (poller) or written and followed (PUT), so that a poll that read
         # the document just before a PUT cannot follow it just after and put the old versions back for a moment.
@@ -205,13 +206,14 @@ class ModelVersions:
     def follow(self, state: VersionsState | None) -> Plan:
         """Serve what `state` says (None: keep the current plan). A version that cannot be loaded is not served:
         the champion stays as it was, a challenger is left out; both logged."""
-        if state is None or (self.state is not None and state == self.state):
+        if state is None or state == self.state or state == self._unservable:
             return self.plan
         try:
             champion = self.get(state.champion)
         except Exception as exc:
             log.error("versions document of %s names champion %s, which cannot be loaded (%s): still serving %s",
                       self.name, state.champion, exc, self.plan.champion.version)
+            self._unservable = state  # not retried (nor logged) at every poll; the next change of the document is
             return self.plan
         challenger = None
         if state.challenger is not None:
