@@ -77,17 +77,20 @@ exporter: install
 load: install
 	$(VENV)/bin/locust -f loadgen/locustfile.py
 
+# the retraining commands reach make up's Redis through its generated password file unless told otherwise
+REDIS_AUTH := REDIS_PASSWORD_FILE=$${REDIS_PASSWORD_FILE:-$(wildcard .run/secrets/redis_password)}
+
 retrain:  ## a new version of MODEL from recent labelled traffic in Redis, registered as the challenger in shadow
-	$(PY) -m retrain train --model $${MODEL:-fraud_detector} $${RETRAIN_ARGS:-}
+	$(REDIS_AUTH) $(PY) -m retrain train --model $${MODEL:-fraud_detector} $${RETRAIN_ARGS:-}
 
 versions:  ## the versions document of MODEL (default fraud_detector) and the live champion/challenger comparison
-	$(PY) -m retrain status --model $${MODEL:-fraud_detector}
+	$(REDIS_AUTH) $(PY) -m retrain status --model $${MODEL:-fraud_detector}
 
 promote:  ## the challenger of MODEL becomes the champion (IF_WINS=1: only if it beats the champion now)
-	$(PY) -m retrain promote --model $${MODEL:-fraud_detector} $${IF_WINS:+--if-wins}
+	$(REDIS_AUTH) $(PY) -m retrain promote --model $${MODEL:-fraud_detector} $${IF_WINS:+--if-wins}
 
 rollback:  ## back to the champion before the last promotion
-	$(PY) -m retrain rollback --model $${MODEL:-fraud_detector}
+	$(REDIS_AUTH) $(PY) -m retrain rollback --model $${MODEL:-fraud_detector}
 
 clean:
 	rm -rf .run .pytest_cache

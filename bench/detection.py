@@ -170,6 +170,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.only == "logins":
         return
     profile, policy = load_profile(), Policy()
+    level = policy.ks_threshold * (1 - policy.quality_level_share) / len(FEATURE_NAMES)  # what one p-value test gets
     refs = {f: ColumnReference.of(profile, f) for f in FEATURE_NAMES}
     schema = profile.model_schema
     all_ks = MonitoringConfig.from_mapping({"tests_by_kind": {k: ["psi", "ks"] for k in ("discrete", "binary")}})
@@ -200,9 +201,11 @@ def main(argv: list[str] | None = None) -> None:
         f"Share of windows that raise at least one feature alarm (12 features tested per window). Stationary and "
         f"harmless (+2% on amount and distance) windows should not alarm; covariate (amount +30%, distance +50%) and "
         f"the spec's drift (the same plus fraud 2% -> 5%) should. Ours: each feature judged by the tests of its kind "
-        f"(numeric: PSI >= {policy.psi_threshold:g}, or KS p < {policy.ks_threshold:g}/12 and D >= {policy.ks_min_statistic:g}; "
-        f"discrete and binary: PSI, or chi-square p < {policy.ks_threshold:g}/12 and at least {policy.chi2_min_effect:.0%} of the "
-        f"distribution moved). Before kinds: PSI + KS on all 12. Reference: the trained model's profile (5,000-row KS sample).",
+        f"(numeric: PSI >= {policy.psi_threshold:g}, or KS p < {level:.2g} and D >= {policy.ks_min_statistic:g}; "
+        f"discrete and binary: PSI, or chi-square p < {level:.2g} and at least {policy.chi2_min_effect:.0%} of the "
+        f"distribution moved), where {level:.2g} is the family-wise level {policy.ks_threshold:g} less the "
+        f"{policy.quality_level_share:.0%} kept for the missing/out-of-range checks, over 12 tests. Before kinds: PSI + KS "
+        f"on all 12. Reference: the trained model's profile (the whole training column as the KS reference).",
         "",
         f"| window | traffic | windows | ours | before kinds | uncorrected KS p<0.05 | PSI >= {policy.psi_threshold:g} alone |",
         "|---|---|---|---|---|---|---|",

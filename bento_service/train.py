@@ -22,6 +22,7 @@ import xgboost as xgb
 from bento_service.model_store import BOOSTER_FILE, PROFILE_FILE, load_booster, predict_scores
 from bento_service.registry import MODELS, ModelSpec
 from drift_client import profile_from_training
+from exporter.comparison import roc_auc_interval
 from transactions.estimation import Calibrator, fit_isotonic, reliability
 from transactions.quality import best_f1_threshold, classification_metrics
 
@@ -130,6 +131,7 @@ def fit_and_save(spec: ModelSpec, data, tr: np.ndarray, va: np.ndarray, te: np.n
             data.iloc[tr], test_scores, y[tr], spec.schema, model_name=spec.name, model_version=model.tag.version,
             metrics=metrics, importance=feature_importance(booster, x[va], names), threshold=threshold,
             trained_at=trained_at, calibrator=calibrator.to_dict(), seed=seed,
+            metric_lower_bounds={"roc_auc": roc_auc_interval(y[te], test_scores)[0]},
         )
         with open(model.path_of(PROFILE_FILE), "w") as f:
             f.write(profile.to_json())

@@ -33,6 +33,7 @@ FEATURE_STDDEV = "ml_feature_stddev"
 ATTRIBUTION_RATIO = "ml_drift_attribution_ratio"
 MODEL_PERFORMANCE = "ml_model_performance"
 MODEL_REFERENCE_PERFORMANCE = "ml_model_reference_performance"
+MODEL_REFERENCE_PERFORMANCE_LOWER_BOUND = "ml_model_reference_performance_lower_bound"  # 95%, DeLong for roc_auc
 MODEL_ESTIMATED_PERFORMANCE = "ml_model_estimated_performance"  # CBPE from the window's scores, no labels
 MODEL_ESTIMATED_PERFORMANCE_INTERVAL = "ml_model_estimated_performance_interval"  # bound="lower"|"upper"
 MODEL_ESTIMATION_GAP = "ml_model_estimated_performance_gap"  # realized - estimated

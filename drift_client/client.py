@@ -86,13 +86,15 @@ def profile_from_training(train_df, scores: Iterable[float] | np.ndarray | None,
                           schema: ModelSchema, *, model_name: str, model_version: str, metrics: dict | None = None,
                           importance: Mapping[str, float] | None = None, threshold: float = 0.5,
                           trained_at: str | None = None, calibrator: Mapping | None = None,
-                          seed: int = 0) -> ReferenceProfile:
+                          seed: int = 0, metric_lower_bounds: Mapping[str, float] | None = None) -> ReferenceProfile:
     """The reference profile of a model version from its training frame (the schema's columns; categoricals as
     strings), its scores on held-out data and the training labels.
 
     `importance` (feature -> weight, e.g. mean |SHAP|) weighs drift attribution; equal weights without it.
     `threshold` is the model's decision threshold; `calibrator` a `transactions.estimation.Calibrator.to_dict()`
-    (identity without it) for performance estimation before labels arrive.
+    (identity without it) for performance estimation before labels arrive. `metric_lower_bounds` (e.g.
+    `{"roc_auc": exporter.comparison.roc_auc_interval(y_test, scores_test)[0]}`) is what ModelPerformanceDegraded
+    compares with; the figure itself without it.
     """
     from transactions.estimation import score_edges  # the estimator's score bins (maths only)
 
@@ -112,4 +114,5 @@ def profile_from_training(train_df, scores: Iterable[float] | np.ndarray | None,
     if score_values is not None and len(score_values):
         profile.score_edges = score_edges(score_values, threshold).tolist()
     profile.calibrator = dict(calibrator) if calibrator else {"kind": "identity", "x": [], "y": []}
+    profile.metric_lower_bounds = {k: float(v) for k, v in (metric_lower_bounds or {}).items()}
     return profile

@@ -56,6 +56,8 @@ class DriftCollector(Collector):
                                 ["metric", "bound"]),
             "est_gap": _gauge(names.MODEL_ESTIMATION_GAP, "Realized minus estimated performance (labelled window)", ["metric"]),
             "ref_perf": _gauge(names.MODEL_REFERENCE_PERFORMANCE, "Performance on the training test split", ["metric"]),
+            "ref_perf_lower": _gauge(names.MODEL_REFERENCE_PERFORMANCE_LOWER_BOUND,
+                                     "Lower end of the 95% confidence interval of the test-split performance", ["metric"]),
             "pred_pos": _gauge(names.PREDICTION_POSITIVE_RATIO, "Share of predictions at or above the decision threshold"),
             "label_pos": _gauge(names.LABEL_POSITIVE_RATIO, "Share of fraud among the labels received for the window"),
             "samples": _gauge(names.WINDOW_SAMPLES, "Samples in the current window", ["kind"]),
@@ -73,6 +75,8 @@ class DriftCollector(Collector):
             malformed.add_metric(model, s.malformed_entries + s.skipped_rows)
             for metric, value in s.reference_performance.items():
                 fam["ref_perf"].add_metric([*model, metric], value)
+            for metric, value in s.reference_performance_lower_bound.items():
+                fam["ref_perf_lower"].add_metric([*model, metric], value)
             for metric, value in s.performance.items():
                 fam["perf"].add_metric([*model, metric], value)
             for metric, value in s.estimated_performance.items():

@@ -158,6 +158,20 @@ def compare_unpaired(labels_a: np.ndarray, scores_a: np.ndarray, labels_b: np.nd
                       ap_a, ap_b, difference, stderr, lower, upper, level, z, p, ap_b - ap_a)
 
 
+def roc_auc_interval(labels: np.ndarray, scores: np.ndarray, level: float = 0.95) -> tuple[float, float]:
+    """Two-sided `level` confidence interval of one ROC AUC (DeLong's variance, normal approximation), within [0, 1].
+
+    >>> lower, upper = roc_auc_interval(np.array([0, 0, 1, 1, 0, 1]), np.array([.1, .4, .35, .8, .2, .9]))
+    >>> round(lower, 3), round(upper, 3)  # AUC 8/9, DeLong variance 2 x (3/81)/3: 8/9 - 1.96 x 0.1571
+    (0.581, 1.0)
+    """
+    auc, variance = _single(labels, scores)
+    if math.isnan(auc):
+        return math.nan, math.nan
+    half = stats.norm.ppf(0.5 + level / 2) * math.sqrt(max(variance, 0.0))
+    return float(max(auc - half, 0.0)), float(min(auc + half, 1.0))
+
+
 def _single(labels: np.ndarray, scores: np.ndarray) -> tuple[float, float]:
     labels = np.asarray(labels).astype(bool)
     if len(labels) != len(scores):

@@ -61,6 +61,7 @@ class ModelSnapshot:
     prediction_drift: dict[str, float | bool] = field(default_factory=dict)
     performance: dict[str, float] = field(default_factory=dict)
     reference_performance: dict[str, float] = field(default_factory=dict)
+    reference_performance_lower_bound: dict[str, float] = field(default_factory=dict)
     estimated_performance: dict[str, float] = field(default_factory=dict)  # no labels needed
     estimated_performance_interval: dict[str, dict[str, float]] = field(default_factory=dict)  # metric -> lower/upper
     estimated_performance_gap: dict[str, float] = field(default_factory=dict)  # realized - estimated
@@ -86,7 +87,9 @@ def compute(window: Window, policy: Policy, now: float | None = None, malformed_
         model_name=profile.model_name, model_version=profile.model_version, trained_at=profile.trained_at,
         computed_at=now or time.time(), window_hours=window.window_seconds / 3600,
         predictions=window.predictions, labels=len(labels), enough_samples=window.predictions >= policy.min_window_samples,
-        reference_performance=dict(profile.metrics), skipped_rows=window.skipped_rows, malformed_entries=malformed_entries,
+        reference_performance=dict(profile.metrics),
+        reference_performance_lower_bound={m: profile.metric_lower_bound(m) for m in profile.metrics},
+        skipped_rows=window.skipped_rows, malformed_entries=malformed_entries,
     )
     if window.predictions:
         snap.prediction_positive_ratio = window.predicted_positive / window.predictions
@@ -113,7 +116,7 @@ def compute(window: Window, policy: Policy, now: float | None = None, malformed_
         score_drifted = score.drifted
         snap.prediction_drift = {"psi": score.psi, "ks_statistic": score.results["ks"].statistic,
                                  "ks_pvalue": score.results["ks"].pvalue, "drifted": score.drifted}
-    degraded = bool(snap.performance) and performance_dropped(snap.performance, profile.metrics, policy)
+    degraded = bool(snap.performance) and performance_dropped(snap.performance, snap.reference_performance_lower_bound, policy)
     snap.health_status = health_status({f: v.psi for f, v in verdicts.items()}, flags, score_drifted, degraded, policy,
                                        {f: v.quality_flagged for f, v in verdicts.items()},
                                        {f: v.all_missing for f, v in verdicts.items()})

@@ -30,7 +30,8 @@ MODELS = ("fraud_detector", "login_risk", "both")
 @events.init_command_line_parser.add_listener
 def add_options(parser) -> None:
     parser.add_argument("--scenario", choices=LOADGEN_SCENARIOS, default=os.environ.get("SCENARIO", "baseline"),
-                        help="traffic scenario (see transactions/scenarios.py); demo = baseline, then spec_drift after --drift-after")
+                        help="traffic scenario (see transactions/scenarios.py); demo = baseline, then spec_drift after --drift-after; "
+                             "demo_concept = baseline, then concept")
     parser.add_argument("--rps", type=float, default=float(os.environ.get("DEFAULT_RPS", "10")),
                         help="target requests per second to the prediction endpoints")
     parser.add_argument("--drift-after", type=float, default=60.0, help="demo: seconds of baseline before the drift")

@@ -13,7 +13,9 @@ import numpy as np
 
 from transactions import FEATURE_NAMES, LABEL, Scenario, generate, get_scenario
 
-LOADGEN_SCENARIOS = ("baseline", "covariate", "concept", "gradual", "spec_drift", "demo")
+LOADGEN_SCENARIOS = ("baseline", "covariate", "concept", "gradual", "spec_drift", "demo", "demo_concept")
+# demo: baseline, then the spec's drift after --drift-after; demo_concept: baseline, then concept drift (the retraining demo)
+DEMO_DRIFTS = {"demo": "spec_drift", "demo_concept": "concept"}
 BLOCK = 1000
 
 
@@ -26,8 +28,8 @@ class Timeline:
     ramp_seconds: float = 300.0
 
     def at(self, elapsed: float) -> Scenario:
-        if self.scenario == "demo":
-            return get_scenario("spec_drift" if elapsed >= self.drift_after else "baseline")
+        if self.scenario in DEMO_DRIFTS:
+            return get_scenario(DEMO_DRIFTS[self.scenario] if elapsed >= self.drift_after else "baseline")
         if self.scenario == "gradual":
             return get_scenario("gradual", ramp=self.ramp(elapsed))
         return get_scenario(self.scenario)

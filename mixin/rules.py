@@ -141,8 +141,8 @@ def alerting_rules() -> dict:
                "drift"),
         _alert("ModelPerformanceDegraded",
                f'ml_model_performance{{metric="roc_auc"}} < on (model_name, model_version, metric) '
-               f'(ml_model_reference_performance{{metric="roc_auc"}} - {_fmt(p.performance_drop)})', "critical",
-               f"ROC AUC of {model} fell more than {_fmt(p.performance_drop)} below its test split.",
+               f'(ml_model_reference_performance_lower_bound{{metric="roc_auc"}} - {_fmt(p.performance_drop)})', "critical",
+               f"ROC AUC of {model} fell more than {_fmt(p.performance_drop)} below its test split's 95% lower bound.",
                "ROC AUC over the labelled predictions in the window is {{ $value | printf \"%.3f\" }} "
                "(test split {{ with printf `ml_model_reference_performance{model_name=\"%s\",model_version=\"%s\",metric=\"roc_auc\"}` "
                "$labels.model_name $labels.model_version | query }}{{ . | first | value | printf \"%.3f\" }}{{ else }}n/a{{ end }}).",
@@ -225,6 +225,10 @@ def blind_spot_alerts(c: dict) -> list[dict]:
     served = (f'sum(rate(bentoml_service_request_total{{job="{sel["service_job"]}", endpoint=~"{sel["predict_endpoints"]}", '
               f'http_response_code="200"}}[5m])) > 0')
     samples = "sum by (job, instance, model_name, model_version) (rate(ml_monitoring_samples_total[5m]))"
+    # a version whose model has serving roles and which has none itself was retired (e.g. the champion before a
+    # promotion): its window empties as designed and must not warn
+    retired = ('ml_window_samples unless on (model_name, model_version) ml_model_version_role '
+               'and on (model_name) ml_model_version_role')
     dropped = ('sum by (job, instance, model_name, model_version) (rate(ml_monitoring_samples_total{outcome="dropped"}[5m]))')
     shadow = "sum by (job, instance, model_name, model_version) (rate(ml_monitoring_shadow_predictions_total[5m]))"
     shadow_lost = ('sum by (job, instance, model_name, model_version) '
@@ -233,7 +237,8 @@ def blind_spot_alerts(c: dict) -> list[dict]:
     requests = f'job_endpoint:bentoml_service_request:rate{w["request_rate"]}{{job="{sel["service_job"]}", endpoint=~"{sel["predict_endpoints"]}"}}'
     return [
         _alert("DriftNotJudged",
-               f'ml_window_samples{{kind="predictions"}} unless on (model_name, model_version) ml_drift_detected', "warning",
+               f'ml_window_samples{{kind="predictions"}} unless on (model_name, model_version) ml_drift_detected '
+               f'unless on (model_name, model_version) ({retired})', "warning",
                "Drift of {{ $labels.model_name }} {{ $labels.model_version }} is not being judged.",
                "Its window holds {{ $value }} predictions, fewer than MIN_WINDOW_SAMPLES: no drift series exist, so "
                "FeatureDrift cannot fire.", "drift", {"reason": "window_too_small"}),

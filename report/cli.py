@@ -114,6 +114,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _files(args: argparse.Namespace, policy: Policy, config) -> "DriftReport":
+    from report import columns
     from report.core import DriftReport, profile_of
     from report.io import batches, read_frame
     if args.model or args.version or args.hours or args.start or args.end:
@@ -121,22 +122,31 @@ def _files(args: argparse.Namespace, policy: Policy, config) -> "DriftReport":
     if args.reference is None or args.current is None:
         raise BadInput("give --reference and --current (or --from-redis --model NAME --hours H)")
     schema = load_schema(args.schema) if args.schema else None
-    text = tuple(f.name for f in schema.features if f.is_categorical) if schema else ()
-    reference = read_frame(args.reference, "reference", args.progress, text)
-    profile = profile_of(reference, schema, score=args.score_column, label=args.label_column, threshold=args.threshold,
-                         model_name=args.reference.stem)
+    numbers_only = columns.applies(args.reference, args.current, schema)  # Parquet of numbers: no pandas
+    if numbers_only:
+        profile, rows = columns.profile(args.reference, schema, score=args.score_column, label=args.label_column,
+                                        threshold=args.threshold, model_name=args.reference.stem, progress=args.progress)
+    else:
+        text = tuple(f.name for f in schema.features if f.is_categorical) if schema else ()
+        reference = read_frame(args.reference, "reference", args.progress, text)
+        profile = profile_of(reference, schema, score=args.score_column, label=args.label_column,
+                             threshold=args.threshold, model_name=args.reference.stem)
+        rows = len(reference)
+        del reference  # the current data is read a batch at a time: only the counts stay
     if schema is None and not args.save_schema:
         kinds = ", ".join(f"{f.name} {f.kind}" for f in profile.model_schema.features)
         args.note = f"schema inferred: {kinds} (--save-schema FILE writes it to edit)"
     if args.save_schema:
         save_schema(profile.model_schema, args.save_schema)
-    rows = len(reference)
-    del reference  # the current data is read a batch at a time: only the counts stay
+    sources = {"reference": str(args.reference), "current": str(args.current)}
+    if numbers_only:
+        tally = columns.count(args.current, profile, score=args.score_column, label=args.label_column,
+                              progress=args.progress)
+        return DriftReport.from_tally(tally, policy, config=config, reference_rows=rows, sources=sources)
     categorical = tuple(f.name for f in profile.model_schema.features if f.is_categorical)
     current = batches(args.current, "current", args.progress, categorical)
     return DriftReport.from_profile(profile, current, score=args.score_column, label=args.label_column, config=config,
-                                    policy=policy, reference_rows=rows,
-                                    sources={"reference": str(args.reference), "current": str(args.current)})
+                                    policy=policy, reference_rows=rows, sources=sources)
 
 
 def _live(args: argparse.Namespace, policy: Policy, config) -> "DriftReport":

@@ -17,10 +17,9 @@ import json
 import math
 import os
 from dataclasses import dataclass, field
-from typing import Iterable
+from typing import TYPE_CHECKING, Iterable
 
 import numpy as np
-import pandas as pd
 
 from contracts.policy import Policy
 from contracts.reference_profile import SCORE, ReferenceProfile
@@ -33,6 +32,9 @@ from report.errors import BadInput
 from report.inference import MAX_CATEGORIES, check_columns, infer_schema
 from report.tally import Tally
 from transactions.quality import classification_metrics
+
+if TYPE_CHECKING:  # pandas is imported where a data frame is handled: the CLI's Parquet path does without it
+    import pandas as pd
 
 OFFLINE_MODEL = "offline"
 
@@ -79,8 +81,14 @@ class DriftReport:
         if score is None and SCORE in profile.bins and "score" in _columns(current):
             score = "score"  # a model's profile: its scores are judged when the frame has them
         tally = Tally(profile if score else _without_score(profile))
-        for frame in [current] if isinstance(current, pd.DataFrame) else current:
+        for frame in [current] if _is_frame(current) else current:
             add_frame(tally, frame, score=score, label=label)
+        return cls.from_tally(tally, policy, config=config, reference_rows=reference_rows, sources=sources)
+
+    @classmethod
+    def from_tally(cls, tally: Tally, policy: Policy, *, config: MonitoringConfig | None = None,
+                   reference_rows: int | None = None, sources: dict[str, str] | None = None) -> "DriftReport":
+        """The report of a counted data set (refused when it had no rows at all)."""
         if tally.predictions == 0 and tally.skipped_rows == 0:
             raise BadInput("current: has no rows")
         return cls.from_window(tally, policy, config=config, reference_rows=reference_rows, sources=sources)
@@ -165,12 +173,21 @@ def profile_of(reference: pd.DataFrame, schema: ModelSchema | None = None, *, sc
     train = schema.encode_frame(reference)
     scores = _numbers(reference, score, source) if score else None
     labels = _numbers(reference, label, source) if label else None
+    return profile_of_arrays(train, schema, scores, labels, threshold=threshold, model_name=model_name,
+                             importance=importance, source=source)
+
+
+def profile_of_arrays(train: np.ndarray, schema: ModelSchema, scores: np.ndarray | None = None,
+                      labels: np.ndarray | None = None, *, threshold: float = 0.5, model_name: str = OFFLINE_MODEL,
+                      importance: dict[str, float] | None = None, source: str = "reference") -> ReferenceProfile:
+    """The profile of encoded rows (`schema.encode_frame`'s float32 matrix) with their scores and labels."""
     # a missing feature value counts for its feature only (the profile keeps each feature's missing share)
     finite = np.isfinite(scores) if scores is not None else np.ones(len(train), bool)
     if not finite.any() or not np.isfinite(train).any(axis=0).all():
         raise BadInput(f"{source}: a column has no value at all, or every row's score is missing")
-    train = train[finite]
-    scores = scores[finite] if scores is not None else None
+    if not finite.all():
+        train = train[finite]
+        scores = scores[finite] if scores is not None else None
     metrics: dict[str, float] = {}
     if labels is not None:
         labels = labels[finite]
@@ -181,7 +198,7 @@ def profile_of(reference: pd.DataFrame, schema: ModelSchema | None = None, *, sc
     weights = importance or {f: 1.0 / schema.width for f in schema.names}
     profile = ReferenceProfile.build(model_name=model_name, model_version="reference", trained_at="",
                                      features=list(schema.names), metrics=metrics, train=train, scores=scores,
-                                     labels=labels, importance=weights, schema=schema)
+                                     labels=labels, importance=weights, schema=schema, arrays=True)
     profile.threshold = threshold
     return profile
 
@@ -196,9 +213,15 @@ def add_frame(tally: Tally, frame: pd.DataFrame, *, score: str | None = None, la
         return
     scores = _numbers(frame, score, source) if score else None
     labels = _numbers(frame, label, source) if label and label in frame.columns else None
+    add_rows(tally, schema.encode_frame(frame), scores, labels, label=label, source=source)
+
+
+def add_rows(tally: Tally, features: np.ndarray, scores: np.ndarray | None = None, labels: np.ndarray | None = None,
+             *, label: str | None = None, source: str = "current") -> None:
+    """Count encoded rows (`schema.encode_frame`'s matrix) with their scores and labels (0, 1 or NaN)."""
     if labels is not None and not np.isin(labels[np.isfinite(labels)], (0, 1)).all():
         raise BadInput(f"{source}: column {label!r} (labels) must hold 0 or 1")
-    tally.add(schema.encode_frame(frame), scores, labels)
+    tally.add(features, scores, labels)
 
 
 def distribution(reference: ColumnReference, counts: ColumnCounts) -> Distribution:
@@ -235,6 +258,7 @@ def _numbers(frame: pd.DataFrame, column: str, source: str) -> np.ndarray:
     if column not in frame.columns:
         raise BadInput(f"{source}: missing column {column!r}")
     values = frame[column]
+    import pandas as pd
     if not (pd.api.types.is_numeric_dtype(values.dtype) or pd.api.types.is_bool_dtype(values.dtype)):
         raise BadInput(f"{source}: column {column!r} should hold numbers but holds {values.dtype} values")
     return values.to_numpy(dtype=float, na_value=np.nan)
@@ -250,7 +274,12 @@ def _without_score(profile: ReferenceProfile) -> ReferenceProfile:
 
 
 def _columns(current) -> list[str]:
-    return [str(c) for c in current.columns] if isinstance(current, pd.DataFrame) else []
+    return [str(c) for c in current.columns] if _is_frame(current) else []
+
+
+def _is_frame(value) -> bool:
+    import pandas as pd
+    return isinstance(value, pd.DataFrame)
 
 
 def _finite(value):

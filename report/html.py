@@ -161,8 +161,9 @@ def _feature(r: DriftReport, name: str) -> str:
 def _footer(r: DriftReport) -> str:
     p = r.policy
     return (f"<h2>How it was judged</h2><p class=\"note\">The exporter's tests and thresholds: a feature drifts when a test "
-            f"of its kind flags: PSI ≥ {p.psi_threshold:g}; KS or chi-square p below {p.ks_threshold:g} / number of tests "
-            f"(Bonferroni) with KS D ≥ {p.ks_min_statistic:g} or at least {p.chi2_min_effect:.0%} of the distribution moved. "
+            f"of its kind flags: PSI ≥ {p.psi_threshold:g}; KS or chi-square p below "
+            f"{p.ks_threshold * (1 - p.quality_level_share):.3g} / number of tests (the family-wise level {p.ks_threshold:g} "
+            f"less the {p.quality_level_share:.0%} kept for the data-quality checks, Bonferroni) with KS D ≥ {p.ks_min_statistic:g} or at least {p.chi2_min_effect:.0%} of the distribution moved. "
             f"Bins are the reference's deciles (numeric), its values (discrete, binary) or its categories plus "
             f"<code>__unseen__</code> (categorical). Health: warning when a feature drifts or a PSI reaches "
             f"{p.psi_warning:g}; critical when a PSI reaches {p.psi_threshold:g}, the scores drift or ROC AUC drops by "

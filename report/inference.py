@@ -15,14 +15,16 @@ Inference, column by column (excluding the score and label columns):
 """
 from __future__ import annotations
 
-from typing import Iterable
+from typing import TYPE_CHECKING, Iterable
 
 import numpy as np
-import pandas as pd
 
 from contracts.reference_profile import MAX_VALUE_BINS
 from contracts.schema import FeatureSpec, ModelSchema
 from report.errors import BadInput
+
+if TYPE_CHECKING:  # imported where a data frame is handled (report.core)
+    import pandas as pd
 
 MAX_CATEGORIES = 1000  # distinct values a categorical column may have (its bins, and the report's bars)
 
@@ -36,18 +38,12 @@ def infer_schema(frame: pd.DataFrame, exclude: Iterable[str] = (), max_categorie
 
 
 def infer_feature(column: pd.Series, name: str, max_categories: int = MAX_CATEGORIES, source: str = "reference") -> FeatureSpec:
+    import pandas as pd
     dtype = column.dtype
     if pd.api.types.is_bool_dtype(dtype):
         return FeatureSpec(name, "binary")
     if pd.api.types.is_numeric_dtype(dtype):
-        values = column.to_numpy(dtype=float, na_value=np.nan)
-        distinct = np.unique(values[np.isfinite(values)])
-        integral = bool(np.all(distinct == np.round(distinct)))
-        if integral and len(distinct) and set(distinct.tolist()) <= {0.0, 1.0}:
-            return FeatureSpec(name, "binary")
-        if integral and len(distinct) <= MAX_VALUE_BINS:
-            return FeatureSpec(name, "discrete")
-        return FeatureSpec(name, "numeric")
+        return FeatureSpec(name, numeric_kind(column.to_numpy(dtype=float, na_value=np.nan)))
     if pd.api.types.is_string_dtype(dtype) or isinstance(dtype, pd.CategoricalDtype) or dtype == object:
         if dtype == object and not column.map(lambda v: isinstance(v, str) or v is None).all():
             raise BadInput(f"{source}: column {name!r} mixes text with other values; declare its kind in a schema file")
@@ -63,10 +59,29 @@ def infer_feature(column: pd.Series, name: str, max_categories: int = MAX_CATEGO
     raise BadInput(f"{source}: column {name!r} has type {dtype}, which is neither a number nor text; drop it or convert it")
 
 
+def numeric_kind(values: np.ndarray) -> str:
+    """binary (0/1), discrete (integers, at most MAX_VALUE_BINS of them) or numeric: a number column's kind."""
+    values = values[np.isfinite(values)]
+    if not np.all(values == np.round(values)):  # fractions: numeric, without sorting the column for its values
+        return "numeric"
+    distinct = np.unique(values)
+    if len(distinct) and set(distinct.tolist()) <= {0.0, 1.0}:
+        return "binary"
+    return "discrete" if len(distinct) <= MAX_VALUE_BINS else "numeric"
+
+
 def check_columns(frame: pd.DataFrame, schema: ModelSchema, source: str, extra_allowed: Iterable[str] = (),
                   required: Iterable[str] = (), types: bool = True) -> None:
     """A clear error for a missing or extra column, or a column of the wrong type."""
-    names = [str(c) for c in frame.columns]
+    check_names([str(c) for c in frame.columns], schema, source, extra_allowed, required)
+    for spec in schema.features:
+        if types and not spec.is_categorical:
+            check_numeric(frame[spec.name], spec, source)
+
+
+def check_names(names: list[str], schema: ModelSchema, source: str, extra_allowed: Iterable[str] = (),
+                required: Iterable[str] = ()) -> None:
+    """A clear error for a missing or extra column."""
     required = list(required)
     missing = [f for f in [*schema.names, *required] if f not in names]
     if missing:
@@ -76,12 +91,10 @@ def check_columns(frame: pd.DataFrame, schema: ModelSchema, source: str, extra_a
     if extra:
         raise BadInput(f"{source}: unexpected column{'s' if len(extra) > 1 else ''} {', '.join(map(repr, extra))} "
                        f"(not in the {'schema' if schema else 'reference'}; drop it or add it to the schema)")
-    for spec in schema.features:
-        if types and not spec.is_categorical:
-            check_numeric(frame[spec.name], spec, source)
 
 
 def check_numeric(column: pd.Series, spec: FeatureSpec, source: str) -> None:
+    import pandas as pd
     if pd.api.types.is_numeric_dtype(column.dtype) or pd.api.types.is_bool_dtype(column.dtype):
         return
     as_numbers = pd.to_numeric(column, errors="coerce")

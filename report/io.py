@@ -9,14 +9,16 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import IO, Iterator
+from typing import IO, TYPE_CHECKING, Iterator
 
-import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from report.errors import BadInput
+
+if TYPE_CHECKING:  # imported where frames are made: the numeric Parquet path (report.columns) does without
+    import pandas as pd
 
 BATCH_ROWS = 65_536
 CSV_BLOCK_BYTES = 8 << 20
@@ -86,6 +88,17 @@ def batches(path: str | os.PathLike, source: str, progress: bool | None = None,
 def read_frame(path: str | os.PathLike, source: str, progress: bool | None = None,
                text_columns: tuple[str, ...] = ()) -> pd.DataFrame:
     """The whole file as one data frame (the reference: its quantiles need every row)."""
+    path = Path(path)
+    _check_readable(path, source)
+    if file_format(path) == "parquet":  # one read, decoded column by column on pyarrow's threads: no concatenation
+        try:
+            frame = _parquet_frame(path, progress)
+        except (pa.ArrowException, OSError, UnicodeDecodeError, ValueError) as exc:
+            raise BadInput(f"{source} {path}: cannot be read: {_one_line(exc)}") from None
+        if len(frame) == 0:
+            raise BadInput(f"{source} {path}: has no rows")
+        return frame
+    import pandas as pd
     parts = list(batches(path, source, progress, text_columns))
     frame = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
     if len(frame) == 0:
@@ -115,6 +128,15 @@ def _parquet(path: Path, source: str, show: bool, text_columns: tuple[str, ...])
     if not yielded:  # no rows: still say which columns there are
         yield file.schema_arrow.empty_table().to_pandas()
     bar.close()
+
+
+def _parquet_frame(path: Path, progress: bool | None) -> pd.DataFrame:
+    rows = pq.ParquetFile(path).metadata.num_rows
+    bar = Progress(f"reading {path.name}", rows, "rows", path.stat().st_size >= LARGE_BYTES if progress is None else progress)
+    frame = pq.read_table(path).to_pandas()
+    bar.advance(rows)
+    bar.close()
+    return frame
 
 
 class _Counting:

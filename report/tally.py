@@ -58,7 +58,7 @@ class Tally:
                 self._labels.append(labels[known].astype(np.int8))
                 self._labelled_scores.append(scores[known])
         for values, reference, counts in zip(columns, self.references, self.counts):
-            counts.merge(reference.counts(values))
+            reference.counts(values, into=counts)
         self.predictions += len(features)
         return len(features)
 

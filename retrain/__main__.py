@@ -26,6 +26,7 @@ import redis
 
 from contracts import model_versions as versions
 from contracts.policy import DEFAULT as POLICY
+from contracts.redis_client import connect
 from exporter.comparison import PromotionRule
 from retrain import notify, promotion
 from retrain.selection import NotEnoughData, SelectionPolicy
@@ -59,7 +60,8 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    client = redis.Redis.from_url(os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"), socket_timeout=5)
+    # REDIS_URL + REDIS_PASSWORD_FILE, as every other client (make up's Redis requires a password)
+    client = connect(os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"), socket_timeout=5)
     rule = PromotionRule.from_env()
     try:
         if args.command == "train":

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import dataclass, field
 
 import redis
 
@@ -63,16 +64,49 @@ def promote_if_wins(client: redis.Redis, model_name: str, hours: float, rule: Pr
     return result
 
 
+@dataclass
+class WinStreak:
+    """Since when each model's challenger has been winning without a break: automatic promotion waits until the win
+    has held `hold_seconds` (PROMOTION_HOLD_SECONDS), so that one lucky window does not promote, and the exporter's
+    `ml_model_comparison_challenger_wins` is 1 for a while before the challenger it describes becomes the champion.
+
+    >>> streak = WinStreak(hold_seconds=10)
+    >>> streak.ready("m", "v2", True, now=100), streak.ready("m", "v2", True, now=109), streak.ready("m", "v2", True, now=110)
+    (False, False, True)
+    >>> streak.ready("m", "v2", False, now=111), streak.ready("m", "v2", True, now=112)  # a break starts over
+    (False, False)
+    >>> WinStreak(hold_seconds=0).ready("m", "v2", True, now=5)
+    True
+    """
+
+    hold_seconds: float = 0.0
+    since: dict[tuple[str, str], float] = field(default_factory=dict)
+
+    def ready(self, model_name: str, challenger: str, wins: bool, now: float) -> bool:
+        key = (model_name, challenger)
+        if not wins:
+            self.since.pop(key, None)
+            return False
+        return now - self.since.setdefault(key, now) >= self.hold_seconds
+
+
 def auto_promote_forever(client: redis.Redis, hours: float, rule: PromotionRule, interval: float, stop,
-                         prefix: str = DEFAULT_PREFIX) -> None:
-    """Check every model with a challenger every `interval` seconds until `stop` (a threading.Event) is set."""
+                         prefix: str = DEFAULT_PREFIX, hold_seconds: float = 0.0) -> None:
+    """Check every model with a challenger every `interval` seconds until `stop` (a threading.Event) is set; promote
+    one whose challenger has been winning for `hold_seconds`."""
+    streak = WinStreak(hold_seconds)
     while not stop.is_set():
         try:
             for name in models_with_versions(client, prefix):
-                result = promote_if_wins(client, name, hours, rule, prefix)
-                if result is not None:
-                    log.info("%s: %s %s", name, "promoted" if result.challenger_wins else "challenger not (yet) better:",
-                             describe(result))
+                result = current_comparison(client, name, hours, rule, prefix)
+                if result is None:
+                    continue
+                if streak.ready(name, result.challenger, result.challenger_wins, time.monotonic()):
+                    promote(client, name, f"automatically: {describe(result)}", prefix)
+                    log.info("%s: promoted %s", name, describe(result))
+                else:
+                    log.info("%s: %s %s", name, "challenger wins, holding:" if result.challenger_wins
+                             else "challenger not (yet) better:", describe(result))
         except (redis.RedisError, versions.InvalidVersions, RuntimeError) as exc:
             log.warning("auto-promotion check failed: %s", exc)
         stop.wait(interval)

@@ -25,7 +25,6 @@ import subprocess
 import sys
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import redis
@@ -34,11 +33,12 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from contracts import metric_names as names
 from contracts.policy import DEFAULT as POLICY
+from contracts.redis_client import connect
 from exporter.comparison import PromotionRule
 from retrain import guard, notify, promotion
+from scripts.http_server import NO_BODY, JsonHandler, serve_forever
 
 log = logging.getLogger("retrain_webhook")
-MAX_BODY = 1 << 20
 EXIT_OUTCOMES = {0: "succeeded", 3: "not_enough_data", 4: "locked"}  # python -m retrain's exit statuses
 
 
@@ -118,54 +118,32 @@ class Retrainer:
         return {"alerts": sorted(self.alerts), "cooldown_seconds": self.cooldown, "runs": self.history[-20:]}
 
 
-def make_handler(retrainer: Retrainer) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
+def make_handler(retrainer: Retrainer) -> type[JsonHandler]:
+    class Handler(JsonHandler):
         def do_POST(self) -> None:
             if self.path.split("?", 1)[0] != "/alerts":
-                self._reply(404, {"error": "POST /alerts"})
+                self.reply(404, {"error": "POST /alerts"})
                 return
-            try:
-                length = int(self.headers.get("Content-Length", 0))
-            except ValueError:
-                length = -1
-            if not 0 <= length <= MAX_BODY:
-                self._reply(413 if length > MAX_BODY else 400, {"error": f"Content-Length must be 0-{MAX_BODY} bytes"})
-                return
-            try:
-                body = json.loads(self.rfile.read(length))
-            except (json.JSONDecodeError, UnicodeDecodeError):
-                self._reply(400, {"error": "body must be JSON"})
+            body = self.read_json()
+            if body is NO_BODY:
                 return
             if not isinstance(body, dict):
-                self._reply(400, {"error": "body must be a JSON object (an Alertmanager notification)"})
+                self.reply(400, {"error": "body must be a JSON object (an Alertmanager notification)"})
                 return
             try:
-                self._reply(200, {"decisions": retrainer.handle(body)})
+                self.reply(200, {"decisions": retrainer.handle(body)})
             except redis.RedisError as exc:  # no lock, no retraining: Alertmanager retries the notification
                 log.warning("Redis unavailable: %s", exc)
-                self._reply(503, {"error": "Redis unavailable: the lock and cooldown cannot be checked"})
+                self.reply(503, {"error": "Redis unavailable: the lock and cooldown cannot be checked"})
 
         def do_GET(self) -> None:
             path = self.path.split("?", 1)[0]
             if path == "/metrics":
-                self._send(200, generate_latest(retrainer.registry), CONTENT_TYPE_LATEST)
+                self.send(200, CONTENT_TYPE_LATEST, generate_latest(retrainer.registry))
             elif path in ("/status", "/health"):
-                self._reply(200, retrainer.status())
+                self.reply(200, retrainer.status())
             else:
-                self._reply(404, {"error": "GET /metrics or /status"})
-
-        def _reply(self, status: int, body: dict) -> None:
-            self._send(status, json.dumps(body).encode(), "application/json")
-
-        def _send(self, status: int, payload: bytes, content_type: str) -> None:
-            self.send_response(status)
-            self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
-
-        def log_message(self, fmt: str, *args) -> None:
-            log.debug(fmt, *args)
+                self.reply(404, {"error": "GET /metrics or /status"})
 
     return Handler
 
@@ -184,21 +162,25 @@ def main(argv: list[str] | None = None) -> None:
                         help="comma-separated alert names that start a retraining; FeatureDrift counts when critical only")
     parser.add_argument("--auto-promote", action="store_true", default=os.environ.get("RETRAIN_AUTO_PROMOTE") == "1")
     parser.add_argument("--promote-interval", type=float, default=float(os.environ.get("PROMOTE_INTERVAL", 30)))
+    parser.add_argument("--promote-hold", type=float, default=float(os.environ.get("PROMOTION_HOLD_SECONDS", 0)),
+                        help="seconds the challenger must keep winning before it is promoted automatically")
     parser.add_argument("--log-dir", type=Path, default=Path(os.environ.get("RETRAIN_LOG_DIR", ".run/logs")))
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     args.log_dir.mkdir(parents=True, exist_ok=True)
-    client = redis.Redis.from_url(os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"), socket_timeout=2)
+    # REDIS_URL + REDIS_PASSWORD_FILE, as every other client (make up's Redis requires a password)
+    client = connect(os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"), socket_timeout=2)
     alerts = {a.strip() for a in args.alerts.split(",") if a.strip()}
     retrainer = Retrainer(client, args.cooldown, alerts, default_command(), args.log_dir, critical_only={"FeatureDrift"})
     if args.auto_promote:
         hours = float(os.environ.get("DRIFT_WINDOW_HOURS", POLICY.window_hours))
         threading.Thread(target=promotion.auto_promote_forever, daemon=True,
-                         args=(client, hours, PromotionRule.from_env(), args.promote_interval, threading.Event())).start()
-        log.info("automatic promotion every %g s on a %g h window", args.promote_interval, hours)
-    server = ThreadingHTTPServer((args.host, args.port), make_handler(retrainer))
+                         args=(client, hours, PromotionRule.from_env(), args.promote_interval, threading.Event()),
+                         kwargs={"hold_seconds": args.promote_hold}).start()
+        log.info("automatic promotion every %g s on a %g h window, once the challenger has won for %g s",
+                 args.promote_interval, hours, args.promote_hold)
     log.info("retraining webhook on %s:%d for %s (cooldown %g s)", args.host, args.port, sorted(alerts), args.cooldown)
-    server.serve_forever()
+    serve_forever(args.host, args.port, make_handler(retrainer))
 
 
 if __name__ == "__main__":

@@ -284,10 +284,12 @@ def private_bentoml_home(path: Path, store: Path = DEFAULT_BENTOML_HOME) -> Path
     return path
 
 
-def start_service(log_dir: Path, redis_url: str, port: int | None = None, env: dict | None = None) -> Server:
-    """`bentoml serve` from the repository root, as a user runs it."""
+def start_service(log_dir: Path, redis_url: str, port: int | None = None, env: dict | None = None,
+                  store: Path | None = None) -> Server:
+    """`bentoml serve` from the repository root, as a user runs it, on the models of `store` (a BENTOML_HOME;
+    default the user's)."""
     port = port or free_port()
-    home = private_bentoml_home(log_dir / f"bentoml-home-{port}")
+    home = private_bentoml_home(log_dir / f"bentoml-home-{port}", store or DEFAULT_BENTOML_HOME)
     full_env = {"REDIS_URL": redis_url, "BENTOML_HOME": str(home), "BENTOML_DO_NOT_TRACK": "True", **(env or {})}
     args = [str(BIN / "bentoml"), "serve", "--port", str(port), "--host", "127.0.0.1"]
     return _start_http("service", port, args, log_dir, "/readyz", full_env, timeout=120)

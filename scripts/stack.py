@@ -55,17 +55,44 @@ class Settings:
     exporter_env: dict = field(default_factory=dict)
     retrain: bool = False  # the retraining loop: webhook, Alertmanager route, automatic promotion
     retrain_cooldown_seconds: float = 600.0
+    # PROMOTION_* for the exporter and the retraining webhook alike: one rule decides the comparison's series and the promotion
+    promotion_env: dict = field(default_factory=dict)
+    # `for:` of named alerts in this stack's copy of the generated rules (the expressions stay as generated), e.g.
+    # {"ModelPerformanceDegraded": "1m"}: the retraining demo waits 1 minute instead of production's 5
+    alert_for: dict = field(default_factory=dict)
+    model_store: Path | None = None  # BENTOML_HOME holding the models (default the user's); retraining saves there
 
     @classmethod
     def demo(cls) -> "Settings":
         """`make up`'s settings; DEMO_WINDOW_HOURS, DEMO_INTERVAL, DEMO_RPS, DEMO_DRIFT_AFTER, DEMO_SCENARIO change them;
-        DEMO_RETRAIN=1 runs the retraining loop (ModelPerformanceDegraded -> retraining -> shadow -> promotion)."""
+        DEMO_RETRAIN=1 runs the retraining loop (ModelPerformanceDegraded -> retraining -> shadow -> promotion) on the
+        `demo_concept` scenario (the fraud pattern changes after DEMO_DRIFT_AFTER) with ModelPerformanceDegraded's
+        `for:` at 1 minute, 40 rps and promotion on 1,000 labelled predictions with 30 frauds (the 72 s window holds
+        about 2,200: the default 2,000 would leave no margin); DEMO_ALERT_FOR="Alert=duration,..." sets any alert's
+        `for:` in the demo, PROMOTION_* the promotion rule."""
         env = os.environ
-        return cls(retrain=env.get("DEMO_RETRAIN") == "1",
+        retrain = env.get("DEMO_RETRAIN") == "1"
+        promotion = {"PROMOTION_MIN_LABELLED": "1000", "PROMOTION_MIN_POSITIVES": "30"} if retrain else {}
+        return cls(retrain=retrain,
+                   promotion_env={**promotion, **{k: v for k, v in env.items() if k.startswith("PROMOTION_")}},
                    window_hours=float(env.get("DEMO_WINDOW_HOURS", cls.window_hours)),
                    interval_seconds=float(env.get("DEMO_INTERVAL", cls.interval_seconds)),
-                   load=["--scenario", env.get("DEMO_SCENARIO", "demo"), "--drift-after", env.get("DEMO_DRIFT_AFTER", "60"),
-                         "--rps", env.get("DEMO_RPS", "20"), "--model", env.get("DEMO_MODEL", "both")])
+                   alert_for=parse_alert_for(env.get("DEMO_ALERT_FOR", "ModelPerformanceDegraded=1m" if retrain else "")),
+                   load=["--scenario", env.get("DEMO_SCENARIO", "demo_concept" if retrain else "demo"),
+                         "--drift-after", env.get("DEMO_DRIFT_AFTER", "60"),
+                         "--rps", env.get("DEMO_RPS", "40" if retrain else "20"), "--model", env.get("DEMO_MODEL", "both")])
+
+
+def parse_alert_for(text: str) -> dict[str, str]:
+    """"ModelPerformanceDegraded=1m,FeatureDrift=30s" -> {alert: duration}.
+
+    >>> parse_alert_for("ModelPerformanceDegraded=1m, FeatureDrift=30s")
+    {'ModelPerformanceDegraded': '1m', 'FeatureDrift': '30s'}
+    """
+    pairs = [item.split("=", 1) for item in text.split(",") if item.strip()]
+    if any(len(pair) != 2 or not pair[0].strip() or not pair[1].strip() for pair in pairs):
+        raise ValueError(f"DEMO_ALERT_FOR: {text!r} is not Alert=duration,... (e.g. ModelPerformanceDegraded=1m)")
+    return {name.strip(): duration.strip() for name, duration in pairs}
 
 
 def prometheus_config(ports: Ports, settings: Settings, out: Path, links: Links | None = None) -> Path:
@@ -74,7 +101,7 @@ def prometheus_config(ports: Ports, settings: Settings, out: Path, links: Links 
     config = yaml.safe_load((ROOT / "prometheus" / "prometheus.yml").read_text())
     interval = f"{settings.scrape_seconds:g}s"
     config["global"].update(scrape_interval=interval, evaluation_interval=interval)
-    config["rule_files"] = [str(p) for p in write_rules(links or Links.for_ports(ports), out.parent / "rules")]
+    config["rule_files"] = [str(p) for p in write_rules(links or Links.for_ports(ports), out.parent / "rules", settings.alert_for)]
     config["alerting"]["alertmanagers"][0]["static_configs"][0]["targets"] = [f"127.0.0.1:{ports.alertmanager}"]
     targets = {"fraud-service": ports.service, "drift-exporter": ports.exporter, "alertmanager": ports.alertmanager,
                "prometheus": ports.prometheus, "retrain-webhook": ports.retrain}
@@ -87,14 +114,20 @@ def prometheus_config(ports: Ports, settings: Settings, out: Path, links: Links 
     return out
 
 
-def write_rules(links: Links, out_dir: Path) -> list[Path]:
-    """prometheus/rules/*.yml copied to `out_dir`, the alerts' runbook and dashboard links re-based on `links`."""
+def write_rules(links: Links, out_dir: Path, alert_for: dict[str, str] | None = None) -> list[Path]:
+    """prometheus/rules/*.yml copied to `out_dir`, the alerts' runbook and dashboard links re-based on `links` and
+    the alerts named in `alert_for` given that `for:` (ValueError naming an alert the rules do not have)."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    written = []
+    written, unknown = [], set(alert_for or {})
     for source in sorted((ROOT / "prometheus" / "rules").glob("*.yml")):
         rules = relink_rules(yaml.safe_load(source.read_text()), links)
+        for rule in (r for group in rules["groups"] for r in group["rules"] if r.get("alert") in (alert_for or {})):
+            rule["for"] = alert_for[rule["alert"]]
+            unknown.discard(rule["alert"])
         (out_dir / source.name).write_text(yaml.safe_dump(rules, sort_keys=False, width=10_000, allow_unicode=True))
         written.append(out_dir / source.name)
+    if unknown:
+        raise ValueError(f"alert_for names alerts the rules do not have: {sorted(unknown)}")
     return written
 
 
@@ -130,13 +163,16 @@ class Stack:
             redis_env = self.parts["redis"].extra["client_env"]  # REDIS_URL + REDIS_PASSWORD_FILE
             redis_url = redis_env["REDIS_URL"]
             service_env = {**redis_env, **self.versions_api_env()}
-            self._step("service", lambda: servers.start_service(self.logs, redis_url, p.service, env=service_env))
+            self._step("service", lambda: servers.start_service(self.logs, redis_url, p.service, env=service_env,
+                                                                 store=s.model_store))
             exporter_env = {"DRIFT_WINDOW_HOURS": str(s.window_hours), "MONITORING_INTERVAL": str(s.interval_seconds),
-                            **redis_env, **s.exporter_env}
+                            **redis_env, **s.promotion_env, **s.exporter_env}
             self._step("exporter", lambda: servers.start_exporter(self.logs, redis_url, p.exporter, env=exporter_env))
             self._step("webhook", lambda: servers.start_webhook_receiver(self.logs, p.webhook))
-            am_env = {**os.environ, "GRAFANA_URL": self.links.grafana, "WEBHOOK_URL": f"http://127.0.0.1:{p.webhook}/alerts"}
-            am_config = write_alertmanager_config(self.run_dir / "alertmanager" / "alertmanager.yml", am_env)
+            if s.retrain:
+                self._step("retrain", lambda: servers.start_retrain_webhook(
+                    self.logs, redis_url, p.retrain, env={**redis_env, **self.retrain_env()}, args=["--auto-promote"]))
+            am_config = write_alertmanager_config(self.run_dir / "alertmanager" / "alertmanager.yml", self.alertmanager_env())
             self._step("alertmanager", lambda: servers.start_alertmanager(self.logs, am_config, p.alertmanager,
                                                                            self.links.alertmanager))
             prom_config = prometheus_config(p, s, self.run_dir / "prometheus" / "prometheus.yml", self.links)
@@ -149,12 +185,25 @@ class Stack:
             raise
         return self
 
+    def alertmanager_env(self) -> dict[str, str]:
+        """What Alertmanager's config is rendered from: the notification sink and, with the loop on, the retraining route."""
+        p = self.ports
+        env = {**os.environ, "GRAFANA_URL": self.links.grafana, "WEBHOOK_URL": f"http://127.0.0.1:{p.webhook}/alerts"}
+        if self.settings.retrain:
+            env["RETRAIN_WEBHOOK_URL"] = f"http://127.0.0.1:{p.retrain}/alerts"
+        else:
+            env.pop("RETRAIN_WEBHOOK_URL", None)
+        return env
+
     def retrain_env(self) -> dict[str, str]:
-        """The retraining webhook's environment: the demo's window, notifications through Alertmanager."""
+        """The retraining webhook's environment: the demo's window, notifications through Alertmanager, the model
+        store the service reads (a retrained version must land where the service finds it)."""
         s = self.settings
+        store = {"BENTOML_HOME": str(s.model_store)} if s.model_store else {}
         return {"ALERTMANAGER_URL": f"http://127.0.0.1:{self.ports.alertmanager}", "DRIFT_WINDOW_HOURS": str(s.window_hours),
-                "RETRAIN_COOLDOWN_SECONDS": str(s.retrain_cooldown_seconds), "PROMOTE_INTERVAL": str(s.interval_seconds),
-                **{k: v for k, v in os.environ.items() if k.startswith(("RETRAIN_", "PROMOTION_"))}}
+                "RETRAIN_COOLDOWN_SECONDS": str(s.retrain_cooldown_seconds), "PROMOTE_INTERVAL": f"{s.interval_seconds:g}",
+                **store, **{k: v for k, v in os.environ.items() if k.startswith(("RETRAIN_", "PROMOTION_"))},
+                **s.promotion_env}
 
     def versions_api_env(self) -> dict[str, str]:
         """The versions API's bearer token: generated once (random, mode 0600) in run_dir/secrets/versions_api_token,
@@ -218,10 +267,21 @@ def up() -> None:
         print(f"  {name:<26} {url}")
     print(f"  {'versions API token':<26} {run / 'secrets' / 'versions_api_token'}  (PUT /api/v1/models/<name>/versions)")
     s = stack.settings
-    print(f"\nLocust runs the demo at {s.load[s.load.index('--rps') + 1]} rps: baseline traffic, then the spec's drift after "
-          f"{s.load[s.load.index('--drift-after') + 1]} s. The exporter judges a {s.window_hours * 3600:.0f} s window every "
-          f"{s.interval_seconds:g} s; FeatureDrift for `amount` fires in Prometheus and reaches the notifications page "
-          "within about 4 minutes of start (`make alerts` lists it at Alertmanager).")
+    print(demo_story(s))
+
+
+def demo_story(s: Settings) -> str:
+    """What the demo will show, and when."""
+    rps, after, scenario = (s.load[s.load.index(flag) + 1] for flag in ("--rps", "--drift-after", "--scenario"))
+    window = f"The exporter judges a {s.window_hours * 3600:.0f} s window every {s.interval_seconds:g} s; "
+    if s.retrain and scenario == "demo_concept":
+        return (f"\nLocust runs the retraining demo at {rps} rps: baseline traffic, then concept drift (a new fraud pattern) "
+                f"after {after} s. {window}ModelPerformanceDegraded fires, the retraining webhook trains a challenger that "
+                "serves in shadow, the webhook promotes it once it wins (ModelPromoted on the notifications page) and the "
+                "alert resolves: `make versions` shows the versions and the comparison.")
+    return (f"\nLocust runs the demo ({scenario}) at {rps} rps: baseline traffic, then the drift after {after} s. {window}"
+            "with the spec's drift FeatureDrift for `amount` fires in Prometheus and reaches the notifications page within "
+            "about 4 minutes of start (`make alerts` lists it at Alertmanager).")
 
 
 def start_grafana(stack: Stack) -> int | None:

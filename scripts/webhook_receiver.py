@@ -7,7 +7,7 @@ GET / shows them as a page a person reads (newest first, refreshing itself: scri
 Any other path works the same way and is kept apart (e.g. /slack, when a test points Alertmanager's
 Slack receiver here to see the rendered notification texts); each stored line names its path.
 GET /README.md (and docs/...) renders the repository's documentation, where the alerts' runbook_url points
-natively (scripts/docs_page.py). The last MAX_KEPT notifications per path are kept; bodies over MAX_BODY are refused.
+natively (scripts/docs_page.py). The last MAX_KEPT notifications per path are kept; bodies over scripts/http_server.MAX_BODY are refused.
 """
 from __future__ import annotations
 
@@ -16,14 +16,13 @@ import json
 import threading
 import time
 from collections import deque
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from contracts.ports import Ports
 from scripts import docs_page, notifications_page
+from scripts.http_server import NO_BODY, JsonHandler, serve_forever
 
 MAX_KEPT = 1000
-MAX_BODY = 1 << 20
 
 
 def summary_line(notification) -> str:
@@ -34,24 +33,14 @@ def summary_line(notification) -> str:
     return f"{body.get('status', '')}: {names}"
 
 
-def make_handler(out: Path) -> type[BaseHTTPRequestHandler]:
+def make_handler(out: Path) -> type[JsonHandler]:
     lock = threading.Lock()
     received: dict[str, deque[dict]] = {}  # path -> {"received_at", "notification"}
 
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(JsonHandler):
         def do_POST(self) -> None:
-            try:
-                length = int(self.headers.get("Content-Length", 0))
-            except ValueError:
-                length = -1
-            if not 0 <= length <= MAX_BODY:
-                self._reply(413 if length > MAX_BODY else 400, {"error": f"Content-Length must be 0-{MAX_BODY} bytes"})
-                return
-            body = self.rfile.read(length)
-            try:
-                notification = json.loads(body)
-            except (json.JSONDecodeError, UnicodeDecodeError):
-                self._reply(400, {"error": "body must be JSON"})
+            notification = self.read_json()
+            if notification is NO_BODY:
                 return
             path = self.path.split("?", 1)[0]
             entry = {"received_at": time.time(), "notification": notification}
@@ -60,34 +49,21 @@ def make_handler(out: Path) -> type[BaseHTTPRequestHandler]:
                 with out.open("a") as f:
                     f.write(json.dumps({"path": path, **entry}) + "\n")
             print(f"{path} {summary_line(notification)}", flush=True)
-            self._reply(200, {"ok": True})
+            self.reply(200, {"ok": True})
 
         def do_GET(self) -> None:
             path = self.path.split("?", 1)[0]
             if path in ("/", "/index.html"):
                 with lock:
                     entries = list(received.get("/alerts", []))
-                self._send(200, "text/html; charset=utf-8", notifications_page.render(entries).encode())
+                self.send(200, "text/html; charset=utf-8", notifications_page.render(entries).encode())
                 return
             doc = docs_page.resolve(path)
             if doc is not None:
-                self._send(200, *docs_page.page(doc))
+                self.send(200, *docs_page.page(doc))
                 return
             with lock:
-                self._reply(200, {"notifications": [e["notification"] for e in received.get(path, [])]})
-
-        def _reply(self, status: int, body: dict) -> None:
-            self._send(status, "application/json", json.dumps(body).encode())
-
-        def _send(self, status: int, content_type: str, data: bytes) -> None:
-            self.send_response(status)
-            self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def log_message(self, format: str, *args) -> None:
-            pass
+                self.reply(200, {"notifications": [e["notification"] for e in received.get(path, [])]})
 
     return Handler
 
@@ -99,7 +75,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path(".run/logs/notifications.jsonl"))
     args = parser.parse_args()
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    ThreadingHTTPServer((args.host, args.port), make_handler(args.out)).serve_forever()
+    serve_forever(args.host, args.port, make_handler(args.out))
 
 
 if __name__ == "__main__":

@@ -31,7 +31,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.optimize import isotonic_regression
 
 METRICS = ("roc_auc", "average_precision", "precision", "recall", "f1")
 INTERVAL_DRAWS = 400
@@ -132,6 +131,7 @@ def fit_isotonic(scores: np.ndarray, labels: np.ndarray) -> Calibrator:
     s, y = np.asarray(scores, float)[order], np.asarray(labels, float)[order]
     xs, starts, counts = np.unique(s, return_index=True, return_counts=True)
     means = np.add.reduceat(y, starts) / counts
+    from scipy.optimize import isotonic_regression  # training only: not an import of every exporter and report
     fitted = isotonic_regression(means, weights=counts.astype(float), increasing=True).x
     # keep the first and last point of every block of equal fitted values: the interpolation is unchanged
     change = np.r_[True, fitted[1:] != fitted[:-1]]

@@ -3,11 +3,15 @@ from __future__ import annotations
 
 from functools import cache
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import pandas as pd
 
 from transactions.scenarios import BASELINE, Scenario, get_scenario
 from transactions.schema import BASE_FRAUD_RATE, FEATURE_NAMES, LABEL
+
+if TYPE_CHECKING:  # imported where a frame is drawn: `import transactions` (the schema) stays light for the offline report
+    import pandas as pd
 
 _HOUR_WEIGHTS = np.array(
     [1, 0.6, 0.4, 0.3, 0.3, 0.5, 1.2, 2.5, 3.5, 4, 4.5, 5, 5.5, 5, 4.6, 4.4, 4.6, 5.2, 5.8, 5.5, 4.5, 3.5, 2.5, 1.6]
@@ -25,6 +29,7 @@ def _draw_features(n: int, rng: np.random.Generator, scenario: Scenario) -> pd.D
     amount = np.round(holder_median * ratio, 2)
     ratio = amount / holder_median
     txn_1h = rng.poisson(0.4, n).astype(float)
+    import pandas as pd
     return pd.DataFrame(
         {
             "amount": amount,

@@ -2,9 +2,10 @@
 `bench/detection.py`, the offline report and the tests).
 
 Each feature is judged by the tests the monitoring config gives it (by kind by default: PSI + KS for numeric,
-PSI + chi-square for discrete, binary and categorical); it drifts when any of them flags. Every test with a p-value
-is Bonferroni-corrected for all the p-value tests of the model judged together (family-wise level `ks_threshold`
-per window) and needs its effect size at a floor, so that large windows do not flag shifts nobody cares about.
+PSI + chi-square for discrete, binary and categorical); it drifts when any of them flags. Every test with a p-value,
+the data-quality checks included, shares one family-wise level `ks_threshold` per refresh (weighted Bonferroni: the
+quality checks get `quality_level_share` of it, the drift tests the rest, each divided by its number of tests and
+windows) and needs its effect size at a floor, so that large windows do not flag shifts nobody cares about.
 PSI is always computed (severity and attribution use it), and flags only where it is one of the feature's tests.
 The score is judged alone (one family) by PSI and KS. Why these rules: docs/design.md, "The drift rule".
 """
@@ -65,16 +66,22 @@ class ModelDetectors:
             self.tests[spec.name] = [make(name, policy, params) for name, params in chosen.items()]
         self.windows = max(windows, 1)
         self.family = sum(t.has_pvalue for tests in self.tests.values() for t in tests) * self.windows
+        self.checks = len(quality.CHECKS) * len(self.tests) * self.windows
+        share = policy.quality_level_share
+        if not 0 <= share < 1:
+            raise ValueError(f"QUALITY_LEVEL_SHARE must be at least 0 and under 1, not {share:g}")
+        # the divisors of the level: tests / their share of it (weighted Bonferroni, so the shares add up to the level)
+        self.drift_divisor = self.family / (1 - share) if self.family else 1.0
+        self.quality_divisor = self.checks / share if share > 0 else math.inf
         self.score_tests = [make(name, policy) for name in SCORE_TESTS]
         self.policy = policy
 
     def judge(self, columns: dict[str, tuple[ColumnReference, ColumnCounts]]) -> dict[str, FeatureVerdict]:
         """Verdict of every feature (columns: feature -> (reference, window counts))."""
-        verdicts = {name: _verdict(self.tests[name], *columns[name], family=self.family) for name in self.tests}
-        checks_family = len(quality.CHECKS) * len(verdicts) * self.windows
+        verdicts = {name: _verdict(self.tests[name], *columns[name], family=self.drift_divisor) for name in self.tests}
         for name, verdict in verdicts.items():
             reference, counts = columns[name]
-            args = dict(level=self.policy.ks_threshold, floor=self.policy.quality_min_share, family=checks_family)
+            args = dict(level=self.policy.ks_threshold, floor=self.policy.quality_min_share, family=self.quality_divisor)
             verdict.quality = {"missing": quality.missing(reference, counts, **args),
                                "out_of_range": quality.out_of_range(reference, counts, **args)}
             verdict.all_missing = counts.seen > 0 and counts.n == 0
@@ -84,7 +91,7 @@ class ModelDetectors:
         return _verdict(self.score_tests, reference, counts, family=self.windows)
 
 
-def _verdict(tests: list[DriftTest], reference: ColumnReference, counts: ColumnCounts, family: int) -> FeatureVerdict:
+def _verdict(tests: list[DriftTest], reference: ColumnReference, counts: ColumnCounts, family: float) -> FeatureVerdict:
     verdict = FeatureVerdict(psi_value(reference.proportions, counts.bins))
     for test in tests:
         result = test.compute(reference, counts)
@@ -97,7 +104,8 @@ def _verdict(tests: list[DriftTest], reference: ColumnReference, counts: ColumnC
 
 
 def performance_dropped(current: dict[str, float], reference: dict[str, float], policy: Policy) -> bool:
-    """ROC AUC more than performance_drop below the test-split figure (F1 at 2% fraud is too noisy to alarm on)."""
+    """ROC AUC more than performance_drop below `reference`: the test-split figure's 95% lower bound where training
+    measured one (F1 at 2% fraud is too noisy to alarm on)."""
     auc = current.get("roc_auc", math.nan)
     return not math.isnan(auc) and auc < reference.get("roc_auc", math.nan) - policy.performance_drop
 

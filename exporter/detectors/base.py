@@ -57,8 +57,10 @@ class DriftTest:
     def compute(self, reference: ColumnReference, counts: ColumnCounts) -> TestResult:
         raise NotImplementedError
 
-    def flags(self, result: TestResult, tests: int) -> bool:
-        """The decision: corrected p below the level and the effect at the floor, or the distance at the threshold."""
+    def flags(self, result: TestResult, tests: float) -> bool:
+        """The decision: corrected p below the level and the effect at the floor, or the distance at the threshold.
+
+        `tests`: what the level is divided by (the number of tests, over their share of the level if it is shared)."""
         if self.has_pvalue:
             if math.isnan(result.pvalue) or math.isnan(result.effect):
                 return False

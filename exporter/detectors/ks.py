@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from contracts.policy import Policy
 from exporter.detectors.base import MIN_PVALUE, DriftTest, TestResult, register
-from exporter.stats import ks_log_pvalue
 from exporter.window import ColumnCounts, ColumnReference
 
 
@@ -27,6 +26,5 @@ class KS(DriftTest):
         return {"level": policy.ks_threshold, "floor": policy.ks_min_statistic}
 
     def compute(self, reference: ColumnReference, counts: ColumnCounts) -> TestResult:
-        d, p = reference.ks.test(counts.slots)
-        log_p = ks_log_pvalue(d, int(counts.slots.sum()), reference.ks.m)
+        d, p, log_p = reference.ks.test_with_log(counts.slots)
         return TestResult(d, max(p, MIN_PVALUE) if p == p else p, d, log_p)

@@ -75,6 +75,7 @@ def test_an_alert_storm_starts_one_retraining(stack):
         t.start()
     for t in threads:
         t.join()
+    assert len(answers) == 20, "every notification of the storm is answered (none reset by a full listen backlog)"
     assert wait(lambda: metric(hook.url, "ml_retraining_runs_total", model_name="fraud_detector", outcome="succeeded") == 1)
     time.sleep(1)
     assert metric(hook.url, "ml_retraining_triggers_total", model_name="fraud_detector", decision="start") == 1

@@ -10,7 +10,7 @@ from scipy import stats
 from sklearn.metrics import average_precision_score, roc_auc_score
 
 from exporter.comparison import (Comparison, PromotionRule, compare_paired, compare_unpaired, delong_covariance,
-                                 midranks, paired_rows)
+                                 midranks, paired_rows, roc_auc_interval)
 
 
 def simulate(n: int, prevalence: float, shift_a: float, shift_b: float, rho: float, rng: np.random.Generator):
@@ -157,3 +157,26 @@ def test_promotion_needs_enough_traffic_and_a_significant_margin():
     worse = compare_paired(labels, b, a)
     assert not PromotionRule().challenger_wins(worse)
     assert isinstance(better.to_dict()["p_value"], float) and isinstance(better, Comparison)
+
+
+def test_one_auc_interval_is_centred_on_sklearns_auc_with_delongs_textbook_variance():
+    labels, a, _ = simulate(400, 0.1, 1.0, 0.0, 0.0, np.random.default_rng(3))
+    lower, upper = roc_auc_interval(labels, a)
+    auc = roc_auc_score(labels, a)
+    _, cov = naive_delong(labels, a[None, :])
+    half = stats.norm.ppf(0.975) * math.sqrt(cov[0, 0])
+    assert (lower, upper) == pytest.approx((auc - half, auc + half), abs=1e-12)
+
+
+def test_one_auc_interval_covers_the_true_auc_about_95_percent_of_the_time_on_small_test_splits():
+    """What ModelPerformanceDegraded leans on: a retrained version's test split of ~360 rows and ~20 positives."""
+    rng = np.random.default_rng(11)
+    shift = 1.0
+    true_auc = stats.norm.cdf(shift / math.sqrt(2))
+    covered = sum(lo <= true_auc <= hi for lo, hi in
+                  (roc_auc_interval(*simulate(360, 0.06, shift, 0.0, 0.0, rng)[:2]) for _ in range(400)))
+    assert 0.91 <= covered / 400 <= 0.98  # binomial(400, 0.95) lies within these bounds with probability > 0.999
+
+
+def test_one_auc_interval_is_undefined_without_both_classes():
+    assert all(math.isnan(v) for v in roc_auc_interval(np.zeros(5), np.arange(5.0)))

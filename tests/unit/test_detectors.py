@@ -16,6 +16,7 @@ from contracts.schema import FeatureSpec, ModelSchema
 from exporter import detectors
 from exporter.detectors import ModelDetectors, TestResult
 from exporter.detectors.base import make
+from exporter.detectors.chi_square import pooled_table
 from exporter.detectors.wasserstein import slot_points
 from exporter.monitoring_config import ConfigError, MonitoringConfig
 from exporter.window import ColumnReference
@@ -69,16 +70,33 @@ def test_chi_square_equals_scipy_chi2_contingency_with_unseen_categories(current
     assert make("chi2", POLICY).flags(result, tests=12) == (len(current_shares) == 4)
 
 
-def test_chi_square_pools_sparse_bins_as_cochrans_rule_asks():
-    reference = ColumnReference(Bins([0.5, 1.5, 2.5, 3.5], [0.7, 0.25, 0.04, 0.009, 0.001], 10_000), [0.0])
+def test_chi_square_pools_the_sparsest_bins_until_every_expected_count_is_ten():
+    reference = ColumnReference(Bins([0.5, 1.5, 2.5, 3.5], [0.69, 0.25, 0.05, 0.009, 0.001], 10_000), [0.0])
     current = np.array([0.0] * 140 + [1.0] * 52 + [2.0] * 6 + [3.0] * 1 + [4.0] * 1)
     result = run("chi2", reference, current)
-    counts = np.bincount(current.astype(int), minlength=5)
-    # expected current counts: bin 2 gets 200 * 406 / 10,200 = 8.0, bins 3 and 4 only 1.8 and 0.2: they are pooled
-    pooled = np.array([[7000, 2500, 400, 90 + 10], [counts[0], counts[1], counts[2], counts[3:].sum()]])
+    # expected current counts: 200 * column total / 10,200: bins 2, 3, 4 get 9.9, 1.8 and 0.2, all under 10: pooled
+    pooled = np.array([[6900, 2500, 500 + 90 + 10], [140, 52, 6 + 1 + 1]])
     expected = stats.chi2_contingency(pooled, correction=False)
     assert result.statistic == pytest.approx(expected.statistic, rel=1e-12)
     assert result.pvalue == pytest.approx(expected.pvalue, rel=1e-9)
+
+
+def test_one_sparse_bin_is_pooled_with_the_next_sparsest():
+    # expected current counts 440 * column total / 10,440: 307.7, 101.1, 21.5, 9.7; bin 3 alone is under 10, pooled with
+    # bin 2 (the old rule left a single sparse bin in the table)
+    table = pooled_table(np.array([7000, 2300, 500, 200]), np.array([300, 100, 10, 30]))
+    np.testing.assert_array_equal(table, [[7000, 2300, 700], [300, 100, 40]])
+    assert pooled_table(np.array([500, 500]), np.array([500, 500])).shape == (2, 2)  # nothing sparse: as given
+
+
+def test_a_sparse_two_by_two_table_gets_fishers_exact_p_value():
+    # a rare flag (0.2% in training) seen 4 times in 500: expected count 1.0, where the chi-square tail is not trusted
+    reference = ColumnReference(Bins([0.5], [0.998, 0.002], 35_000), [0.0, 1.0])
+    result = run("chi2", reference, np.array([0.0] * 496 + [1.0] * 4))
+    table = [[34930, 70], [496, 4]]
+    assert result.pvalue == pytest.approx(stats.fisher_exact(table).pvalue, rel=1e-12)
+    assert result.statistic == pytest.approx(stats.chi2_contingency(table, correction=False).statistic, rel=1e-12)
+    assert result.pvalue > stats.chi2_contingency(table, correction=False).pvalue  # the approximation was too small
 
 
 def test_jensen_shannon_equals_scipy():
@@ -139,6 +157,16 @@ def test_tests_by_kind_and_the_family_they_form():
     assert d.family == 4
 
 
+def test_drift_tests_and_quality_checks_share_one_family_wise_level():
+    d = ModelDetectors("m", SCHEMA, POLICY, windows=3)
+    assert d.family == 4 * 3 and d.checks == 2 * 4 * 3  # p-value tests and (missing, out of range) per feature, x windows
+    per_test, per_check = POLICY.ks_threshold / d.drift_divisor, POLICY.ks_threshold / d.quality_divisor
+    assert d.family * per_test + d.checks * per_check == pytest.approx(POLICY.ks_threshold, rel=1e-12)
+    assert d.checks * per_check == pytest.approx(POLICY.ks_threshold * POLICY.quality_level_share, rel=1e-12)
+    with pytest.raises(ValueError, match="QUALITY_LEVEL_SHARE"):
+        ModelDetectors("m", SCHEMA, Policy(quality_level_share=1.0))
+
+
 def test_the_monitoring_config_chooses_tests_and_thresholds_per_feature_and_model():
     config = MonitoringConfig.from_mapping({
         "features": {"amount": {"tests": {"psi": {"threshold": 0.2}, "wasserstein": {}}}},
@@ -157,6 +185,20 @@ def test_performance_drop_is_measured_against_the_test_split():
     assert detectors.performance_dropped({"roc_auc": 0.84}, {"roc_auc": 0.9}, POLICY)
     assert not detectors.performance_dropped({"roc_auc": 0.86}, {"roc_auc": 0.9}, POLICY)
     assert not detectors.performance_dropped({}, {"roc_auc": 0.9}, POLICY)
+
+
+def test_the_snapshot_judges_performance_against_the_test_splits_lower_bound():
+    from contracts.reference_profile import ReferenceProfile
+
+    profile = ReferenceProfile.build(model_name="m", model_version="v", trained_at="t", features=["x"],
+                                     metrics={"roc_auc": 0.691}, train=np.zeros((10, 1)), scores=None, labels=None,
+                                     importance={"x": 1.0})
+    assert profile.metric_lower_bound("roc_auc") == 0.691  # an older profile: the figure itself
+    profile.metric_lower_bounds = {"roc_auc": 0.58}
+    again = ReferenceProfile.from_json(profile.to_json())
+    assert again.metric_lower_bound("roc_auc") == 0.58
+    assert not detectors.performance_dropped({"roc_auc": 0.62}, {"roc_auc": again.metric_lower_bound("roc_auc")}, POLICY)
+    assert detectors.performance_dropped({"roc_auc": 0.52}, {"roc_auc": again.metric_lower_bound("roc_auc")}, POLICY)
 
 
 @pytest.mark.parametrize("psi, flagged, prediction, degraded, expected", [

@@ -1,9 +1,10 @@
+import math
 import numpy as np
 import pytest
 from scipy import stats
 
 from contracts.reference_profile import Bins
-from exporter.stats import KSReference, attribution, ks_pvalue, mean_std, psi
+from exporter.stats import KSReference, attribution, ks_pvalue, ks_pvalues, mean_std, psi
 
 
 def ks_from_counts(ref, cur, chunks=1):
@@ -111,3 +112,58 @@ def test_attribution_sums_to_one_only_with_drift():
     assert sum(shares.values()) == pytest.approx(1) and shares["c"] == 0
     assert shares["b"] == pytest.approx(0.12 / 0.18)
     assert sum(attribution({"a": 0.1}, imp, {"a": False}).values()) == 0
+
+
+KS_SIZES = [(1, 2), (3, 7), (60, 5000), (140, 140), (300, 5000), (20_000, 30_000), (150_000, 400_000)]
+
+
+@pytest.mark.parametrize("n,m", KS_SIZES)
+def test_ks_pvalues_are_scipys_sf_and_logsf_to_the_bit(n, m):
+    """One sf evaluation gives both figures: exactly kstwo.sf and kstwo.logsf (which switches formulas at the median)."""
+    size = np.round(n * m / (n + m))
+    median = stats.kstwo.ppf(0.5, size) if size else 0.5
+    scale = 1 / np.sqrt(max(size, 1))
+    ds = [0.0, 1.0, 0.5, 0.75, np.nextafter(median, 0), median, np.nextafter(median, 1), *np.linspace(0.0, 1.0, 11),
+          *np.linspace(0.1, 2.0, 12) * scale]
+    if size and size < 10_000:  # moderate D at large sizes costs scipy 0.1-0.3 s a call
+        ds += list(np.linspace(2.0, 8.0, 7) * scale)
+    for d in ds:
+        d = float(min(d, 1.0))
+        p, log_p = ks_pvalues(d, n, m)
+        want_p = float(np.clip(stats.kstwo.sf(d, size), 0.0, 1.0))
+        want_log = float(min(stats.kstwo.logsf(d, size), 0.0))
+        assert (p == want_p or (np.isnan(p) and np.isnan(want_p))), (d, p, want_p)
+        if want_log == -np.inf:  # scipy's logsf underflows: ours stays finite (test below)
+            assert math.isfinite(log_p) and log_p <= 0.0, (d, log_p)
+            continue
+        assert (log_p == want_log or (np.isnan(log_p) and np.isnan(want_log))), (d, log_p, want_log)
+
+
+def test_ks_pvalues_at_a_moderate_d_and_a_large_size_are_scipys():
+    """The case that costs scipy a sum of n terms (n D^2 between 2.2 and 370): the log is taken of that same sf."""
+    size = round(180_000 * 360_000 / 540_000)
+    p, log_p = ks_pvalues(0.0062, 180_000, 360_000)
+    assert p == float(stats.kstwo.sf(0.0062, size)) and log_p == float(stats.kstwo.logsf(0.0062, size))
+
+
+def test_ks_pvalues_of_an_empty_side_are_nan():
+    assert all(np.isnan(v) for v in ks_pvalues(0.3, 0, 100) + ks_pvalues(0.3, 100, 0))
+
+
+@pytest.mark.parametrize("statistic, n", [(0.2, 300), (0.3, 3000), (0.25, 5000), (0.09, 40000)])
+def test_the_far_tail_log_pvalue_equals_scipys_logsf_where_scipy_still_gives_one(statistic, n):
+    from scipy.stats import kstwo
+
+    from exporter.stats import _far_tail_log_sf
+
+    assert _far_tail_log_sf(statistic, n, n, 10**12) == pytest.approx(kstwo.logsf(statistic, n), rel=1e-10)
+
+
+def test_the_ks_log_pvalue_stays_finite_and_decreasing_where_scipys_underflows():
+    """-log10 p feeds log-scale panels: +Inf from D of about 0.27 at 8,000 rows broke them (failed before the fix)."""
+    logs = [ks_pvalues(d, 8000, 35000)[1] for d in (0.2, 0.27, 0.4, 0.6, 0.9, 0.999, 1.0)]
+    assert all(math.isfinite(v) for v in logs)
+    assert all(a > b for a, b in zip(logs[:4], logs[1:4]))
+    assert all(a >= b for a, b in zip(logs, logs[1:]))
+    # and never below the two-sample test's smallest p-value, 2 / C(n + m, n): complete separation
+    assert logs[-1] == pytest.approx(math.log(2) - (math.lgamma(43001) - math.lgamma(8001) - math.lgamma(35001)))

@@ -51,6 +51,8 @@ def test_demo_switches_to_the_spec_drift_after_drift_after():
     demo = Timeline("demo", drift_after=60)
     assert demo.at(59.9).name == "baseline"
     assert demo.at(60).name == "spec_drift"
+    concept = Timeline("demo_concept", drift_after=60)  # the retraining demo: the fraud pattern changes
+    assert (concept.at(59.9).name, concept.at(60).name) == ("baseline", "concept")
 
 
 def test_gradual_timeline_ramps_in_steps():

@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 import pytest
-from scipy.stats import binom
+from scipy.stats import betabinom, fisher_exact
 
 from contracts.metric_names import CRITICAL, HEALTHY, WARNING
 from contracts.policy import Policy
@@ -26,12 +26,27 @@ def window_of(x: np.ndarray, seed: int = 0) -> Window:
     return w
 
 
-def test_the_excess_test_is_scipys_binomial_tail():
-    p, log_p = quality.excess(k=30, n=1000, p0=0.01)
-    assert p == pytest.approx(binom.sf(29, 1000, 0.01), rel=1e-12) and log_p == pytest.approx(math.log(p), rel=1e-9)
-    assert quality.excess(0, 1000, 0.01) == (1.0, 0.0)
-    p, log_p = quality.excess(1000, 1000, 1e-4)  # underflows as a p-value, not as a log
-    assert p > 0 and log_p == pytest.approx(1000 * math.log(1e-4), rel=1e-9)
+def test_the_out_of_range_tail_is_the_beta_binomial_of_exchangeable_draws():
+    p, log_p = quality.outside_tail(k=3, n=1000, m=4000)
+    assert p == pytest.approx(betabinom.sf(2, 1000, 2, 3999), rel=1e-12) and log_p == pytest.approx(math.log(p), rel=1e-9)
+    # by hand: one new value among m = 3 training values is outside their range in 2 of the 4 equally likely ranks
+    assert quality.outside_tail(k=1, n=1, m=3)[0] == pytest.approx(0.5)
+    # two new values, m = 2: of the C(4, 2) = 6 equally likely rank sets of the training values only {1, 4} holds both
+    # new values inside: P(at least one outside) = 5/6
+    assert quality.outside_tail(k=1, n=2, m=2)[0] == pytest.approx(5 / 6)
+    assert quality.outside_tail(0, 1000, 4000) == (1.0, 0.0)
+    p, log_p = quality.outside_tail(1000, 1000, 35_000)  # underflows as a p-value, not as a log
+    assert p > 0 and math.isfinite(log_p) and log_p < -700
+
+
+def test_the_missing_tail_is_fishers_exact_test_one_sided():
+    for k, n, k0, m in [(30, 1000, 100, 35_000), (3, 500, 0, 35_000), (0, 500, 10, 4000)]:
+        p, log_p = quality.missing_tail(k, n, k0, m)
+        expected = fisher_exact([[k, n - k], [k0, m - k0]], alternative="greater").pvalue
+        assert p == pytest.approx(expected, rel=1e-9), (k, n, k0, m)
+        assert log_p == pytest.approx(math.log(p), rel=1e-9, abs=1e-12)
+    p, log_p = quality.missing_tail(5000, 5000, 0, 35_000)
+    assert p > 0 and math.isfinite(log_p) and log_p < -700
 
 
 def test_out_of_range_counts_both_sides_and_needs_the_floor():
@@ -41,7 +56,7 @@ def test_out_of_range_counts_both_sides_and_needs_the_floor():
     assert check.ratio == pytest.approx(0.005) and not check.flagged  # significant, but under the 1-point floor
     w = window_of(np.column_stack([np.r_[np.full(30, -99.0), np.full(20, 99.0), np.zeros(950)], np.zeros(1000)]))
     check = quality.out_of_range(*w.column("x"), level=0.01, floor=0.01, family=4)
-    expected_p = binom.sf(49, 1000, 2 / (reference.rows + 1))
+    expected_p = betabinom.sf(49, 1000, 2, reference.rows - 1)
     assert check.ratio == pytest.approx(0.05) and check.flagged and check.pvalue == pytest.approx(expected_p, rel=1e-9)
 
 

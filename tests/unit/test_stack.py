@@ -3,10 +3,11 @@ from __future__ import annotations
 
 import subprocess
 
+import pytest
 import yaml
 
 from scripts.render_alertmanager import write
-from scripts.stack import Ports, Settings, prometheus_config
+from scripts.stack import ROOT, Ports, Settings, Stack, prometheus_config
 
 
 def test_ports_default_to_design_and_move_with_the_environment(monkeypatch):
@@ -61,3 +62,56 @@ def test_demo_retrain_switch(monkeypatch):
     assert not Settings.demo().retrain
     monkeypatch.setenv("DEMO_RETRAIN", "1")
     assert Settings.demo().retrain
+
+
+def test_the_retraining_loop_routes_alerts_to_its_webhook_only_when_on(tmp_path):
+    """DEMO_RETRAIN=1 must reach Alertmanager: before the fix the stack never set RETRAIN_WEBHOOK_URL (nor started the
+    webhook), so ModelPerformanceDegraded went to people only and nothing retrained."""
+    ports = Ports(alertmanager=6, webhook=7, retrain=9)
+    off = Stack(ports, tmp_path / "off", Settings()).alertmanager_env()
+    on = Stack(ports, tmp_path / "on", Settings(retrain=True)).alertmanager_env()
+    assert "RETRAIN_WEBHOOK_URL" not in off and on["WEBHOOK_URL"] == "http://127.0.0.1:7/alerts"
+    assert on["RETRAIN_WEBHOOK_URL"] == "http://127.0.0.1:9/alerts"
+    config = yaml.safe_load(write(tmp_path / "am" / "alertmanager.yml", on).read_text())
+    first = config["route"]["routes"][0]
+    assert first["receiver"] == "retrain" and first["matchers"] == ['alertname="ModelPerformanceDegraded"']
+    assert {"name": "retrain", "webhook_configs": [{"url": "http://127.0.0.1:9/alerts", "send_resolved": False}]} in config["receivers"]
+
+
+def test_the_retraining_webhook_gets_the_loop_settings(tmp_path):
+    settings = Settings(retrain=True, window_hours=0.015, interval_seconds=2, retrain_cooldown_seconds=900,
+                        promotion_env={"PROMOTION_MIN_LABELLED": "1000"}, model_store=tmp_path / "store")
+    env = Stack(Ports(alertmanager=6), tmp_path, settings).retrain_env()
+    assert env["ALERTMANAGER_URL"] == "http://127.0.0.1:6" and env["DRIFT_WINDOW_HOURS"] == "0.015"
+    assert float(env["RETRAIN_COOLDOWN_SECONDS"]) == 900 and env["PROMOTE_INTERVAL"] == "2"
+    assert env["PROMOTION_MIN_LABELLED"] == "1000" and env["BENTOML_HOME"] == str(tmp_path / "store")
+
+
+def test_alert_for_overrides_change_only_the_named_rules_duration(tmp_path):
+    config = yaml.safe_load(prometheus_config(Ports(), Settings(alert_for={"ModelPerformanceDegraded": "30s"}),
+                                              tmp_path / "p" / "prometheus.yml").read_text())
+    committed = {r["alert"]: r for g in yaml.safe_load((ROOT / "prometheus" / "rules" / "alerts.yml").read_text())["groups"]
+                 for r in g["rules"] if "alert" in r}
+    written = {r["alert"]: r for path in config["rule_files"] for g in yaml.safe_load(open(path))["groups"]
+               for r in g["rules"] if "alert" in r}
+    assert written["ModelPerformanceDegraded"]["for"] == "30s" and committed["ModelPerformanceDegraded"]["for"] == "5m"
+    assert written["ModelPerformanceDegraded"]["expr"] == committed["ModelPerformanceDegraded"]["expr"]
+    assert {k: v["for"] for k, v in written.items() if k != "ModelPerformanceDegraded"} == \
+           {k: v["for"] for k, v in committed.items() if k != "ModelPerformanceDegraded"}
+    with pytest.raises(ValueError, match="NoSuchAlert"):
+        prometheus_config(Ports(), Settings(alert_for={"NoSuchAlert": "1m"}), tmp_path / "q" / "prometheus.yml")
+
+
+def test_demo_retrain_runs_the_concept_scenario_with_a_shorter_performance_for(monkeypatch):
+    assert Settings.demo().alert_for == {}
+    monkeypatch.setenv("DEMO_RETRAIN", "1")
+    demo = Settings.demo()
+    assert demo.load[:2] == ["--scenario", "demo_concept"] and demo.alert_for == {"ModelPerformanceDegraded": "1m"}
+    assert demo.load[demo.load.index("--rps") + 1] == "40"  # enough labelled traffic for retraining's 2,000 rows
+    assert demo.promotion_env == {"PROMOTION_MIN_LABELLED": "1000", "PROMOTION_MIN_POSITIVES": "30"}
+    monkeypatch.setenv("PROMOTION_MIN_LABELLED", "1500")
+    assert Settings.demo().promotion_env["PROMOTION_MIN_LABELLED"] == "1500"
+    monkeypatch.setenv("DEMO_ALERT_FOR", "ModelPerformanceDegraded=2m,FeatureDrift=30s")
+    monkeypatch.setenv("DEMO_SCENARIO", "concept")
+    demo = Settings.demo()
+    assert demo.alert_for == {"ModelPerformanceDegraded": "2m", "FeatureDrift": "30s"} and demo.load[1] == "concept"

@@ -168,3 +168,27 @@ def test_an_extreme_value_that_left_the_window_does_not_corrupt_its_mean_and_std
     for i, name in enumerate(PROFILE.features):
         assert snap.features[name].current_mean == pytest.approx(union[:, i].mean(), rel=1e-9), name
         assert snap.features[name].current_std == pytest.approx(union[:, i].std(), rel=1e-9), name
+
+
+def test_column_counts_do_not_depend_on_the_order_and_their_sum_of_squares_is_exact_to_rounding():
+    """ColumnReference.counts sorts the values for its binary searches; the sum of squares is numpy's pairwise sum
+    (a BLAS dot product's last bits depended on its thread count)."""
+    import math
+
+    from exporter.window import ColumnReference
+    rng = np.random.default_rng(3)
+    values = rng.lognormal(3.6, 1, 50_000).astype(np.float32).astype(float)
+    values[::97] = np.nan
+    reference = ColumnReference.of(PROFILE, PROFILE.features[0])
+    a, b = reference.counts(values), reference.counts(rng.permutation(values))
+    assert np.array_equal(a.bins, b.bins) and np.array_equal(a.slots, b.slots)
+    assert (a.n, a.missing, a.below, a.above) == (b.n, b.missing, b.below, b.above)
+    finite = values[np.isfinite(values)]
+    assert a.total_sq == pytest.approx(math.fsum(finite * finite), rel=1e-15)
+    assert a.total == pytest.approx(math.fsum(finite), rel=1e-15)
+    direct = np.bincount(reference.bin_index(values), minlength=reference.n_bins + 1)
+    assert np.array_equal(a.bins, direct[: reference.n_bins]) and a.missing == direct[-1]
+    halves = reference.counts(values[:20_000])
+    assert reference.counts(values[20_000:], into=halves) is halves  # a data set counted a batch at a time
+    assert np.array_equal(halves.bins, a.bins) and np.array_equal(halves.slots, a.slots)
+    assert (halves.n, halves.missing) == (a.n, a.missing) and halves.total_sq == pytest.approx(a.total_sq, rel=1e-14)
