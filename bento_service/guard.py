@@ -93,11 +93,13 @@ class RequestGuard:
     paths `resolve` maps to a request model (routes with parameters, e.g. one per served model)."""
 
     def __init__(self, app: ASGIApp, models: dict[str, type[BaseModel]], max_body_bytes: int = MAX_BODY_BYTES,
-                 resolve: Callable[[str], type[BaseModel] | None] | None = None) -> None:
+                 resolve: Callable[[str], type[BaseModel] | None] | None = None,
+                 document: Callable[[dict], dict] | None = None) -> None:
         self.app = app
         self.models = models
         self.max_body_bytes = max_body_bytes
         self.resolve = resolve
+        self.document = document  # adds routes BentoML does not know about to the OpenAPI document
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -152,7 +154,8 @@ class RequestGuard:
         await self.app(scope, receive, capture)
         body = b"".join(chunks)
         if start.get("status") == 200:
-            body = json.dumps(complete_openapi(json.loads(body), list(self.models))).encode()
+            doc = complete_openapi(json.loads(body), list(self.models))
+            body = json.dumps(self.document(doc) if self.document else doc).encode()
         headers = [(k, v) for k, v in start.get("headers", []) if k.lower() != b"content-length"]
         await send({**start, "headers": [*headers, (b"content-length", str(len(body)).encode())]})
         await send({"type": "http.response.body", "body": body})

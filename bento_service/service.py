@@ -25,7 +25,7 @@ from bento_service.model_store import model_tag, predict_scores
 from bento_service.models_api import CATALOGUE, ServedModel, action_endpoint, list_models, publisher_config
 from bento_service.registry import FRAUD, LOGIN_RISK
 from bento_service.versions import ShadowScorer
-from bento_service.versions_api import VERSIONS_TEMPLATE, start_versions_poller, versions_endpoint
+from bento_service.versions_api import VERSIONS_TEMPLATE, document_versions_routes, start_versions_poller, versions_endpoint
 from bento_service.schemas import (BatchPrediction, Explanation, Feedback, FeedbackReceipt, Prediction, Transaction,
                                    TransactionBatch, feature_matrix)
 from contracts.ports import Ports
@@ -139,4 +139,5 @@ class FraudDetector:
         return FeedbackReceipt(transaction_id=transaction_id, label=int(label), accepted=True, model_versions=list(reached))
 
 
-FraudDetector.add_asgi_middleware(RequestGuard, models=REQUEST_MODELS, resolve=CATALOGUE.request_model)
+FraudDetector.add_asgi_middleware(RequestGuard, models=REQUEST_MODELS, resolve=CATALOGUE.request_model,
+                                  document=document_versions_routes)

@@ -5,8 +5,9 @@ path, and the versions document (contracts/model_versions.py) followed from Redi
   `Plan.answering` says, per transaction id, whether the champion or the challenger answers.
 - `ModelVersions`: one model's plan, its loaded versions (loaded from the BentoML store on first need, then cached),
   who scored which transaction (so that a label reaches every version that scored it), and the scoring itself.
-- `ShadowScorer`: a bounded queue and one background thread; shadow mode hands it the challenger's work and never
-  waits: a full queue drops the work and counts it.
+- `ShadowScorer`: a bounded queue and one background thread that drains it every SHADOW_INTERVAL_SECONDS (0.05 s),
+  scoring what waits in one call per version; shadow mode hands it the challenger's work and never waits: a full
+  queue drops the work and counts it.
 - `VersionsPoller`: reads every model's versions document every `VERSIONS_POLL_SECONDS` (0.25 s). Redis down or the
   document missing: the last known plan keeps serving (or the default version the service started with).
 """
@@ -31,7 +32,8 @@ log = logging.getLogger("bentoml.serve.versions")
 
 POLL_SECONDS = float(os.environ.get("VERSIONS_POLL_SECONDS", "0.25"))
 SHADOW_QUEUE_REQUESTS = int(os.environ.get("SHADOW_QUEUE_REQUESTS", "2000"))  # queued requests, not rows
-SCORED_BY_ENTRIES = int(os.environ.get("SCORED_BY_ENTRIES", "200000"))  # transaction ids remembered per model
+SHADOW_INTERVAL_SECONDS = float(os.environ.get("SHADOW_INTERVAL_SECONDS", "0.05"))  # how often the queue is drained
+SCORED_BY_ENTRIES = int(os.environ.get("SCORED_BY_ENTRIES", "100000"))  # ids remembered per model: about 17 MiB
 
 
 def challenger_answers(ids: Sequence[str], mode: str, ab_share: float) -> np.ndarray:
@@ -107,8 +109,10 @@ class ShadowScorer:
     """The challenger's scoring in shadow mode, off the request path: `submit` appends to a bounded queue (or drops
     and counts when it is full); one daemon thread scores what waits, a model at a time in one call."""
 
-    def __init__(self, capacity: int = SHADOW_QUEUE_REQUESTS, counters: ShadowCounters | None = None) -> None:
+    def __init__(self, capacity: int = SHADOW_QUEUE_REQUESTS, counters: ShadowCounters | None = None,
+                 interval: float = SHADOW_INTERVAL_SECONDS) -> None:
         self.capacity = capacity
+        self.interval = interval
         self.counters = counters or ShadowCounters()
         self._queue: deque = deque()
         self._wake = threading.Event()
@@ -131,7 +135,8 @@ class ShadowScorer:
             self.counters.dropped(served.name, served.version, len(ids))
             return False
         self._queue.append((versions, served, ids, rows))
-        self._wake.set()
+        if len(self._queue) >= self.capacity // 2:
+            self._wake.set()  # else the thread's next tick: waking it per request would compete with the response
         return True
 
     def pending(self) -> int:
@@ -139,7 +144,7 @@ class ShadowScorer:
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            self._wake.wait(0.5)
+            self._wake.wait(self.interval)
             self._wake.clear()
             self.drain()
         self.drain()
@@ -180,7 +185,11 @@ class ModelVersions:
         self.loaded: dict[str, object] = {default.version: default}
         self.plan = Plan(default)
         self.state: VersionsState | None = None  # the last document read (None: none seen yet)
+        self._unservable: VersionsState | None = None  # the last document whose champion could not be loaded
         self._load_lock = threading.Lock()
+        # Held while a document is read and followed (poller) or written and followed (PUT), so that a poll that read
+        # the document just before a PUT cannot follow it just after and put the old versions back for a moment.
+        self.sync_lock = threading.Lock()
 
     def get(self, version: str):
         """The loaded model of `version`, loading it from the store on first need (raises if it cannot be loaded)."""
@@ -197,13 +206,14 @@ class ModelVersions:
     def follow(self, state: VersionsState | None) -> Plan:
         """Serve what `state` says (None: keep the current plan). A version that cannot be loaded is not served:
         the champion stays as it was, a challenger is left out; both logged."""
-        if state is None or (self.state is not None and state == self.state):
+        if state is None or state == self.state or state == self._unservable:
             return self.plan
         try:
             champion = self.get(state.champion)
         except Exception as exc:
             log.error("versions document of %s names champion %s, which cannot be loaded (%s): still serving %s",
                       self.name, state.champion, exc, self.plan.champion.version)
+            self._unservable = state  # not retried (nor logged) at every poll; the next change of the document is
             return self.plan
         challenger = None
         if state.challenger is not None:
@@ -292,9 +302,11 @@ class VersionsPoller:
     def poll(self) -> bool:
         """Read each model's document once and follow it; False when Redis could not be read."""
         try:
-            keys = [model_versions.versions_key(name, self.prefix) for name in self.models]
-            raws = [self.client.get(key) for key in keys]  # not MGET: the keys may live in other cluster slots
-        except Exception as exc:
+            for name, versions in self.models.items():
+                with versions.sync_lock:
+                    raw = self.client.get(model_versions.versions_key(name, self.prefix))
+                    self._follow(versions, raw)
+        except Exception as exc:  # a Redis error: the plans stay as they are
             if not self._failing:
                 log.warning("versions documents unreadable (%s): serving the last known versions", exc)
             self._failing = True
@@ -304,11 +316,13 @@ class VersionsPoller:
             log.info("versions documents readable again")
         self._failing = False
         self.on_status(True)
-        for (name, versions), raw in zip(self.models.items(), raws):
-            if raw is None:
-                continue  # no document: keep what serves (the default version, or the last known champion)
-            try:
-                versions.follow(VersionsState.from_json(raw).validate())
-            except Exception as exc:
-                log.error("versions document of %s unusable (%s): serving the last known versions", name, exc)
         return True
+
+    @staticmethod
+    def _follow(versions: ModelVersions, raw: bytes | None) -> None:
+        if raw is None:
+            return  # no document: keep what serves (the default version, or the last known champion)
+        try:
+            versions.follow(VersionsState.from_json(raw).validate())
+        except Exception as exc:  # a malformed document must not stop the others
+            log.error("versions document of %s unusable (%s): serving the last known versions", versions.name, exc)

@@ -8,8 +8,10 @@ this worker and within VERSIONS_POLL_SECONDS by the others (and by the service a
 
 Answers: 401 without the token or with a wrong one (compared in constant time); 404 for a model not served; 415, 413
 and 400 for a body that is not JSON, too large or not a JSON object; 400 naming the field (`field`) for an unknown
-version, a share outside [0, 1], an unknown mode or a field that cannot be set; 503 when Redis is unreachable (the
-change is not made; serving goes on). Errors are `{"error", "detail"}` as the service's other errors.
+version, a share outside [0, 1], an unknown mode or a field that cannot be set; 409 naming the field when the values
+fit one by one but not together (a mode without a challenger, a challenger equal to the champion); 503 when Redis is
+unreachable (the change is not made; serving goes on). `document_versions_routes` adds both methods, per served
+model with its loadable versions, to the service's OpenAPI document (`/docs.json`). Errors are `{"error", "detail"}` as the service's other errors.
 """
 from __future__ import annotations
 
@@ -29,7 +31,7 @@ from bento_service.guard import BodyTooLarge, is_json, read_body
 from bento_service.model_schemas import MODELS_ROUTE
 from bento_service.versions import ModelVersions, VersionsPoller
 from contracts import model_versions
-from contracts.model_versions import TOKEN_ENV, TOKEN_FILE_ENV, InvalidVersions, VersionsState
+from contracts.model_versions import MODES, TOKEN_ENV, TOKEN_FILE_ENV, ConflictingVersions, InvalidVersions, VersionsState
 
 log = logging.getLogger("bentoml.serve.versions")
 
@@ -129,8 +131,9 @@ def _put(versions: ModelVersions, changes: object) -> VersionsState:
                 versions.get(version)
             except Exception as exc:
                 raise InvalidVersions(role, f"version {version!r} cannot be loaded from the model store: {exc}") from None
-    new = model_versions.update(_redis, versions.name, change, _prefix)
-    versions.follow(new)
+    with versions.sync_lock:
+        new = model_versions.update(_redis, versions.name, change, _prefix)
+        versions.follow(new)
     return new
 
 
@@ -157,6 +160,8 @@ async def versions_endpoint(request: Request) -> JSONResponse:
         return _error(503, "the versions document needs Redis", "REDIS_URL is not set: versions cannot be changed")
     try:
         new = await run_in_threadpool(_put, versions, changes)
+    except ConflictingVersions as exc:  # each value fits, together they do not
+        return _error(409, f"conflicting versions change: {exc}", str(exc)[:2000], exc.field)
     except InvalidVersions as exc:
         return _error(400, f"invalid versions change: {exc}", str(exc)[:2000], exc.field)
     except Exception as exc:  # Redis down or a write race lost 20 times: nothing was changed
@@ -192,3 +197,46 @@ async def _read_changes(request: Request) -> object:
         return json.loads(body)
     except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
         return _error(400, "invalid request body: not JSON", f"body: {exc}"[:300], "body")
+
+
+SECURITY_SCHEME = "versionsToken"
+
+
+def document_versions_routes(doc: dict) -> dict:
+    """Add GET and PUT of each served model's versions route to an OpenAPI document: one path per model, so that the
+    request body names exactly the versions that model can load."""
+    from bento_service.models_api import CATALOGUE
+
+    schemas = doc.setdefault("components", {}).setdefault("schemas", {})
+    doc["components"].setdefault("securitySchemes", {})[SECURITY_SCHEME] = {
+        "type": "http", "scheme": "bearer", "description": f"the token in {TOKEN_FILE_ENV} (a file) or {TOKEN_ENV}"}
+    schemas["VersionsError"] = {"type": "object", "required": ["error", "detail"], "properties": {
+        "error": {"type": "string"}, "detail": {"type": "string"}, "field": {"type": "string"}}}
+    schemas["Versions"] = {"type": "object", "required": ["champion", "challenger", "mode", "ab_share", "available"],
+                           "properties": {"champion": {"type": "string"}, "challenger": {"type": "string", "nullable": True},
+                                          "mode": {"type": "string", "enum": list(MODES)},
+                                          "ab_share": {"type": "number", "minimum": 0, "maximum": 1},
+                                          "available": {"type": "array", "items": {"type": "string"}}}}
+    error = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/VersionsError"}}}}
+    answer = {"description": "which versions serve", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Versions"}}}}
+    for name, versions in CATALOGUE.versions.items():
+        loadable = sorted(set(stored_versions(name)) | set(versions.loaded))
+        change = {"type": "object", "additionalProperties": False, "properties": {
+            "champion": {"type": "string", "enum": loadable},
+            "challenger": {"type": "string", "enum": [*loadable, None], "nullable": True},
+            "mode": {"type": "string", "enum": list(MODES)},
+            "ab_share": {"type": "number", "minimum": 0, "maximum": 1}}}
+        doc.setdefault("paths", {})[VERSIONS_TEMPLATE.replace("{model_name}", name)] = {
+            "get": {"summary": f"Which versions of {name} serve", "tags": ["Versions"], "responses": {"200": answer}},
+            "put": {"summary": f"Change which versions of {name} serve", "tags": ["Versions"],
+                    "security": [{SECURITY_SCHEME: []}],
+                    "requestBody": {"required": True, "content": {"application/json": {"schema": change}}},
+                    "responses": {"200": answer,
+                                  "400": {"description": "a value that does not fit: `field` names it", **error},
+                                  "401": {"description": "missing or wrong bearer token", **error},
+                                  "403": {"description": "no token configured: changes are disabled", **error},
+                                  "409": {"description": "values that do not fit together: `field` names one", **error},
+                                  "413": {"description": f"body over {MAX_PUT_BYTES} bytes", **error},
+                                  "415": {"description": "content type other than application/json", **error},
+                                  "503": {"description": "Redis unreachable: nothing was changed", **error}}}}
+    return doc

@@ -39,6 +39,11 @@ class InvalidVersions(ValueError):
         self.message = message
 
 
+class ConflictingVersions(InvalidVersions):
+    """Each value fits but together they do not (a mode without a challenger, a challenger equal to the champion):
+    the versions API answers 409 rather than 400."""
+
+
 @dataclass(frozen=True)
 class VersionsState:
     champion: str
@@ -57,11 +62,11 @@ class VersionsState:
             if self.challenger not in self.available:
                 raise InvalidVersions("challenger", f"unknown version {self.challenger!r}; available: {list(self.available)}")
             if self.challenger == self.champion:
-                raise InvalidVersions("challenger", "must differ from the champion")
+                raise ConflictingVersions("challenger", "must differ from the champion")
         if self.mode not in MODES:
             raise InvalidVersions("mode", f"must be one of {list(MODES)}")
         if self.mode != "off" and self.challenger is None:
-            raise InvalidVersions("mode", f"{self.mode!r} needs a challenger")
+            raise ConflictingVersions("mode", f"{self.mode!r} needs a challenger")
         if not (0.0 <= self.ab_share <= 1.0):
             raise InvalidVersions("ab_share", "must be within [0, 1]")
         return self

@@ -230,6 +230,9 @@ def blind_spot_alerts(c: dict) -> list[dict]:
     retired = ('ml_window_samples unless on (model_name, model_version) ml_model_version_role '
                'and on (model_name) ml_model_version_role')
     dropped = ('sum by (job, instance, model_name, model_version) (rate(ml_monitoring_samples_total{outcome="dropped"}[5m]))')
+    shadow = "sum by (job, instance, model_name, model_version) (rate(ml_monitoring_shadow_predictions_total[5m]))"
+    shadow_lost = ('sum by (job, instance, model_name, model_version) '
+                   '(rate(ml_monitoring_shadow_predictions_total{outcome=~"dropped|failed"}[5m]))')
     errors = f'job_endpoint:bentoml_service_request_errors:rate{w["request_rate"]}{{job="{sel["service_job"]}", endpoint=~"{sel["predict_endpoints"]}"}}'
     requests = f'job_endpoint:bentoml_service_request:rate{w["request_rate"]}{{job="{sel["service_job"]}", endpoint=~"{sel["predict_endpoints"]}"}}'
     return [
@@ -247,6 +250,11 @@ def blind_spot_alerts(c: dict) -> list[dict]:
                "{{ $labels.instance }} drops monitoring samples for {{ $labels.model_name }} {{ $labels.model_version }}.",
                "{{ $value | humanizePercentage }} of the samples were dropped over 5m (Redis unreachable, slow or full, "
                "or the publisher's buffer full): drift figures miss that traffic.", "overview"),
+        _alert("ShadowPredictionsDropped", f"{shadow_lost} / {shadow} > {_fmt(t['shadow_dropped_ratio'])}", "warning",
+               "The challenger {{ $labels.model_name }} {{ $labels.model_version }} misses shadow traffic on {{ $labels.instance }}.",
+               "{{ $value | humanizePercentage }} of the predictions it should have scored in shadow mode over 5m were "
+               "dropped (its queue full: the service too busy) or failed: answers are unaffected, but the comparison "
+               "with the champion rests on fewer transactions.", "comparison"),
         _alert("PredictionErrorsHigh", f"{errors} / {requests} > {_fmt(t['error_ratio'])}", "critical",
                f"{{{{ $labels.endpoint }}}} fails more than {_fmt(t['error_ratio'] * 100)}% of its requests.",
                f"{{{{ $value | humanizePercentage }}}} of the requests got a 5xx answer over {w['request_rate']}.",

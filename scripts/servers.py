@@ -349,3 +349,20 @@ def start_locust(log_dir: Path, service_url: str, options: list[str], web_port: 
     args = [str(BIN / "locust"), "-f", "loadgen/locustfile.py", "--host", service_url, "--web-host", "127.0.0.1",
             "--web-port", str(web_port), *(["--autostart"] if autostart else []), *options]
     return _start_http("locust", web_port, args, log_dir, "/")
+
+
+def store_with_challenger(home: Path, rows: int = 6000, seed: int = 7) -> tuple[str, str]:
+    """A BentoML home of its own (`home`) holding a copy of the store's fraud_detector and login_risk, plus a second
+    fraud_detector version trained there on other data (rows, seed): (champion version, challenger version). The
+    shared store is left as it was (its `latest` does not move). Serve it with BENTOML_HOME=home and
+    MODEL_TAG=fraud_detector:<champion>."""
+    home = Path(home)
+    for name in ("fraud_detector", "login_risk"):
+        shutil.copytree(DEFAULT_BENTOML_HOME / "models" / name, home / "models" / name, dirs_exist_ok=True)
+    champion = (home / "models" / "fraud_detector" / "latest").read_text().strip()
+    code = ("from bento_service.registry import FRAUD; from bento_service.train import train; "
+            f"print('VERSION', train(FRAUD, {rows}, {seed}).tag.version)")
+    done = subprocess.run([PYTHON, "-c", code], capture_output=True, text=True, timeout=600, check=True, cwd=ROOT,
+                          env={**os.environ, "BENTOML_HOME": str(home), "BENTOML_DO_NOT_TRACK": "True"})
+    challenger = next(line.split()[1] for line in done.stdout.splitlines() if line.startswith("VERSION "))
+    return champion, challenger

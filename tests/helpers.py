@@ -15,6 +15,7 @@ import redis
 from bento_service.model_store import BOOSTER_FILE, PROFILE_FILE, load_booster, model_tag, predict_scores
 from contracts import redis_layout as layout
 from contracts.reference_profile import ReferenceProfile
+from scripts.servers import store_with_challenger  # noqa: F401  (re-exported: the tests import it from here)
 from transactions import FEATURE_NAMES, LABEL, generate
 
 
@@ -123,30 +124,6 @@ def same_figures(got: dict, expected: dict, rel: float = 1e-9) -> bool:
         return a == b
 
     return all(same(got.get(k), expected.get(k)) for k in FIGURES)
-
-
-def store_with_challenger(home, rows: int = 6000, seed: int = 7) -> tuple[str, str]:
-    """A BentoML home of its own (`home`) holding a copy of the store's fraud_detector and login_risk, plus a second
-    fraud_detector version trained there on other data (rows, seed): (champion version, challenger version).
-    The shared store is left as it was (its `latest` does not move)."""
-    import os
-    import shutil
-    import subprocess
-    import sys
-    from pathlib import Path
-
-    from scripts.servers import DEFAULT_BENTOML_HOME
-
-    home = Path(home)
-    for name in ("fraud_detector", "login_risk"):
-        shutil.copytree(DEFAULT_BENTOML_HOME / "models" / name, home / "models" / name, dirs_exist_ok=True)
-    champion = bentoml.models.get(model_tag()).tag.version
-    code = ("from bento_service.registry import FRAUD; from bento_service.train import train; "
-            f"print('VERSION', train(FRAUD, {rows}, {seed}).tag.version)")
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600, check=True,
-                          env={**os.environ, "BENTOML_HOME": str(home), "BENTOML_DO_NOT_TRACK": "True"})
-    challenger = next(line.split()[1] for line in done.stdout.splitlines() if line.startswith("VERSION "))
-    return champion, challenger
 
 
 def stream_ids(client: redis.Redis, key: str, decode: Callable) -> list[str]:

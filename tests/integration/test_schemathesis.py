@@ -17,12 +17,14 @@ pytestmark = pytest.mark.integration
 ST = str(Path(sys.executable).parent / "st")
 EXAMPLES = 60  # per operation and phase: about 1,500 requests to the service, 300 to the exporter
 SEED = 14
+TOKEN = "schemathesis-token"  # the versions API's PUT (schemathesis also checks that it is refused without)
 
 
 @pytest.fixture(scope="module")
 def running(log_dir):
     with servers.start_redis(log_dir) as redis_srv, \
-            servers.start_service(log_dir, redis_srv.extra["url"], env={"SERVICE_ACCESS_LOG": "false"}) as svc, \
+            servers.start_service(log_dir, redis_srv.extra["url"], env={"SERVICE_ACCESS_LOG": "false",
+                                                                        "VERSIONS_API_TOKEN": TOKEN}) as svc, \
             servers.start_exporter(log_dir, redis_srv.extra["url"], env={"MONITORING_INTERVAL": "1"}) as exporter:
         df = generate(300, seed=3)
         for start in range(0, 300, 100):
@@ -42,9 +44,9 @@ def schemathesis(location: str, cwd: Path, *extra: str) -> subprocess.CompletedP
 
 def test_the_service_passes_every_schemathesis_check(running, tmp_path):
     svc, _ = running
-    done = schemathesis(f"{svc.url}/docs.json", tmp_path)
+    done = schemathesis(f"{svc.url}/docs.json", tmp_path, "--header", f"Authorization: Bearer {TOKEN}")
     assert done.returncode == 0 and "No issues found" in done.stdout, done.stdout[-6000:] + done.stderr[-2000:]
-    assert "8 selected / 8 total" in done.stdout, "the four POST routes and the probes were all tested"
+    assert "12 selected / 12 total" in done.stdout, "the four POST routes, the probes and each model's versions GET and PUT were all tested"
 
 
 def test_the_exporter_has_an_openapi_document_and_passes_every_schemathesis_check(running, tmp_path):

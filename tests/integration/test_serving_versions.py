@@ -101,13 +101,24 @@ def test_put_without_or_with_a_wrong_token_is_401(setup, svc):
     ({"ab_share": "0.5"}, "ab_share"),
     ({"ab_share": True}, "ab_share"),
     ({"mode": "x"}, "mode"),
-    ({"mode": "shadow"}, "mode"),  # no challenger yet
+    ({"mode": "shadow"}, "mode"),  # no challenger yet: 409
     ({"revision": 3}, "revision"),
     ([1, 2], "body"),
 ])
-def test_bad_values_are_400_naming_the_field(svc, change, field):
+def test_bad_values_are_4xx_naming_the_field(svc, change, field):
     status, body = put(svc, change)
-    assert status == 400 and body["field"] == field and field in body["detail"], body
+    expected = 409 if change == {"mode": "shadow"} else 400  # each value fits, together they do not
+    assert status == expected and body["field"] == field and field in body["detail"], body
+
+
+def test_the_versions_routes_are_in_the_openapi_document(setup, svc):
+    doc = http("GET", f"{svc.url}/docs.json")[1]
+    route = doc["paths"][ROUTE]
+    assert set(route) == {"get", "put"} and route["put"]["security"] == [{"versionsToken": []}]
+    body = route["put"]["requestBody"]["content"]["application/json"]["schema"]
+    assert set(body["properties"]["champion"]["enum"]) == {setup["champion"], setup["challenger"]}
+    assert body["properties"]["ab_share"]["maximum"] == 1 and body["additionalProperties"] is False
+    assert "/api/v1/models/login_risk/versions" in doc["paths"]
 
 
 def test_bad_bodies_and_unknown_model(svc):
@@ -210,3 +221,12 @@ def test_the_versions_survive_a_service_restart(setup, svc):
         status, body = put(again, {"mode": "off"})
         assert status == 503 and "nothing was changed" in body["error"]
         wait_for(lambda: "ml_monitoring_versions_document_up 0.0" in http("GET", f"{again.url}/metrics")[1], timeout=5)
+        # Redis back, empty (no persistence in tests): the document is missing, the last known versions still serve,
+        # and a PUT writes a new document from them
+        with servers.restart_redis(setup["redis"]):
+            wait_for(lambda: "ml_monitoring_versions_document_up 1.0" in http("GET", f"{again.url}/metrics")[1], timeout=10)
+            assert predict(again, tid)["model_version"] == setup["challenger"]
+            status, body = put(again, {"ab_share": 0.0})
+            assert status == 200 and body["mode"] == "ab" and body["challenger"] == setup["challenger"], body
+            assert predict(again, tid)["model_version"] == setup["champion"]
+            assert model_versions.load(setup["client"], MODEL).ab_share == 0.0

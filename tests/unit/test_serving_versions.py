@@ -182,9 +182,12 @@ def test_following_a_document_that_names_a_missing_version(served):
     versions = versions_of(served)
     versions.follow(VersionsState("v1", "v2", "shadow", 0.0, ("v1", "v2"), revision=1))
     assert versions.plan.serving_versions() == ("v1", "v2")
-    before = versions.plan
-    assert versions.follow(VersionsState("v9", None, "off", 0.0, ("v1", "v9"), revision=2)) is before, \
-        "a champion that cannot be loaded: the plan stays"
+    before, attempts = versions.plan, []
+    loader = versions.loader
+    versions.loader = lambda name, version: attempts.append(version) or loader(name, version)
+    unservable = VersionsState("v9", None, "off", 0.0, ("v1", "v9"), revision=2)
+    assert versions.follow(unservable) is before, "a champion that cannot be loaded: the plan stays"
+    assert versions.follow(unservable) is before and attempts == ["v9"], "the same document is not retried at every poll"
     plan = versions.follow(VersionsState("v1", "v9", "ab", 0.5, ("v1", "v9"), revision=3))
     assert plan.challenger is None and plan.mode == "off", "a challenger that cannot be loaded is left out"
     assert versions.follow(None) is plan, "no document: keep serving"
@@ -235,3 +238,66 @@ def test_the_token_variables_are_the_documented_ones():
     for doc in ("README.md", "docs/design.md"):
         text = (root / doc).read_text()
         assert TOKEN_FILE_ENV in text and TOKEN_ENV in text, doc
+
+
+class FakeRedis:
+    """GET of the versions documents only; `down` raises as redis-py does when Redis is unreachable."""
+
+    def __init__(self) -> None:
+        self.values: dict[str, str] = {}
+        self.down = False
+
+    def get(self, key: str):
+        if self.down:
+            import redis
+            raise redis.ConnectionError("connection refused")
+        return self.values.get(key)
+
+
+def test_the_poller_follows_the_document_and_keeps_the_last_when_redis_is_down(served):
+    from bento_service.versions import VersionsPoller
+    from contracts.model_versions import versions_key
+
+    versions, client, status = versions_of(served), FakeRedis(), []
+    poller = VersionsPoller(client, {"m": versions}, "drift", on_status=status.append)
+    assert poller.poll() and versions.plan.serving_versions() == ("v1",), "no document: the default version"
+    client.values[versions_key("m", "drift")] = VersionsState("v2", "v1", "shadow", 0.0, ("v1", "v2"), revision=3).to_json()
+    assert poller.poll() and versions.plan.champion.version == "v2" and versions.plan.mode == "shadow"
+    client.down = True
+    assert not poller.poll() and versions.plan.champion.version == "v2", "Redis down: the last known versions serve"
+    client.down = False
+    client.values[versions_key("m", "drift")] = "{not json"
+    assert poller.poll() and versions.plan.champion.version == "v2", "a malformed document is not followed"
+    del client.values[versions_key("m", "drift")]
+    assert poller.poll() and versions.plan.champion.version == "v2", "a missing document: the last known champion"
+    assert status == [True, True, False, True, True]
+
+
+def test_put_is_refused_without_a_configured_token_and_names_the_variables(monkeypatch):
+    import asyncio
+
+    import httpx
+    from starlette.applications import Starlette
+    from starlette.routing import Route
+
+    from bento_service.versions_api import VERSIONS_TEMPLATE, versions_endpoint
+
+    app = Starlette(routes=[Route(VERSIONS_TEMPLATE, versions_endpoint, methods=["GET", "PUT"])])
+    url = "http://service/api/v1/models/any_model/versions"
+
+    def put(headers: dict | None = None) -> httpx.Response:
+        async def call() -> httpx.Response:
+            async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app)) as client:
+                return await client.put(url, json={"mode": "off"}, headers=headers or {})
+        return asyncio.run(call())
+
+    monkeypatch.delenv(TOKEN_FILE_ENV, raising=False)
+    monkeypatch.delenv(TOKEN_ENV, raising=False)
+    refused = put({"Authorization": "Bearer anything"})
+    assert refused.status_code == 403 and TOKEN_FILE_ENV in refused.json()["detail"] and TOKEN_ENV in refused.json()["detail"]
+    monkeypatch.setenv(TOKEN_ENV, "s3cret")
+    wrong = put({"Authorization": "Bearer s3cre"})
+    assert wrong.status_code == 401 and wrong.headers["www-authenticate"] == "Bearer"
+    assert put().status_code == 401
+    unknown = put({"Authorization": "Bearer s3cret"})
+    assert unknown.status_code == 404 and unknown.json()["field"] == "model_name", "authorised, but no such model"
