@@ -28,7 +28,7 @@ import logins
 from bento_service.model_store import PROFILE_FILE, model_tag
 from bento_service.registry import LOGIN_RISK
 from contracts.reference_profile import ReferenceProfile
-from contracts.policy import Policy
+from contracts.policy import TESTS_BY_KIND, Policy
 from exporter.detectors import ModelDetectors
 from exporter.detectors.base import make
 from exporter.monitoring_config import MonitoringConfig
@@ -140,8 +140,9 @@ def login_section(windows: int) -> str:
     lines = [
         f"The login model (`login_risk`: 3 categorical, 2 discrete, 1 binary, 2 numeric features). Share of windows "
         f"in which each test alone flags at least one of the features it applies to (Bonferroni over those "
-        f"features, default thresholds), and the default rule of each kind (numeric: PSI + KS; discrete, binary and "
-        f"categorical: PSI + chi-square with the {policy.chi2_min_effect:.0%} effect floor). Stationary windows "
+        f"features, default thresholds), and the default rule of each kind ("
+        f"{'; '.join(f'{kind}: ' + ' + '.join(tests) for kind, tests in TESTS_BY_KIND.items())}; chi-square with the "
+        f"{policy.chi2_min_effect:.0%} effect floor, the quantile shift with its {policy.quantile_shift_min:g} floor). Stationary windows "
         f"should not alarm; unseen_country (10% of logins from a country never seen in training) and mobile_surge "
         f"(mobile share 38% -> 76%) should. Reference: the trained model's profile (the whole training split).",
         "",
@@ -170,12 +171,13 @@ def main(argv: list[str] | None = None) -> None:
     if args.only == "logins":
         return
     profile, policy = load_profile(), Policy()
-    level = policy.ks_threshold * (1 - policy.quality_level_share) / len(FEATURE_NAMES)  # what one p-value test gets
     refs = {f: ColumnReference.of(profile, f) for f in FEATURE_NAMES}
     schema = profile.model_schema
     all_ks = MonitoringConfig.from_mapping({"tests_by_kind": {k: ["psi", "ks"] for k in ("discrete", "binary")}})
     judges = {"ours": ModelDetectors(profile.model_name, schema, policy),
               "before kinds": ModelDetectors(profile.model_name, schema, policy, all_ks)}
+    family = judges["ours"].family
+    level = policy.ks_threshold * (1 - policy.quality_level_share) / family  # what one p-value test gets
     sizes = [(500, args.windows), (2_000, args.windows), (20_000, max(20, args.windows // 4)), (200_000, max(10, args.windows // 20))]
     rows, stationary = [], []
     seed = 10_000
@@ -201,11 +203,12 @@ def main(argv: list[str] | None = None) -> None:
         f"Share of windows that raise at least one feature alarm (12 features tested per window). Stationary and "
         f"harmless (+2% on amount and distance) windows should not alarm; covariate (amount +30%, distance +50%) and "
         f"the spec's drift (the same plus fraud 2% -> 5%) should. Ours: each feature judged by the tests of its kind "
-        f"(numeric: PSI >= {policy.psi_threshold:g}, or KS p < {level:.2g} and D >= {policy.ks_min_statistic:g}; "
+        f"(numeric: PSI >= {policy.psi_threshold:g}, or KS p < {level:.2g} and D >= {policy.ks_min_statistic:g}, or "
+        f"Mann-Whitney p < {level:.2g} and a quantile shift of at least {policy.quantile_shift_min:g}; "
         f"discrete and binary: PSI, or chi-square p < {level:.2g} and at least {policy.chi2_min_effect:.0%} of the "
         f"distribution moved), where {level:.2g} is the family-wise level {policy.ks_threshold:g} less the "
-        f"{policy.quality_level_share:.0%} kept for the missing/out-of-range checks, over 12 tests. Before kinds: PSI + KS "
-        f"on all 12. Reference: the trained model's profile (the whole training column as the KS reference).",
+        f"{policy.quality_level_share:.0%} kept for the missing/out-of-range checks, over the {family} p-value tests. "
+        f"Before kinds: PSI + KS on all 12. Reference: the trained model's profile (the whole training column as the KS reference).",
         "",
         f"| window | traffic | windows | ours | before kinds | uncorrected KS p<0.05 | PSI >= {policy.psi_threshold:g} alone |",
         "|---|---|---|---|---|---|---|",
