@@ -129,8 +129,9 @@ def _put(versions: ModelVersions, changes: object) -> VersionsState:
         if version is not None:
             try:
                 versions.get(version)
-            except Exception as exc:
-                raise InvalidVersions(role, f"version {version!r} cannot be loaded from the model store: {exc}") from None
+            except Exception as exc:  # a stored version this code cannot serve (e.g. an older schema): the store's
+                # state, not the request, is at fault, so 409 like other changes that do not fit what exists
+                raise ConflictingVersions(role, f"version {version!r} cannot be loaded from the model store: {exc}") from None
     with versions.sync_lock:
         new = model_versions.update(_redis, versions.name, change, _prefix)
         versions.follow(new)

@@ -288,11 +288,19 @@ def start_service(log_dir: Path, redis_url: str, port: int | None = None, env: d
                   store: Path | None = None) -> Server:
     """`bentoml serve` from the repository root, as a user runs it, on the models of `store` (a BENTOML_HOME;
     default the user's)."""
-    port = port or free_port()
-    home = private_bentoml_home(log_dir / f"bentoml-home-{port}", store or DEFAULT_BENTOML_HOME)
-    full_env = {"REDIS_URL": redis_url, "BENTOML_HOME": str(home), "BENTOML_DO_NOT_TRACK": "True", **(env or {})}
-    args = [str(BIN / "bentoml"), "serve", "--port", str(port), "--host", "127.0.0.1"]
-    return _start_http("service", port, args, log_dir, "/readyz", full_env, timeout=120)
+    for attempt in range(3):
+        chosen = port or free_port()
+        home = private_bentoml_home(log_dir / f"bentoml-home-{chosen}", store or DEFAULT_BENTOML_HOME)
+        full_env = {"REDIS_URL": redis_url, "BENTOML_HOME": str(home), "BENTOML_DO_NOT_TRACK": "True", **(env or {})}
+        args = [str(BIN / "bentoml"), "serve", "--port", str(chosen), "--host", "127.0.0.1"]
+        try:
+            return _start_http("service", chosen, args, log_dir, "/readyz", full_env, timeout=120)
+        except RuntimeError as exc:
+            # BentoML picks its process manager's control port from the same ephemeral range as free_port(): it can
+            # pick ours before our listener binds it ("Address already in use"); another free port settles it
+            if port is not None or attempt == 2 or "Address already in use" not in str(exc):
+                raise
+    raise AssertionError("unreachable")
 
 
 def start_exporter(log_dir: Path, redis_url: str, port: int | None = None, env: dict | None = None) -> Server:
