@@ -27,6 +27,7 @@ from bento_service.model_store import predict_scores
 from contracts import model_versions
 from contracts.model_versions import VersionsState, answers_challenger
 from contracts.redis_layout import DEFAULT_PREFIX
+from drift_client.worker import PeriodicWorker
 
 log = logging.getLogger("bentoml.serve.versions")
 
@@ -115,19 +116,14 @@ class ShadowScorer:
         self.interval = interval
         self.counters = counters or ShadowCounters()
         self._queue: deque = deque()
-        self._wake = threading.Event()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="shadow-scorer", daemon=True)
+        self._worker = PeriodicWorker("shadow-scorer", interval, self.drain)
 
     def start(self) -> "ShadowScorer":
-        self._thread.start()
+        self._worker.start()
         return self
 
     def stop(self) -> None:
-        self._stop.set()
-        self._wake.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout=5)
+        self._worker.stop()
 
     def submit(self, versions: "ModelVersions", served, ids: list[str], rows: np.ndarray) -> bool:
         """Queue the challenger's scoring of `rows`; False (dropped, counted) when the queue is full."""
@@ -136,18 +132,11 @@ class ShadowScorer:
             return False
         self._queue.append((versions, served, ids, rows))
         if len(self._queue) >= self.capacity // 2:
-            self._wake.set()  # else the thread's next tick: waking it per request would compete with the response
+            self._worker.wake()  # else the thread's next tick: waking it per request would compete with the response
         return True
 
     def pending(self) -> int:
         return len(self._queue)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            self._wake.wait(self.interval)
-            self._wake.clear()
-            self.drain()
-        self.drain()
 
     def drain(self) -> int:
         """Score everything queued now, grouped by model version; the number of rows scored."""
@@ -282,22 +271,15 @@ class VersionsPoller:
         self.prefix = prefix
         self.interval = interval
         self.on_status = on_status or (lambda ok: None)
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="versions-poller", daemon=True)
+        self._worker = PeriodicWorker("versions-poller", interval, self.poll, final=False)
         self._failing = False
 
     def start(self) -> "VersionsPoller":
-        self._thread.start()
+        self._worker.start()
         return self
 
     def stop(self) -> None:
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout=5)
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.interval):
-            self.poll()
+        self._worker.stop()
 
     def poll(self) -> bool:
         """Read each model's document once and follow it; False when Redis could not be read."""

@@ -18,7 +18,6 @@ When idle, a PING every `heartbeat_interval` keeps `redis_up` current.
 from __future__ import annotations
 
 import logging
-import threading
 import time
 import uuid
 from collections import deque
@@ -29,6 +28,7 @@ import redis
 
 from contracts import redis_layout as layout
 from contracts.redis_client import connect
+from drift_client.worker import PeriodicWorker
 
 log = logging.getLogger(__name__)
 
@@ -80,8 +80,6 @@ class SamplePublisher:
         self.counters = counters or Counters()
         self._predictions: deque[tuple[str, float, np.ndarray, float]] = deque()
         self._labels: deque[tuple[str, float, int]] = deque()
-        self._wake = threading.Event()
-        self._stop = threading.Event()
         self._reference_ok = False
         self._next_reference_check = 0.0
         self._next_heartbeat = 0.0
@@ -95,7 +93,7 @@ class SamplePublisher:
             else None
         )
         self._publish_once = self._client.register_script(PUBLISH_ONCE) if self._client else None
-        self._thread = threading.Thread(target=self._run, name="sample-publisher", daemon=True)
+        self._worker = PeriodicWorker("sample-publisher", config.flush_interval, self.flush)
 
     @property
     def enabled(self) -> bool:
@@ -103,14 +101,11 @@ class SamplePublisher:
 
     def start(self) -> "SamplePublisher":
         if self.enabled:
-            self._thread.start()
+            self._worker.start()
         return self
 
     def stop(self) -> None:
-        self._stop.set()
-        self._wake.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout=5)
+        self._worker.stop()
 
     def add_predictions(self, ids: list[str], rows: np.ndarray, scores: np.ndarray) -> None:
         """Queue predictions for publishing; O(n) appends, never blocks on Redis."""
@@ -123,7 +118,7 @@ class SamplePublisher:
         for i, tid in enumerate(ids):
             self._predictions.append((tid, now, rows[i], float(scores[i])))
         if len(self._predictions) >= self.config.flush_size:
-            self._wake.set()
+            self._worker.wake()
 
     def add_label(self, transaction_id: str, label: int) -> None:
         if not self.enabled:
@@ -132,13 +127,6 @@ class SamplePublisher:
             self.counters.dropped(1)
             return
         self._labels.append((transaction_id, time.time(), label))
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            self._wake.wait(self.config.flush_interval)
-            self._wake.clear()
-            self.flush()
-        self.flush()
 
     def _drain(self, queue: deque) -> list:
         items = []
