@@ -41,7 +41,7 @@ PREDICTION_POSITIVE_RATIO = "ml_prediction_positive_ratio"
 LABEL_POSITIVE_RATIO = "ml_label_positive_ratio"
 WINDOW_SAMPLES = "ml_window_samples"
 MODEL_HEALTH_STATUS = "ml_model_health_status"
-MODEL_INFO = "ml_model_info"
+MODEL_INFO = "ml_model_info"  # label `task` (contracts/tasks.py): dashboards and rules pick their panels by it
 EXPORTER_REDIS_UP = "ml_exporter_redis_up"
 EXPORTER_CYCLE_DURATION = "ml_exporter_cycle_duration_seconds"
 EXPORTER_LAST_SUCCESS = "ml_exporter_last_success_timestamp_seconds"
@@ -57,6 +57,10 @@ SERVICE_VERSIONS_DOCUMENT_UP = "ml_monitoring_versions_document_up"
 
 PERFORMANCE_METRICS = ("accuracy", "precision", "recall", "f1", "roc_auc", "average_precision")
 ESTIMATED_METRICS = ("roc_auc", "average_precision", "precision", "recall", "f1")
+# the `metric` label of ml_model_performance and ml_model_reference_performance by task (contracts/tasks.py)
+REGRESSION_METRICS = ("mae", "rmse", "r2")
+MULTICLASS_METRICS = ("accuracy", "macro_f1", "log_loss")
+PREDICTION_CLASS_RATIO = "ml_prediction_class_ratio"  # multiclass: share of the window's predictions per class, label `class`
 HEALTHY, WARNING, CRITICAL = 0, 1, 2
 
 # The retraining loop (scripts/retrain_webhook.py)

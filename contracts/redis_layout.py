@@ -26,7 +26,8 @@ prediction entry fields:  v ("2"), width (features per row), n, ids (UTF-8, "\\n
                           feature as its code, contracts.schema), scores (float32 n)
                           Version 1 entries (no `v`, written before schemas were declared) have width 12: the
                           fraud model's features. Readers accept both.
-label entry fields:       n, ids, times (float64 n), labels (uint8 n)
+label entry fields:       n, ids, times (float64 n), labels (uint8 n, 0 or 1), or with `dtype` "f4": labels (float32 n,
+                          a regression target or a multiclass class index: contracts.tasks); readers accept both
 
 The stream entry id is Redis' clock at flush time (ms); windows are cut by it.
 Memory stays bounded: every XADD trims the stream with MINID ~ (now - retention)
@@ -121,7 +122,7 @@ class PredictionBatch:
 class LabelBatch:
     ids: list[str]
     times: np.ndarray  # float64 (n,)
-    labels: np.ndarray  # uint8 (n,)
+    labels: np.ndarray  # uint8 (n,) 0/1, or float32 (n,) for regression targets and class indices
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -202,17 +203,33 @@ def _int_field(fields: dict, name: str) -> int:
 
 
 def encode_labels(batch: LabelBatch) -> dict[str, bytes]:
-    return {
+    """Float labels (regression, multiclass) travel as float32 with `dtype` "f4"; 0/1 labels as uint8, as before."""
+    floats = np.asarray(batch.labels).dtype.kind == "f"
+    fields = {
         "n": str(len(batch)).encode(),
         "ids": _join_ids(batch.ids),
         "times": np.ascontiguousarray(batch.times, dtype="<f8").tobytes(),
-        "labels": np.ascontiguousarray(batch.labels, dtype="u1").tobytes(),
+        "labels": np.ascontiguousarray(batch.labels, dtype="<f4" if floats else "u1").tobytes(),
     }
+    if floats:
+        fields["dtype"] = FLOAT_LABELS
+    return fields
+
+
+FLOAT_LABELS = b"f4"
 
 
 def decode_labels(fields: dict) -> LabelBatch:
     """Decode a labels stream entry; raises MalformedEntry if it is not one."""
     ids, n = _ids_and_count(fields)
+    kind = fields.get(b"dtype", fields.get("dtype"))
+    if kind is not None:
+        if (kind if isinstance(kind, bytes) else str(kind).encode()) != FLOAT_LABELS:
+            raise MalformedEntry(f"labels dtype {kind!r} is not {FLOAT_LABELS.decode()!r}")
+        labels = _array(fields, "labels", "<f4", n)
+        if n and not np.isfinite(labels).all():
+            raise MalformedEntry("labels must be finite numbers")
+        return LabelBatch(ids=ids, times=_array(fields, "times", "<f8", n), labels=labels)
     labels = _array(fields, "labels", "u1", n)
     if n and labels.max() > 1:
         raise MalformedEntry("labels must be 0 or 1")

@@ -73,13 +73,15 @@ class Counters:
 
 
 class SamplePublisher:
-    def __init__(self, config: PublisherConfig, keys: layout.Keys, reference_json: str, counters: Counters | None = None):
+    def __init__(self, config: PublisherConfig, keys: layout.Keys, reference_json: str, counters: Counters | None = None,
+                 float_labels: bool = False):
         self.config = config
+        self.label_dtype = np.float32 if float_labels else np.uint8  # regression and multiclass labels (contracts.tasks)
         self.keys = keys
         self.reference_json = reference_json
         self.counters = counters or Counters()
         self._predictions: deque[tuple[str, float, np.ndarray, float]] = deque()
-        self._labels: deque[tuple[str, float, int]] = deque()
+        self._labels: deque[tuple[str, float, float]] = deque()
         self._reference_ok = False
         self._next_reference_check = 0.0
         self._next_heartbeat = 0.0
@@ -120,7 +122,7 @@ class SamplePublisher:
         if len(self._predictions) >= self.config.flush_size:
             self._worker.wake()
 
-    def add_label(self, transaction_id: str, label: int) -> None:
+    def add_label(self, transaction_id: str, label: float) -> None:
         if not self.enabled:
             return
         if len(self._labels) >= self.config.max_buffered:
@@ -195,7 +197,7 @@ class SamplePublisher:
         args += [len(prediction_fields), *prediction_fields]
         if labels:
             ids, times, values = zip(*labels)
-            batch = layout.LabelBatch(list(ids), np.array(times), np.array(values, dtype=np.uint8))
+            batch = layout.LabelBatch(list(ids), np.array(times), np.array(values, dtype=self.label_dtype))
             args += [x for kv in layout.encode_labels(batch).items() for x in kv]
         self._publish_once(keys=[self._token_key(token), self.keys.predictions, self.keys.labels], args=args)
 

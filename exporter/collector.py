@@ -62,7 +62,10 @@ class DriftCollector(Collector):
             "label_pos": _gauge(names.LABEL_POSITIVE_RATIO, "Share of fraud among the labels received for the window"),
             "samples": _gauge(names.WINDOW_SAMPLES, "Samples in the current window", ["kind"]),
             "health": _gauge(names.MODEL_HEALTH_STATUS, "0 healthy, 1 warning, 2 critical"),
-            "info": _gauge(names.MODEL_INFO, "Model metadata; always 1", ["trained_at"]),
+            "info": _gauge(names.MODEL_INFO, "Model metadata (task: binary, regression or multiclass); always 1",
+                           ["trained_at", "task"]),
+            "class_ratio": _gauge(names.PREDICTION_CLASS_RATIO, "Share of the window's predictions per predicted class "
+                                  "(multiclass models)", ["class"]),
         }
         malformed = CounterMetricFamily(names.EXPORTER_MALFORMED_ENTRIES.removesuffix("_total"),
                                         "Redis entries or rows skipped because they could not be decoded", labels=MODEL)
@@ -71,7 +74,10 @@ class DriftCollector(Collector):
             fam["samples"].add_metric([*model, "predictions"], s.predictions)
             fam["samples"].add_metric([*model, "labels"], s.labels)
             fam["health"].add_metric(model, s.health_status)
-            fam["info"].add_metric([*model, s.trained_at], 1)
+            fam["info"].add_metric([*model, s.trained_at, s.task], 1)
+            for cls, share in s.prediction_class_ratio.items():
+                if not math.isnan(share):
+                    fam["class_ratio"].add_metric([*model, cls], share)
             malformed.add_metric(model, s.malformed_entries + s.skipped_rows)
             for metric, value in s.reference_performance.items():
                 fam["ref_perf"].add_metric([*model, metric], value)
@@ -85,9 +91,9 @@ class DriftCollector(Collector):
                     fam["est_bound"].add_metric([*model, metric, bound], limit)
             for metric, value in s.estimated_performance_gap.items():
                 fam["est_gap"].add_metric([*model, metric], value)
-            if s.predictions:
+            if not math.isnan(s.prediction_positive_ratio):  # binary models only (contracts.tasks)
                 fam["pred_pos"].add_metric(model, s.prediction_positive_ratio)
-            if s.labels:
+            if not math.isnan(s.label_positive_ratio):
                 fam["label_pos"].add_metric(model, s.label_positive_ratio)
             for feature, f in s.features.items():
                 labels = [*model, feature]
@@ -118,8 +124,9 @@ class DriftCollector(Collector):
                 fam["std"].add_metric([*labels, "current"], f.current_std)
             if s.prediction_drift:
                 fam["pred_psi"].add_metric(model, s.prediction_drift["psi"])
-                fam["pred_d"].add_metric(model, s.prediction_drift["ks_statistic"])
-                fam["pred_p"].add_metric(model, s.prediction_drift["ks_pvalue"])
+                if "ks_statistic" in s.prediction_drift:  # a multiclass model's classes are judged by chi-square
+                    fam["pred_d"].add_metric(model, s.prediction_drift["ks_statistic"])
+                    fam["pred_p"].add_metric(model, s.prediction_drift["ks_pvalue"])
                 fam["pred_detected"].add_metric(model, 1.0 if s.prediction_drift["drifted"] else 0.0)
         yield from fam.values()
         yield from self._spans()

@@ -15,7 +15,7 @@ class LabelledScores:
     >>> book = LabelledScores()
     >>> book.add(rows=np.array([0, 1, 2]), scores=np.array([0.75, 0.25, 0.5]), labels=np.array([1, 0, 0]))
     >>> book.scores.tolist(), book.labels.tolist()
-    ([0.25, 0.5, 0.75], [0, 0, 1])
+    ([0.25, 0.5, 0.75], [0.0, 0.0, 1.0])
     >>> book.expire_before(2)
     >>> book.rows.tolist()
     [2]
@@ -23,7 +23,7 @@ class LabelledScores:
 
     def __init__(self) -> None:
         self.scores = np.array([], np.float32)
-        self.labels = np.array([], np.int8)
+        self.labels = np.array([], np.float32)  # 0/1, a class index or a regression target
         self.rows = np.array([], np.int64)
 
     def __len__(self) -> int:
@@ -35,7 +35,7 @@ class LabelledScores:
         scores = np.asarray(scores, np.float32)[order]
         at = np.searchsorted(self.scores, scores, side="right")
         self.scores = np.insert(self.scores, at, scores)
-        self.labels = np.insert(self.labels, at, np.asarray(labels, np.int8)[order])
+        self.labels = np.insert(self.labels, at, np.asarray(labels, np.float32)[order])
         self.rows = np.insert(self.rows, at, np.asarray(rows, np.int64)[order])
 
     def expire_before(self, row: int) -> None:

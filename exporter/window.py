@@ -14,7 +14,7 @@ arrives before its prediction waits `label_grace_seconds` for it.
 2
 >>> w.add_labels([(LabelBatch(["a"], np.zeros(1), np.array([1], np.uint8)), 101.0)])
 >>> w.labelled()
-(array([1], dtype=int8), array([0.9], dtype=float32))
+(array([1.], dtype=float32), array([0.9], dtype=float32))
 >>> w.expire(now=161.0); w.predictions
 0
 """
@@ -29,6 +29,7 @@ import numpy as np
 from contracts.redis_layout import LabelBatch, PredictionBatch
 from contracts.reference_profile import SCORE, Bins, ReferenceProfile
 from contracts.schema import FeatureSpec
+from contracts.tasks import task_of
 from exporter.estimation import ScoreCounts
 from exporter.labelled import LabelledScores
 from exporter.moments import pooled_mean_std
@@ -61,7 +62,7 @@ class ColumnReference:
 
     @classmethod
     def of(cls, profile: ReferenceProfile, column: str) -> "ColumnReference":
-        spec = profile.model_schema[column] if column != SCORE else FeatureSpec(SCORE, "numeric", (0.0, 1.0))
+        spec = profile.model_schema[column] if column != SCORE else profile.score_spec()
         training_range = tuple(profile.ranges[column]) if column in profile.ranges else None
         return cls(profile.bins[column], profile.sample[column], spec, profile.stds.get(column, math.nan),
                    profile.means.get(column, math.nan), training_range, profile.missing.get(column, 0.0))
@@ -169,7 +170,7 @@ class Batch:
     entry_time: float
     first_row: int  # window-wide number of its first row (RowIndex rows)
     scores: np.ndarray  # float32 (n,)
-    labels: np.ndarray  # int8 (n,), -1 until the label arrives
+    labels: np.ndarray  # float32 (n,), NaN until the label arrives (0/1, a class index or a regression target)
     bins: np.ndarray  # (n, columns): bin indices, the column's missing_bin for a missing value
     slots: np.ndarray  # (n, columns): KS slot indices, missing_slot for a missing value
     below: np.ndarray  # int64 (columns,): values under the training range
@@ -179,7 +180,7 @@ class Batch:
 
 @dataclass
 class PendingLabel:
-    label: int
+    label: float
     arrived: float
 
 
@@ -197,7 +198,8 @@ class Window:
         self.skipped_rows = 0
         self.index = RowIndex()
         self.labelled_scores = LabelledScores()
-        self.score_counts = ScoreCounts(profile)  # performance estimation without labels
+        self.counts_positives = task_of(profile.task).positive_ratio
+        self.score_counts = ScoreCounts(profile)  # performance estimation without labels (binary models only)
         self.next_row = 0
         self.pending_labels: dict[int, PendingLabel] = {}  # id hash -> label waiting for its prediction
         # each arrival's per-batch (present, mean, M2) arrays, (batches, columns), in the batches' order
@@ -232,8 +234,8 @@ class Window:
         for k, (batch, entry_time) in enumerate(kept):
             rows = slice(offset, offset + len(batch))
             offset += len(batch)
-            positives = int((batch.scores >= self.profile.threshold).sum())
-            self.batches.append(Batch(entry_time, self.next_row, batch.scores, np.full(len(batch), -1, np.int8),
+            positives = int((batch.scores >= self.profile.threshold).sum()) if self.counts_positives else 0
+            self.batches.append(Batch(entry_time, self.next_row, batch.scores, np.full(len(batch), np.nan, np.float32),
                                       bins[rows], slots[rows], below[k], above[k], positives))
             keys.append(id_hashes(batch.ids))
             self.next_row += len(batch)
@@ -250,11 +252,11 @@ class Window:
         if not arrived:
             return
         keys = np.concatenate([id_hashes(b.ids) for b, _ in arrived])
-        values = np.concatenate([b.labels for b, _ in arrived]).astype(np.int8)
+        values = np.concatenate([b.labels for b, _ in arrived]).astype(np.float32)
         times = np.concatenate([np.full(len(b), t) for b, t in arrived])
         rows = self.index.find(keys)
         for i in np.flatnonzero(rows == NOT_FOUND):
-            self.pending_labels[int(keys[i])] = PendingLabel(int(values[i]), float(times[i]))
+            self.pending_labels[int(keys[i])] = PendingLabel(float(values[i]), float(times[i]))
         found = np.flatnonzero(rows != NOT_FOUND)
         if len(found):
             self._set_labels(rows[found], values[found])
@@ -345,8 +347,8 @@ class Window:
     def _take_pending_labels(self, keys: np.ndarray, first_row: int) -> None:
         """Labels that arrived before these new predictions (rows first_row, first_row + 1, ...)."""
         waiting = np.flatnonzero(np.isin(keys, np.fromiter(self.pending_labels, np.int64, len(self.pending_labels))))
-        values = np.array([self.pending_labels.pop(int(keys[i]), PendingLabel(-1, 0.0)).label for i in waiting], np.int8)
-        taken = values >= 0
+        values = np.array([self.pending_labels.pop(int(keys[i]), PendingLabel(np.nan, 0.0)).label for i in waiting], np.float32)
+        taken = ~np.isnan(values)
         if taken.any():
             self._set_labels(first_row + waiting[taken], values[taken])
 
@@ -360,7 +362,7 @@ class Window:
         for group in np.split(np.arange(len(rows)), np.flatnonzero(np.diff(owner)) + 1):
             batch = self.batches[int(owner[group[0]])]
             at = rows[group] - batch.first_row
-            first_time = batch.labels[at] < 0
+            first_time = np.isnan(batch.labels[at])
             relabelled |= bool(np.any(batch.labels[at][~first_time] != values[group][~first_time]))
             batch.labels[at] = values[group]
             new_rows.append(rows[group][first_time])
@@ -374,6 +376,6 @@ class Window:
     def _labelled_rows(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(rows, scores, labels) of every labelled prediction, read from the batches."""
         labels = np.concatenate([b.labels for b in self.batches])
-        known = labels >= 0
+        known = ~np.isnan(labels)
         rows = np.concatenate([np.arange(b.first_row, b.first_row + len(b.scores)) for b in self.batches])
         return rows[known], np.concatenate([b.scores for b in self.batches])[known], labels[known]

@@ -55,7 +55,7 @@ class Tally:
             if labels is not None:
                 labels = np.asarray(labels, float)
                 known = np.isfinite(labels)
-                self._labels.append(labels[known].astype(np.int8))
+                self._labels.append(labels[known].astype(np.float32))
                 self._labelled_scores.append(scores[known])
         for values, reference, counts in zip(columns, self.references, self.counts):
             reference.counts(values, into=counts)
@@ -65,7 +65,7 @@ class Tally:
     def labelled(self) -> tuple[np.ndarray, np.ndarray]:
         """(labels, scores) of the labelled rows in ascending score order, as the window's."""
         if not self._labels:
-            return np.zeros(0, np.int8), np.zeros(0, np.float32)
+            return np.zeros(0, np.float32), np.zeros(0, np.float32)
         labels, scores = np.concatenate(self._labels), np.concatenate(self._labelled_scores)
         order = np.argsort(scores, kind="stable")
         return labels[order], scores[order]
