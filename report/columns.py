@@ -64,7 +64,8 @@ def _index_columns(schema: pa.Schema) -> set[str]:
 
 def profile(path: Path, schema: ModelSchema | None, *, score: str | None, label: str | None, threshold: float,
             model_name: str = OFFLINE_MODEL, progress: bool | None = None,
-            source: str = "reference") -> tuple[ReferenceProfile, int]:
+            source: str = "reference", task: str | None = None,
+            classes: list[str] | None = None) -> tuple[ReferenceProfile, int]:
     """(the reference profile, its rows), as `report.core.profile_of` makes them of the same file read by pandas."""
     columns = _read(path, source, progress)
     rows = len(next(iter(columns.values())))
@@ -81,7 +82,8 @@ def profile(path: Path, schema: ModelSchema | None, *, score: str | None, label:
     train = _encode(columns, schema, rows)
     scores = columns[score].astype(float) if score else None
     labels = columns[label].astype(float) if label else None
-    built = profile_of_arrays(train, schema, scores, labels, threshold=threshold, model_name=model_name, source=source)
+    built = profile_of_arrays(train, schema, scores, labels, threshold=threshold, model_name=model_name, source=source,
+                              task=task, classes=classes, label=label)
     return built, rows
 
 
