@@ -26,6 +26,8 @@ prediction entry fields:  v ("2"), width (features per row), n, ids (UTF-8, "\\n
                           feature as its code, contracts.schema), scores (float32 n)
                           Version 1 entries (no `v`, written before schemas were declared) have width 12: the
                           fraud model's features. Readers accept both.
+                          Optional, multiclass models (contracts.tasks): classes (k), probabilities (float32 n x k,
+                          row-major: each prediction's class probabilities; the score is the predicted class index)
 label entry fields:       n, ids, times (float64 n), labels (uint8 n, 0 or 1), or with `dtype` "f4": labels (float32 n,
                           a regression target or a multiclass class index: contracts.tasks); readers accept both
 
@@ -113,6 +115,7 @@ class PredictionBatch:
     times: np.ndarray  # float64 (n,)
     features: np.ndarray  # float32 (n, 12)
     scores: np.ndarray  # float32 (n,)
+    probabilities: np.ndarray | None = None  # float32 (n, classes): a multiclass model's class probabilities
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -165,7 +168,12 @@ LEGACY_WIDTH = N_FEATURES  # version-1 entries carried the fraud model's 12 feat
 
 def encode_predictions(batch: PredictionBatch) -> dict[str, bytes]:
     features = np.asarray(batch.features).reshape(len(batch), -1)
-    return {
+    extra = {}
+    if batch.probabilities is not None:
+        probabilities = np.asarray(batch.probabilities).reshape(len(batch), -1)
+        extra = {"classes": str(probabilities.shape[1]).encode(),
+                 "probabilities": np.ascontiguousarray(probabilities, dtype="<f4").tobytes()}
+    return {**extra,
         "v": str(FORMAT_VERSION).encode(),
         "width": str(features.shape[1]).encode(),
         "n": str(len(batch)).encode(),
@@ -189,7 +197,15 @@ def decode_predictions(fields: dict, width: int | None = None) -> PredictionBatc
         times=_array(fields, "times", "<f8", n),
         features=_array(fields, "features", "<f4", n, entry_width).reshape(n, entry_width),
         scores=_array(fields, "scores", "<f4", n),
+        probabilities=_probabilities(fields, n),
     )
+
+
+def _probabilities(fields: dict, n: int) -> np.ndarray | None:
+    if fields.get(b"classes", fields.get("classes")) is None:
+        return None
+    k = _int_field(fields, "classes")
+    return _array(fields, "probabilities", "<f4", n, k).reshape(n, k)
 
 
 def _int_field(fields: dict, name: str) -> int:

@@ -55,9 +55,13 @@ def log_loss(labels: np.ndarray, probabilities: np.ndarray) -> float:
     """Mean negative log probability of the true class."""
     probs = np.asarray(probabilities, float)
     probs = probs / probs.sum(axis=1, keepdims=True)
+    return log_loss_of_true_class(probs[np.arange(len(probs)), np.asarray(labels, np.int64)])
+
+
+def log_loss_of_true_class(true_class: np.ndarray) -> float:
+    """Log loss from each row's probability of its true class (what the exporter keeps per labelled prediction)."""
     eps = np.finfo(float).eps
-    true = np.clip(probs[np.arange(len(probs)), np.asarray(labels, np.int64)], eps, 1 - eps)
-    return float(-np.mean(np.log(true)))
+    return float(-np.mean(np.log(np.clip(np.asarray(true_class, float), eps, 1 - eps))))
 
 
 def task_performance_dropped(task: str, current: dict[str, float], reference: dict[str, float], policy: Policy) -> list[str]:

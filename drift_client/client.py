@@ -70,10 +70,11 @@ class DriftClient:
         """Many predictions: `rows` is a sequence of feature mappings, a pandas DataFrame with the schema's
         columns, or an already encoded float matrix (n x schema width, in schema order, categoricals as codes)."""
         matrix = self.encode(rows)
+        probabilities = class_probabilities(self.task, self.classes, scores)
         scores = encode_scores(self.task, self.classes, scores)
         if not len(ids) == len(matrix) == len(scores):
             raise ValueError(f"{len(ids)} ids, {len(matrix)} rows and {len(scores)} scores: they must match")
-        self.publisher.add_predictions(list(ids), matrix, scores)
+        self.publisher.add_predictions(list(ids), matrix, scores, probabilities)
 
     def log_label(self, prediction_id: str, label: Any) -> None:
         """The ground truth of an earlier prediction, when it arrives: 0 or 1 (binary), the true value (regression),
@@ -123,7 +124,7 @@ def profile_from_training(train_df, scores: Iterable[float] | np.ndarray | None,
     missing = [n for n in names if n not in train_df.columns]
     if missing:
         raise ValueError(f"the training frame lacks the schema's columns: {', '.join(missing)}")
-    probabilities = _probabilities(task, classes, scores)
+    probabilities = class_probabilities(task, classes, scores)
     score_values = None if scores is None else encode_scores(task, classes, scores)
     label_values = None if labels is None else _task_labels(task, classes, labels, "labels")
     if score_values is not None:
@@ -170,14 +171,22 @@ def _check_scores(task: str, scores: np.ndarray) -> None:
                          f"{scores.min():g} to {scores.max():g}; for a regression model pass task='regression'")
 
 
-def _probabilities(task: str, classes: Sequence[str], scores: Any) -> np.ndarray | None:
-    """A multiclass model's class probabilities when its scores are given as such (n x classes)."""
+def class_probabilities(task: str, classes: Sequence[str], scores: Any) -> np.ndarray | None:
+    """A multiclass model's class probabilities (n x classes, float32, rows summing to 1) when its answers are given
+    as such; None for classes given by name or index (log loss then has no figure)."""
     if task != MULTICLASS or scores is None:
         return None
-    array = np.asarray(scores, dtype=object) if not isinstance(scores, np.ndarray) else scores
-    if array.ndim == 2 and array.dtype != object:
-        return np.asarray(array, float)
-    return None
+    try:
+        array = np.asarray(scores, float)
+    except (TypeError, ValueError):
+        return None
+    if array.ndim != 2:
+        return None
+    if array.shape[1] != len(classes):
+        raise ValueError(f"scores: class probabilities must have {len(classes)} columns (the classes), got {array.shape[1]}")
+    if not np.isfinite(array).all() or (array < 0).any() or (array.sum(axis=1) <= 0).any():
+        raise ValueError("scores: class probabilities must be finite, non-negative and not all 0 in a row")
+    return (array / array.sum(axis=1, keepdims=True)).astype(np.float32)
 
 
 def _reference_metrics(task: str, classes: Sequence[str], test_labels: Any, scores: np.ndarray,

@@ -10,7 +10,7 @@ import numpy as np
 from contracts.reference_profile import SCORE
 from contracts.policy import Policy
 from contracts.tasks import BINARY, MULTICLASS, REGRESSION, task_of
-from drift.task_metrics import multiclass_metrics, regression_metrics, task_performance_dropped
+from drift.task_metrics import log_loss_of_true_class, multiclass_metrics, regression_metrics, task_performance_dropped
 from exporter.detectors import FeatureVerdict, ModelDetectors, TestResult, health_status, performance_dropped
 from exporter.stats import attribution, mean_std
 from exporter.window import ColumnCounts, ColumnReference, Window
@@ -101,7 +101,8 @@ def compute(window: Window, policy: Policy, now: float | None = None, malformed_
         snap.prediction_positive_ratio = window.predicted_positive / window.predictions
     if task.positive_ratio and len(labels):
         snap.label_positive_ratio = float(labels.mean())
-    snap.performance = realized_performance(profile.task, labels, scores, profile.threshold, policy)
+    snap.performance = realized_performance(profile.task, labels, scores, profile.threshold, policy,
+                                            _true_class(window, len(labels)))
     if scored and profile.task == MULTICLASS and window.predictions:
         snap.prediction_class_ratio = class_ratio(profile.classes, *window.column(SCORE))
     if not snap.enough_samples:
@@ -132,16 +133,27 @@ def compute(window: Window, policy: Policy, now: float | None = None, malformed_
     return snap
 
 
+def _true_class(window, n: int) -> np.ndarray | None:
+    """The window's true-class probabilities of its labelled predictions (multiclass), when every one has one."""
+    read = getattr(window, "labelled_true_class_probabilities", None)  # a Tally or stored minutes have none
+    values = read() if read else None
+    return values if values is not None and len(values) == n and n and np.isfinite(values).all() else None
+
+
 def realized_performance(task: str, labels: np.ndarray, scores: np.ndarray, threshold: float,
-                         policy: Policy) -> dict[str, float]:
+                         policy: Policy, true_class: np.ndarray | None = None) -> dict[str, float]:
     """The task's performance over the labelled predictions (labels and scores in ascending score order), once there
-    are min_labelled_samples of them (and min_labelled_positives for a binary model)."""
+    are min_labelled_samples of them (and min_labelled_positives for a binary model). A multiclass model's log loss
+    needs the probability it gave each true class (`true_class`): with a prediction logged as a bare class, none."""
     if len(labels) < policy.min_labelled_samples:
         return {}
     if task == REGRESSION:
         return regression_metrics(labels, scores)
     if task == MULTICLASS:
-        return multiclass_metrics(labels, scores)
+        found = multiclass_metrics(labels, scores)
+        if true_class is not None:
+            found["log_loss"] = log_loss_of_true_class(true_class)
+        return found
     if labels.sum() < policy.min_labelled_positives:
         return {}
     return classification_metrics(labels, scores, threshold, sorted_by_score=True)

@@ -176,6 +176,7 @@ class Batch:
     below: np.ndarray  # int64 (columns,): values under the training range
     above: np.ndarray  # int64 (columns,): values over it
     positives: int
+    probabilities: np.ndarray | None = None  # float32 (n, classes): a multiclass model's, when the client sent them
 
 
 @dataclass
@@ -236,7 +237,7 @@ class Window:
             offset += len(batch)
             positives = int((batch.scores >= self.profile.threshold).sum()) if self.counts_positives else 0
             self.batches.append(Batch(entry_time, self.next_row, batch.scores, np.full(len(batch), np.nan, np.float32),
-                                      bins[rows], slots[rows], below[k], above[k], positives))
+                                      bins[rows], slots[rows], below[k], above[k], positives, batch.probabilities))
             keys.append(id_hashes(batch.ids))
             self.next_row += len(batch)
             self.predicted_positive += positives
@@ -286,6 +287,11 @@ class Window:
         """(labels, scores) of the predictions in the window whose label has arrived, in ascending score order."""
         return self.labelled_scores.labels, self.labelled_scores.scores
 
+    def labelled_true_class_probabilities(self) -> np.ndarray:
+        """Each labelled prediction's probability of its true class (multiclass; NaN where none was sent), in the
+        order of `labelled()` (log loss)."""
+        return self.labelled_scores.true_class
+
     def _scored_rows(self, batch: PredictionBatch) -> PredictionBatch:
         """The batch without rows whose score is NaN or infinite (counted as skipped)."""
         scored = np.isfinite(batch.scores)
@@ -293,7 +299,8 @@ class Window:
             return batch
         self.skipped_rows += int((~scored).sum())
         keep = np.flatnonzero(scored)
-        return PredictionBatch([batch.ids[i] for i in keep], batch.times[keep], batch.features[keep], batch.scores[keep])
+        return PredictionBatch([batch.ids[i] for i in keep], batch.times[keep], batch.features[keep], batch.scores[keep],
+                               None if batch.probabilities is None else batch.probabilities[keep])
 
     def _batch_figures(self, data: np.ndarray, starts: np.ndarray) -> tuple[np.ndarray, ...]:
         """Per batch (rows from each of `starts`) and column: values under the training range, over it, and the
@@ -358,7 +365,7 @@ class Window:
         rows, values = rows[last], values[last]
         starts = np.fromiter((b.first_row for b in self.batches), np.int64, len(self.batches))
         owner = np.searchsorted(starts, rows, side="right") - 1
-        new_rows, new_scores, new_values, relabelled = [], [], [], False
+        new_rows, new_scores, new_values, new_true, relabelled = [], [], [], [], False
         for group in np.split(np.arange(len(rows)), np.flatnonzero(np.diff(owner)) + 1):
             batch = self.batches[int(owner[group[0]])]
             at = rows[group] - batch.first_row
@@ -368,14 +375,28 @@ class Window:
             new_rows.append(rows[group][first_time])
             new_scores.append(batch.scores[at[first_time]])
             new_values.append(values[group][first_time])
+            new_true.append(_true_class(batch, at[first_time], values[group][first_time]))
         if relabelled:
             self.labelled_scores.rebuild(*self._labelled_rows())
         else:
-            self.labelled_scores.add(np.concatenate(new_rows), np.concatenate(new_scores), np.concatenate(new_values))
+            self.labelled_scores.add(np.concatenate(new_rows), np.concatenate(new_scores), np.concatenate(new_values),
+                                     np.concatenate(new_true))
 
-    def _labelled_rows(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(rows, scores, labels) of every labelled prediction, read from the batches."""
+    def _labelled_rows(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(rows, scores, labels, true-class probabilities) of every labelled prediction, read from the batches."""
         labels = np.concatenate([b.labels for b in self.batches])
         known = ~np.isnan(labels)
         rows = np.concatenate([np.arange(b.first_row, b.first_row + len(b.scores)) for b in self.batches])
-        return rows[known], np.concatenate([b.scores for b in self.batches])[known], labels[known]
+        true = np.concatenate([_true_class(b, np.arange(len(b.scores)), b.labels) for b in self.batches])
+        return rows[known], np.concatenate([b.scores for b in self.batches])[known], labels[known], true[known]
+
+
+def _true_class(batch: Batch, at: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """The probability the model gave each row's true class (multiclass with probabilities), else NaN."""
+    out = np.full(len(at), np.nan, np.float32)
+    if batch.probabilities is None:
+        return out
+    classes = batch.probabilities.shape[1]
+    ok = np.isfinite(labels) & (labels >= 0) & (labels < classes)
+    out[ok] = batch.probabilities[at[ok], labels[ok].astype(np.int64)]
+    return out

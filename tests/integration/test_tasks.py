@@ -95,6 +95,7 @@ def test_the_exporter_judges_a_multiclass_classifier_by_its_classes(stack):
     assert r["task"] == "multiclass"
     assert r["performance"]["accuracy"] == pytest.approx(sk.accuracy_score(c, predicted))
     assert r["performance"]["macro_f1"] == pytest.approx(sk.f1_score(c, predicted, average="macro"))
+    assert r["performance"]["log_loss"] == pytest.approx(sk.log_loss(c, classifier.predict_proba(W)), rel=1e-5)
     assert r["prediction_class_ratio"] == pytest.approx({name: float(np.mean(predicted == k))
                                                          for k, name in enumerate(WINE_CLASSES)} | {"__unseen__": 0.0})
     assert "chi2_statistic" in r["prediction_drift"] and not r["prediction_drift"]["drifted"]

@@ -18,6 +18,7 @@ from contracts.reference_profile import ReferenceProfile
 from contracts.schema import FeatureSpec, ModelSchema
 from drift.task_metrics import multiclass_metrics, regression_metrics, task_performance_dropped
 from drift_client import DriftClient, profile_from_training
+from drift_client.client import class_probabilities, encode_scores
 from exporter.snapshot import compute
 from exporter.window import Window
 from tests.helpers import label_batch, prediction_batch
@@ -43,10 +44,12 @@ def wine():
     return X, y, Xtr, Xte, ytr, yte, model, schema
 
 
-def _window(profile: ReferenceProfile, X: pd.DataFrame, scores, labels=None) -> Window:
+def _window(profile: ReferenceProfile, X: pd.DataFrame, scores, labels=None, probabilities=None) -> Window:
     window = Window(profile, 3600, 60)
     ids = [f"r{i}" for i in range(len(X))]
-    window.add_predictions([(prediction_batch(ids, X.to_numpy(np.float32), scores), 100.0)])
+    batch = prediction_batch(ids, X.to_numpy(np.float32), scores)
+    batch.probabilities = probabilities
+    window.add_predictions([(batch, 100.0)])
     if labels is not None:
         window.add_labels([(layout.LabelBatch(ids, np.zeros(len(ids)), np.asarray(labels, np.float32)), 101.0)])
     return window
@@ -186,18 +189,25 @@ def test_a_multiclass_classifier_is_judged_by_its_predicted_classes(wine):
     profile = profile_from_training(Xtr, model.predict_proba(Xte), ytr, schema, model_name="wine", model_version="1",
                                     task="multiclass", classes=classes, test_labels=yte)
     assert profile.metrics["accuracy"] == pytest.approx(sk.accuracy_score(yte, model.predict(Xte)))
-    assert profile.metrics["log_loss"] == pytest.approx(sk.log_loss(yte, model.predict_proba(Xte)), rel=1e-9)
+    assert profile.metrics["log_loss"] == pytest.approx(sk.log_loss(yte, model.predict_proba(Xte)), rel=1e-6)
     assert len(profile.bins["score"].proportions) == 4  # one bin per class, then unseen
     client = DriftClient(None, "wine", "1", schema, profile.to_json())
-    scores = client.log_predictions and __import__("drift_client.client", fromlist=["x"]).encode_scores(
-        "multiclass", classes, model.predict_proba(X))
+    scores = encode_scores("multiclass", classes, model.predict_proba(X))
+    probabilities = class_probabilities("multiclass", classes, model.predict_proba(X))
     np.testing.assert_array_equal(scores, model.predict(X))
+    np.testing.assert_array_equal(encode_scores("multiclass", classes, [classes[k] for k in model.predict(X)]), scores)
+    assert class_probabilities("multiclass", classes, [classes[k] for k in model.predict(X)]) is None
+    with pytest.raises(ValueError, match="3 columns"):
+        class_probabilities("multiclass", classes, np.ones((2, 4)))
     assert client.publisher.label_dtype == np.float32
     with pytest.raises(ValueError, match="class_9"):
         client.log_label("a", "class_9")
 
-    snap = compute(_window(profile, X, scores, y), Policy(min_window_samples=100, min_labelled_samples=50), now=101.0)
+    policy = Policy(min_window_samples=100, min_labelled_samples=50)
+    snap = compute(_window(profile, X, scores, y, probabilities), policy, now=101.0)
     assert snap.performance["accuracy"] == pytest.approx(sk.accuracy_score(y, model.predict(X)))
+    assert snap.performance["log_loss"] == pytest.approx(sk.log_loss(y, model.predict_proba(X)), rel=1e-5)
+    assert "log_loss" not in compute(_window(profile, X, scores, y), policy, now=101.0).performance  # bare classes
     assert snap.performance["macro_f1"] == pytest.approx(sk.f1_score(y, model.predict(X), average="macro"))
     assert set(snap.prediction_drift) == {"psi", "chi2_statistic", "chi2_pvalue", "drifted"}
     assert snap.prediction_class_ratio["class_0"] == pytest.approx(np.mean(model.predict(X) == 0))
