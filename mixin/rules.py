@@ -180,31 +180,35 @@ def alerting_rules() -> dict:
 
 
 def task_performance_alerts(p, model: str) -> list[dict]:
-    """Regression and multiclass models (contracts.tasks, `task` label of ml_model_info): an error metric (MAE, RMSE,
-    log loss) risen more than performance_error_rise over the test split, or a score (R², accuracy, macro F1) fallen
-    more than performance_drop below it. Binary models keep ModelPerformanceDegraded (ROC AUC only)."""
-    errors = "|".join(sorted({x for t in TASK.values() if t.name != BINARY for x in t.lower_is_better}))
-    scores = "|".join(x for t in TASK.values() if t.name != BINARY for x in t.metrics if x not in t.lower_is_better)
+    """Regression and multiclass models (contracts.tasks), one rule per task keyed by the `task` label of
+    ml_model_info and pointing at that task's dashboard: an error metric (MAE, RMSE, log loss) risen more than
+    performance_error_rise over the test split, or a score (R², accuracy, macro F1) fallen more than
+    performance_drop below it. Binary models keep ModelPerformanceDegraded (ROC AUC only)."""
     on = "on (model_name, model_version, metric)"
-    not_binary = f'and on (model_name, model_version) {m.MODEL_INFO}{{task!="{BINARY}"}}'
     reference = ("{{ with printf `ml_model_reference_performance{model_name=\"%s\",model_version=\"%s\",metric=\"%s\"}` "
                  "$labels.model_name $labels.model_version $labels.metric | query }}{{ . | first | value | printf \"%.4g\" }}"
                  "{{ else }}n/a{{ end }}")
     rise, drop = _fmt(p.performance_error_rise), _fmt(p.performance_drop)
-    return [
-        _alert("ModelErrorRose",
-               f'({m.MODEL_PERFORMANCE}{{metric=~"{errors}"}} > {on} '
-               f'({m.MODEL_REFERENCE_PERFORMANCE}{{metric=~"{errors}"}} * (1 + {rise}))) {not_binary}', "critical",
-               f"{{{{ $labels.metric }}}} of {model} rose more than {_fmt(p.performance_error_rise * 100)}% over its test split.",
-               f"{{{{ $labels.metric }}}} over the labelled predictions in the window is {{{{ $value | printf \"%.4g\" }}}} "
-               f"(test split {reference}).", "performance"),
-        _alert("ModelScoreDropped",
-               f'({m.MODEL_PERFORMANCE}{{metric=~"{scores}"}} < {on} '
-               f'({m.MODEL_REFERENCE_PERFORMANCE}{{metric=~"{scores}"}} - {drop})) {not_binary}', "critical",
-               f"{{{{ $labels.metric }}}} of {model} fell more than {drop} below its test split.",
-               f"{{{{ $labels.metric }}}} over the labelled predictions in the window is {{{{ $value | printf \"%.3f\" }}}} "
-               f"(test split {reference}).", "performance"),
-    ]
+    rules = []
+    for task in (t for t in TASK.values() if t.name != BINARY):
+        of_task = f'and on (model_name, model_version) {m.MODEL_INFO}{{task="{task.name}"}}'
+        errors = "|".join(x for x in task.metrics if x in task.lower_is_better)
+        scores = "|".join(x for x in task.metrics if x not in task.lower_is_better)
+        rules.append(_alert(
+            "ModelErrorRose",
+            f'({m.MODEL_PERFORMANCE}{{metric=~"{errors}"}} > {on} '
+            f'({m.MODEL_REFERENCE_PERFORMANCE}{{metric=~"{errors}"}} * (1 + {rise}))) {of_task}', "critical",
+            f"{{{{ $labels.metric }}}} of {model} rose more than {_fmt(p.performance_error_rise * 100)}% over its test split.",
+            f"{{{{ $labels.metric }}}} over the labelled predictions in the window is {{{{ $value | printf \"%.4g\" }}}} "
+            f"(test split {reference}).", task.name))
+        rules.append(_alert(
+            "ModelScoreDropped",
+            f'({m.MODEL_PERFORMANCE}{{metric=~"{scores}"}} < {on} '
+            f'({m.MODEL_REFERENCE_PERFORMANCE}{{metric=~"{scores}"}} - {drop})) {of_task}', "critical",
+            f"{{{{ $labels.metric }}}} of {model} fell more than {drop} below its test split.",
+            f"{{{{ $labels.metric }}}} over the labelled predictions in the window is {{{{ $value | printf \"%.3f\" }}}} "
+            f"(test split {reference}).", task.name))
+    return rules
 
 
 def multiwindow_alerts(c: dict) -> list[dict]:

@@ -3,8 +3,11 @@ drift_client to a real redis-server and judged by the real exporter (`python -m 
 the figures are the task's, checked against sklearn.metrics, and no binary figure appears (issue 22, finding 1)."""
 from __future__ import annotations
 
+import json
 import math
+import re
 import subprocess
+import urllib.parse
 
 import numpy as np
 import pytest
@@ -19,11 +22,18 @@ from contracts.schema import FeatureSpec, ModelSchema
 from drift_client import DriftClient, profile_from_training
 from scripts import servers
 from tests.helpers import http, series, wait_for
-from tests.integration.test_exporter import report
+from tests.integration.test_data_quality_alerts import prometheus_config
 
 pytestmark = pytest.mark.integration
 ENV = {"MONITORING_INTERVAL": "0.5", "MIN_WINDOW_SAMPLES": "100", "MIN_LABELLED_SAMPLES": "100"}
 WINE_CLASSES = ["cultivar_a", "cultivar_b", "cultivar_c"]
+
+
+def substitute(expr: str, variables: dict[str, str]) -> str:
+    """A panel's query with the dashboard's variables filled in (as tests/e2e/test_alert_path.py does)."""
+    for name, value in variables.items():
+        expr = expr.replace(f"${{{name}}}", value).replace(f"${name}", value)
+    return expr.replace("$__rate_interval", "1m").replace("$__interval", "15s").replace("$__range", "5m")
 
 
 def _publish(url: str, name: str, schema: ModelSchema, profile_json: str, X, answers, labels) -> DriftClient:
@@ -130,3 +140,30 @@ def test_the_cli_reports_the_regressor_from_redis_and_from_files(stack, tmp_path
                               "--current", str(tmp_path / "cur.csv"), "--score-column", "prediction", "--task", "binary"],
                              capture_output=True, text=True, cwd=servers.ROOT)
     assert refused.returncode == 2 and "[0, 1]" in refused.stderr and "Traceback" not in refused.stderr
+
+
+def test_each_task_board_shows_its_models_figures_and_the_binary_board_does_not_list_them(stack, log_dir, tmp_path):
+    """A real Prometheus scraping the exporter: every panel of the regression and multiclass dashboards returns data
+    for its model, and each board's model dropdown lists only its task's models."""
+    exporter, *_ = stack
+    config = prometheus_config(tmp_path / "prometheus.yml", exporter.port)
+    with servers.start_prometheus(log_dir, config) as prometheus:
+        def query(expr: str) -> list:
+            return http("GET", f"{prometheus.url}/api/v1/query?" + urllib.parse.urlencode({"query": expr}))[1]["data"]["result"]
+
+        def label_values(selector: str, label: str) -> list[str]:
+            url = f"{prometheus.url}/api/v1/label/{label}/values?" + urllib.parse.urlencode({"match[]": selector})
+            return http("GET", url)[1]["data"]
+
+        wait_for(lambda: query('ml_model_performance{model_name="wine", metric="log_loss"}'), timeout=60, interval=1)
+        for board, model in (("ml-regression", "diabetes"), ("ml-multiclass", "wine")):
+            data = json.loads((servers.ROOT / "grafana" / "dashboards" / f"{board}.json").read_text())
+            names = re.fullmatch(r"label_values\((.+), model_name\)", data["templating"]["list"][0]["query"]["query"])
+            assert label_values(names.group(1), "model_name") == [model], board
+            variables = {"model_name": model, "model_version": "1"}
+            empty = [(panel["title"], expr) for panel in data["panels"] for target in panel["targets"]
+                     if not query(expr := substitute(target["expr"], variables))]
+            assert not empty, f"{board}: panels without data: {empty}"
+        binary = json.loads((servers.ROOT / "grafana" / "dashboards" / "ml-performance.json").read_text())
+        selector = re.fullmatch(r"label_values\((.+), model_name\)", binary["templating"]["list"][0]["query"]["query"])
+        assert not {"diabetes", "wine"} & set(label_values(selector.group(1), "model_name"))

@@ -122,7 +122,7 @@ def test_compose_render_points_secrets_inside_the_container(tmp_path):
 
 def test_dashboards_are_built_from_code_and_valid():
     built = build()
-    assert set(built) == {"ml-overview", "ml-drift", "ml-performance", "ml-comparison"}
+    assert set(built) == {"ml-overview", "ml-drift", "ml-performance", "ml-comparison", "ml-regression", "ml-multiclass"}
     datasource_uid = yaml.safe_load((ROOT / "grafana/provisioning/datasources/prometheus.yml").read_text())["datasources"][0]["uid"]
     for uid, board in built.items():
         committed = json.loads((ROOT / "grafana" / "dashboards" / f"{uid}.json").read_text())
