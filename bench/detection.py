@@ -5,7 +5,7 @@
 For each window size and traffic kind, draws independent windows from `transactions.generate`
 and tests all 12 features against the trained model's reference profile. A window "alarms"
 when any feature is flagged. Rules compared:
-  ours:        the exporter's detectors (exporter/detectors/) with the policy's defaults (contracts/policy.py):
+  ours:        the exporter's detectors (drift/detectors/) with the policy's defaults (contracts/policy.py):
                PSI + KS on numeric features, PSI + chi-square on discrete and binary ones
   before kinds: the same with PSI + KS on every feature (the rule before feature kinds were declared)
   KS p<0.05:   plain uncorrected KS on each feature
@@ -29,10 +29,10 @@ from bento_service.model_store import PROFILE_FILE, model_tag
 from bento_service.registry import LOGIN_RISK
 from contracts.reference_profile import ReferenceProfile
 from contracts.policy import TESTS_BY_KIND, Policy
-from exporter.detectors import ModelDetectors
-from exporter.detectors.base import make
-from exporter.monitoring_config import MonitoringConfig
-from exporter.window import ColumnReference
+from drift.detectors import ModelDetectors
+from drift.detectors.base import make
+from drift.monitoring_config import MonitoringConfig
+from drift.counts import ColumnReference
 from transactions import FEATURE_NAMES, generate, get_scenario
 
 HARMLESS = replace(get_scenario("covariate"), name="harmless", amount_scale=1.02, distance_scale=1.02)

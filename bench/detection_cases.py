@@ -30,9 +30,9 @@ from bench.report import write_section
 from contracts.policy import Policy
 from contracts.reference_profile import ReferenceProfile
 from contracts.schema import FeatureSpec, ModelSchema
-from exporter.detectors import FeatureVerdict, ModelDetectors
-from exporter.monitoring_config import MonitoringConfig
-from exporter.window import ColumnReference
+from drift.detectors import FeatureVerdict, ModelDetectors
+from drift.monitoring_config import MonitoringConfig
+from drift.counts import ColumnReference
 from transactions import FEATURE_NAMES, generate
 from transactions.schema import SCHEMA
 

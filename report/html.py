@@ -11,14 +11,46 @@ import datetime as dt
 import math
 from html import escape
 
+from dataclasses import dataclass
+from typing import Protocol
+
 from contracts.metric_names import CRITICAL, WARNING
+from contracts.policy import Policy
 from contracts.reference_profile import SCORE
-from report.core import Distribution, DriftReport
+from contracts.schema import ModelSchema
+from drift.snapshot import ModelSnapshot
 
 MAX_BARS = 24  # categories drawn one by one; the rest are summed into "other"
 HEALTH = {0: ("healthy", "#1a7f37"), WARNING: ("warning", "#b35900"), CRITICAL: ("critical", "#c62828")}
 TEST_NAMES = {"psi": "PSI", "ks": "KS", "chi2": "Chi-square", "jensen_shannon": "Jensen-Shannon", "wasserstein": "Wasserstein"}
 REFERENCE_COLOUR, CURRENT_COLOUR = "#7f93b5", "#f08a24"
+
+
+@dataclass
+class Distribution:
+    """One column's reference and current shares over the same bins (one chart)."""
+
+    labels: list[str]
+    reference: list[float]
+    current: list[float]
+
+
+class DriftReport(Protocol):
+    """What the page shows of a report (report.core.DriftReport builds it): the renderer needs nothing else, so it
+    does not import the module that builds reports."""
+
+    snapshot: ModelSnapshot
+    schema: ModelSchema
+    distributions: dict[str, Distribution]
+    reference_rows: int
+    current_rows: int
+    policy: Policy
+    sources: dict[str, str]
+
+    @property
+    def judged(self) -> bool: ...
+
+    def drifted_features(self) -> list[str]: ...
 
 CSS = """
 .dr{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans",sans-serif;color:#1f2328;max-width:1280px;margin:0 auto;padding:16px 24px}

@@ -14,12 +14,12 @@ from contracts.policy import Policy
 from contracts.reference_profile import Bins
 from contracts.schema import FeatureSpec, ModelSchema
 from exporter import detectors
-from exporter.detectors import ModelDetectors, TestResult
-from exporter.detectors.base import make
-from exporter.detectors.chi_square import pooled_table
-from exporter.detectors.wasserstein import slot_points
-from exporter.monitoring_config import ConfigError, MonitoringConfig
-from exporter.window import ColumnReference
+from drift.detectors import ModelDetectors, TestResult
+from drift.detectors.base import make
+from drift.detectors.chi_square import pooled_table
+from drift.detectors.wasserstein import slot_points
+from drift.monitoring_config import ConfigError, MonitoringConfig
+from drift.counts import ColumnReference
 from tests.helpers import tiny_profile
 
 POLICY = Policy()

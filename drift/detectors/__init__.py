@@ -17,12 +17,12 @@ from dataclasses import dataclass, field
 from contracts.metric_names import CRITICAL, HEALTHY, WARNING
 from contracts.policy import Policy
 from contracts.schema import ModelSchema
-from exporter.detectors import chi_square, jensen_shannon, ks, psi, quality, quantile_shift, wasserstein  # noqa: F401  (register the built-in tests)
-from exporter.detectors.quality import QualityCheck
-from exporter.detectors.base import REGISTRY, DriftTest, TestResult, make, register
-from exporter.monitoring_config import ConfigError, MonitoringConfig
-from exporter.stats import psi as psi_value
-from exporter.window import ColumnCounts, ColumnReference
+from drift.detectors import chi_square, jensen_shannon, ks, psi, quality, quantile_shift, wasserstein  # noqa: F401  (register the built-in tests)
+from drift.detectors.quality import QualityCheck
+from drift.detectors.base import REGISTRY, DriftTest, TestResult, make, register
+from drift.monitoring_config import ConfigError, MonitoringConfig
+from drift.stats import psi as psi_value
+from drift.counts import ColumnCounts, ColumnReference
 
 __all__ = ["REGISTRY", "DriftTest", "TestResult", "register", "ModelDetectors", "FeatureVerdict", "health_status",
            "performance_dropped"]
