@@ -31,7 +31,7 @@ from drift.detectors.base import make
 from exporter.monitor import Monitor
 from drift.stats import psi
 from scripts import servers
-from tests.helpers import Publisher
+from scripts.samples import Publisher
 from transactions import FEATURE_NAMES, LABEL, generate
 
 INTERVAL = 30.0

@@ -2,7 +2,7 @@
 challenger), built from mixin/config.yml.
 
     python -m mixin                       # rewrites grafana/dashboards/*.json (and the rules)
-    python -m grafana.build_dashboards    # the dashboards only
+    python -m mixin.dashboards            # the dashboards only
 
 Dashboards as code: each panel is one call here; a test checks the JSON files are up to date and,
 against the live stack, that every panel's query returns data.
