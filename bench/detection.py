@@ -177,7 +177,7 @@ def main(argv: list[str] | None = None) -> None:
     judges = {"ours": ModelDetectors(profile.model_name, schema, policy),
               "before kinds": ModelDetectors(profile.model_name, schema, policy, all_ks)}
     family = judges["ours"].family
-    level = policy.ks_threshold * (1 - policy.quality_level_share) / family  # what one p-value test gets
+    level = policy.family_wise_level * (1 - policy.quality_level_share) / family  # what one p-value test gets
     sizes = [(500, args.windows), (2_000, args.windows), (20_000, max(20, args.windows // 4)), (200_000, max(10, args.windows // 20))]
     rows, stationary = [], []
     seed = 10_000
@@ -206,7 +206,7 @@ def main(argv: list[str] | None = None) -> None:
         f"(numeric: PSI >= {policy.psi_threshold:g}, or KS p < {level:.2g} and D >= {policy.ks_min_statistic:g}, or "
         f"Mann-Whitney p < {level:.2g} and a quantile shift of at least {policy.quantile_shift_min:g}; "
         f"discrete and binary: PSI, or chi-square p < {level:.2g} and at least {policy.chi2_min_effect:.0%} of the "
-        f"distribution moved), where {level:.2g} is the family-wise level {policy.ks_threshold:g} less the "
+        f"distribution moved), where {level:.2g} is the family-wise level {policy.family_wise_level:g} less the "
         f"{policy.quality_level_share:.0%} kept for the missing/out-of-range checks, over the {family} p-value tests. "
         f"Before kinds: PSI + KS on all 12. Reference: the trained model's profile (the whole training column as the KS reference).",
         "",

@@ -194,7 +194,7 @@ def _footer(r: DriftReport) -> str:
     p = r.policy
     return (f"<h2>How it was judged</h2><p class=\"note\">The exporter's tests and thresholds: a feature drifts when a test "
             f"of its kind flags: PSI ≥ {p.psi_threshold:g}; KS or chi-square p below "
-            f"{p.ks_threshold * (1 - p.quality_level_share):.3g} / number of tests (the family-wise level {p.ks_threshold:g} "
+            f"{p.family_wise_level * (1 - p.quality_level_share):.3g} / number of tests (the family-wise level {p.family_wise_level:g} "
             f"less the {p.quality_level_share:.0%} kept for the data-quality checks, Bonferroni) with KS D ≥ {p.ks_min_statistic:g} or at least {p.chi2_min_effect:.0%} of the distribution moved. "
             f"Bins are the reference's deciles (numeric), its values (discrete, binary) or its categories plus "
             f"<code>__unseen__</code> (categorical). Health: warning when a feature drifts or a PSI reaches "

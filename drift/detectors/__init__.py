@@ -3,7 +3,7 @@
 
 Each feature is judged by the tests the monitoring config gives it (by kind by default: PSI + KS + quantile shift
 for numeric, PSI + chi-square for discrete, binary and categorical); it drifts when any of them flags. Every test with a p-value,
-the data-quality checks included, shares one family-wise level `ks_threshold` per refresh (weighted Bonferroni: the
+the data-quality checks included, shares one family-wise level `family_wise_level` per refresh (weighted Bonferroni: the
 quality checks get `quality_level_share` of it, the drift tests the rest, each divided by its number of tests and
 windows) and needs its effect size at a floor, so that large windows do not flag shifts nobody cares about.
 PSI is always computed (severity and attribution use it), and flags only where it is one of the feature's tests.
@@ -81,7 +81,7 @@ class ModelDetectors:
         verdicts = {name: _verdict(self.tests[name], *columns[name], family=self.drift_divisor) for name in self.tests}
         for name, verdict in verdicts.items():
             reference, counts = columns[name]
-            args = dict(level=self.policy.ks_threshold, floor=self.policy.quality_min_share, family=self.quality_divisor)
+            args = dict(level=self.policy.family_wise_level, floor=self.policy.quality_min_share, family=self.quality_divisor)
             verdict.quality = {"missing": quality.missing(reference, counts, **args),
                                "out_of_range": quality.out_of_range(reference, counts, **args)}
             verdict.all_missing = counts.seen > 0 and counts.n == 0

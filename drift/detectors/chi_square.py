@@ -77,7 +77,7 @@ class ChiSquare(DriftTest):
 
     @classmethod
     def defaults(cls, policy: Policy) -> dict[str, float]:
-        return {"level": policy.ks_threshold, "floor": policy.chi2_min_effect}
+        return {"level": policy.family_wise_level, "floor": policy.chi2_min_effect}
 
     def compute(self, reference: ColumnReference, counts: ColumnCounts) -> TestResult:
         if counts.bins.sum() == 0:

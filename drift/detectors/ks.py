@@ -23,7 +23,7 @@ class KS(DriftTest):
 
     @classmethod
     def defaults(cls, policy: Policy) -> dict[str, float]:
-        return {"level": policy.ks_threshold, "floor": policy.ks_min_statistic}
+        return {"level": policy.family_wise_level, "floor": policy.ks_min_statistic}
 
     def compute(self, reference: ColumnReference, counts: ColumnCounts) -> TestResult:
         d, p, log_p = reference.ks.test_with_log(counts.slots)

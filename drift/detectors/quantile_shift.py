@@ -135,7 +135,7 @@ class QuantileShift(DriftTest):
 
     @classmethod
     def defaults(cls, policy: Policy) -> dict[str, float]:
-        return {"level": policy.ks_threshold, "floor": policy.quantile_shift_min}
+        return {"level": policy.family_wise_level, "floor": policy.quantile_shift_min}
 
     def compute(self, reference: ColumnReference, counts: ColumnCounts) -> TestResult:
         _, p, log_p = mann_whitney(reference.ks, counts.slots)

@@ -5,7 +5,10 @@ import re
 import shutil
 import subprocess
 import sys
+import warnings
 from pathlib import Path
+
+import pytest
 
 from contracts.policy import Policy, settings
 from exporter.config import Config
@@ -35,6 +38,14 @@ def test_environment_overrides_every_setting_and_empty_means_default():
     assert all(float(getattr(policy, f)) == 7 for f in Policy.__dataclass_fields__)
     assert Policy.from_env({"PSI_THRESHOLD": ""}) == Policy()
     assert Config.from_env({"PSI_THRESHOLD": "0.4"}).policy.psi_threshold == 0.4
+
+
+def test_the_former_ks_threshold_still_sets_the_family_wise_level_with_a_warning():
+    with pytest.warns(DeprecationWarning, match="KS_THRESHOLD is deprecated: set FAMILY_WISE_LEVEL"):
+        assert Policy.from_env({"KS_THRESHOLD": "0.01"}).family_wise_level == 0.01
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the new name: no warning, and it wins over the old one
+        assert Policy.from_env({"FAMILY_WISE_LEVEL": "0.02", "KS_THRESHOLD": "0.01"}).family_wise_level == 0.02
 
 
 PROBE = """
