@@ -111,12 +111,12 @@ def profile_from_training(train_df, scores: Iterable[float] | np.ndarray | None,
     not given.
 
     `importance` (feature -> weight, e.g. mean |SHAP|) weighs drift attribution; equal weights without it.
-    `threshold` is the model's decision threshold; `calibrator` a `transactions.estimation.Calibrator.to_dict()`
+    `threshold` is the model's decision threshold; `calibrator` a `drift.estimation.Calibrator.to_dict()`
     (identity without it) for performance estimation before labels arrive. `metric_lower_bounds` (e.g.
-    `{"roc_auc": exporter.comparison.roc_auc_interval(y_test, scores_test)[0]}`) is what ModelPerformanceDegraded
+    `{"roc_auc": drift.comparison.roc_auc_interval(y_test, scores_test)[0]}`) is what ModelPerformanceDegraded
     compares with; the figure itself without it.
     """
-    from transactions.estimation import score_edges  # the estimator's score bins (maths only)
+    from drift.estimation import score_edges  # the estimator's score bins (maths only)
 
     task_of(task)
     classes = [str(c) for c in classes or []]
@@ -192,8 +192,7 @@ def class_probabilities(task: str, classes: Sequence[str], scores: Any) -> np.nd
 def _reference_metrics(task: str, classes: Sequence[str], test_labels: Any, scores: np.ndarray,
                        probabilities: np.ndarray | None, threshold: float) -> dict[str, float]:
     """The task's performance on the test split (the reference the performance alerts compare with)."""
-    from drift.task_metrics import multiclass_metrics, regression_metrics
-    from transactions.quality import classification_metrics
+    from drift.performance import classification_metrics, multiclass_metrics, regression_metrics
 
     truth = _task_labels(task, classes, test_labels, "test_labels")
     if len(truth) != len(scores):

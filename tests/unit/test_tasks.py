@@ -16,11 +16,11 @@ from contracts import redis_layout as layout
 from contracts.policy import Policy
 from contracts.reference_profile import ReferenceProfile
 from contracts.schema import FeatureSpec, ModelSchema
-from drift.task_metrics import multiclass_metrics, regression_metrics, task_performance_dropped
+from drift.performance import multiclass_metrics, regression_metrics, task_performance_dropped
 from drift_client import DriftClient, profile_from_training
 from drift_client.client import class_probabilities, encode_scores
-from exporter.snapshot import compute
-from exporter.window import Window
+from drift.snapshot import compute
+from drift.live_window import LiveWindow as Window
 from tests.helpers import label_batch, prediction_batch
 
 POLICY = Policy(min_window_samples=100, min_labelled_samples=50)
