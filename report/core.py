@@ -57,11 +57,12 @@ class DriftReport:
     def compare(cls, reference: pd.DataFrame, current: pd.DataFrame, schema: ModelSchema | None = None, *,
                 score: str | None = None, label: str | None = None, threshold: float = 0.5,
                 policy: Policy | None = None, config: MonitoringConfig | None = None, model_name: str = OFFLINE_MODEL,
-                importance: dict[str, float] | None = None, max_categories: int = MAX_CATEGORIES) -> "DriftReport":
+                importance: dict[str, float] | None = None, max_categories: int = MAX_CATEGORIES,
+                task: str | None = None, classes: list[str] | None = None) -> "DriftReport":
         """Judge `current` against `reference` (schema inferred when None; prediction drift with a `score` column,
-        performance with a `label` column as well)."""
+        performance with a `label` column as well; `task` as `resolve_task` says)."""
         profile = profile_of(reference, schema, score=score, label=label, threshold=threshold, model_name=model_name,
-                             importance=importance, max_categories=max_categories)
+                             importance=importance, max_categories=max_categories, task=task, classes=classes)
         return cls.from_profile(profile, current, score=score, label=label, policy=policy, config=config,
                                 reference_rows=len(reference))
 

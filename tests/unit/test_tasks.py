@@ -225,3 +225,34 @@ def test_old_profiles_are_binary():
     assert ReferenceProfile.from_json(json.dumps(data)).task == "binary"
     with pytest.raises(ValueError, match="task"):
         ReferenceProfile.from_json(json.dumps({**data, "task": "ranking"}))
+
+
+# ---- the offline report -------------------------------------------------------------------------------------------
+def test_the_offline_report_infers_regression_and_takes_multiclass_when_named(diabetes, wine):
+    from report.core import DriftReport
+    from report.errors import BadInput
+    X, y, Xtr, Xte, ytr, yte, model, schema = diabetes
+    frame = X.assign(target=y, prediction=model.predict(X))
+    ref, cur = frame.iloc[::2], frame.iloc[1::2]
+    policy = Policy(min_window_samples=100, min_labelled_samples=100)
+    report = DriftReport.compare(ref, cur, score="prediction", label="target", policy=policy)
+    assert report.snapshot.task == "regression" and report.snapshot.estimated_performance == {}
+    p32 = cur.prediction.astype(np.float32)
+    assert report.snapshot.performance["mae"] == pytest.approx(sk.mean_absolute_error(cur.target, p32), rel=1e-6)
+    assert report.snapshot.performance["r2"] == pytest.approx(sk.r2_score(cur.target, p32), rel=1e-6)
+    with pytest.raises(BadInput, match="0 or 1"):  # scores in [0, 1]: binary, and a continuous label is refused
+        DriftReport.compare(ref.assign(p=ref.prediction / 400), cur.assign(p=cur.prediction / 400), score="p",
+                            label="target")
+    with pytest.raises(BadInput, match=r"\[0, 1\]"):
+        DriftReport.compare(ref, cur, score="prediction", task="binary")
+
+    W, c, Wtr, Wte, ctr, cte, classifier, _ = wine
+    frame = W.assign(label=c, predicted=classifier.predict(W))
+    ref, cur = frame.iloc[::2], frame.iloc[1::2]
+    report = DriftReport.compare(ref, cur, score="predicted", label="label", task="multiclass",
+                                 policy=Policy(min_window_samples=50, min_labelled_samples=50))
+    assert report.snapshot.task == "multiclass" and "chi2_statistic" in report.snapshot.prediction_drift
+    assert report.snapshot.performance["macro_f1"] == pytest.approx(sk.f1_score(cur.label, cur.predicted, average="macro"))
+    with pytest.raises(BadInput, match="class indices"):
+        DriftReport.compare(ref, cur.assign(predicted=7), score="predicted", label="label", task="multiclass",
+                            classes=["a", "b", "c"])
