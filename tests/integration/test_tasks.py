@@ -17,7 +17,7 @@ from sklearn.datasets import load_diabetes, load_wine
 from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 from sklearn.model_selection import train_test_split
 
-from contracts import redis_layout as layout
+from contracts import model_versions
 from contracts.schema import FeatureSpec, ModelSchema
 from drift_client import DriftClient, profile_from_training
 from scripts import servers
@@ -36,8 +36,9 @@ def substitute(expr: str, variables: dict[str, str]) -> str:
     return expr.replace("$__rate_interval", "1m").replace("$__interval", "15s").replace("$__range", "5m")
 
 
-def _publish(url: str, name: str, schema: ModelSchema, profile_json: str, X, answers, labels) -> DriftClient:
-    client = DriftClient(url, name, "1", schema, profile_json).start()
+def _publish(url: str, name: str, schema: ModelSchema, profile_json: str, X, answers, labels,
+             version: str = "1") -> DriftClient:
+    client = DriftClient(url, name, version, schema, profile_json).start()
     ids = [f"{name}-{i}" for i in range(len(X))]
     client.log_predictions(ids, X, answers)
     for tid, y in zip(ids, labels):
@@ -63,6 +64,10 @@ def stack(log_dir):
     with servers.start_redis(log_dir) as redis_srv:
         url = redis_srv.extra["url"]
         _publish(url, "diabetes", d_schema, d_profile.to_json(), X, regressor.predict(X), y.tolist())
+        # a challenger in shadow mode: champion/challenger comparison is ROC AUC (binary) and must leave a regressor alone
+        _publish(url, "diabetes", d_schema, d_profile.to_json(), X, regressor.predict(X) + 5, y.tolist(), version="2")
+        model_versions.save(redis.Redis.from_url(url), "diabetes", model_versions.VersionsState(
+            "1", "2", "shadow", available=("1", "2")))
         _publish(url, "wine", w_schema, w_profile.to_json(), W, classifier.predict_proba(W),
                  [WINE_CLASSES[k] for k in c])  # labels by class name
         with servers.start_exporter(log_dir, url, env=ENV) as exporter:
@@ -72,7 +77,7 @@ def stack(log_dir):
 def _model_report(exporter, name: str, rows: int) -> dict:
     def ready():
         status, body = http("GET", f"{exporter.url}/api/v1/monitoring/drift/latest?hours=1")
-        found = next((m for m in body["models"] if m["model_name"] == name), None)
+        found = next((m for m in body["models"] if m["model_name"] == name and m["model_version"] == "1"), None)
         return found if found and found["predictions"] == rows and found["labels"] == rows and found["performance"] else None
     return wait_for(ready, timeout=30)
 
@@ -89,13 +94,14 @@ def test_the_exporter_judges_a_regressor_by_its_errors(stack):
     assert r["estimated_performance"] == {} and r["prediction_positive_ratio"] is None
     assert "ks_statistic" in r["prediction_drift"]
     text = http("GET", f"{exporter.url}/metrics")[1]
-    model = {"model_name": "diabetes"}
+    model = {"model_name": "diabetes", "model_version": "1"}
     assert series(text, "ml_model_info", task="regression", **model) == 1
     assert series(text, "ml_model_performance", metric="mae", **model) == pytest.approx(r["performance"]["mae"])
     assert series(text, "ml_model_reference_performance", metric="r2", **model) == pytest.approx(profile.metrics["r2"])
     for binary_only in ("ml_prediction_positive_ratio", "ml_label_positive_ratio", "ml_model_estimated_performance"):
         assert series(text, binary_only, **model) is None, binary_only
     assert series(text, "ml_model_performance", metric="precision", **model) is None
+    assert "ml_model_comparison" not in "".join(l for l in text.splitlines() if 'model_name="diabetes"' in l)
 
 
 def test_the_exporter_judges_a_multiclass_classifier_by_its_classes(stack):
@@ -119,7 +125,7 @@ def test_the_exporter_judges_a_multiclass_classifier_by_its_classes(stack):
 
 def test_the_cli_reports_the_regressor_from_redis_and_from_files(stack, tmp_path):
     exporter, url, (X, y, regressor, profile), _ = stack
-    done = subprocess.run([servers.PYTHON, "-m", "report.cli", "report", "--from-redis", "--model", "diabetes",
+    done = subprocess.run([servers.PYTHON, "-m", "report.cli", "report", "--from-redis", "--model", "diabetes", "--version", "1",
                            "--hours", "1", "--redis-url", url, "--json", str(tmp_path / "live.json")],
                           capture_output=True, text=True, env={**servers.os.environ, "MIN_WINDOW_SAMPLES": "100",
                                                                "MIN_LABELLED_SAMPLES": "100"}, cwd=servers.ROOT)
