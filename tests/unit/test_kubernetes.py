@@ -156,6 +156,32 @@ def test_kubectl_kustomize_builds_the_base_into_valid_objects():
             assert container["image"] == f"{name}:{tag}", (doc["metadata"]["name"], container["image"])
 
 
+@pytest.mark.skipif(not shutil.which("kubectl"), reason="kubectl (with its built-in kustomize) is not installed")
+def test_the_documented_overlay_builds_and_stays_valid(tmp_path):
+    """docs/kubernetes.md's overlay example (namespace, image, Prometheus selector label, RWO patch), built as written."""
+    blocks = re.findall(r"```yaml\n(.*?)```", (ROOT / "docs" / "kubernetes.md").read_text(), re.S)
+    (overlay,) = [b for b in blocks if "kind: Kustomization" in b]
+    assert "  - ../../deploy/kubernetes\n" in overlay
+    overlay_dir = tmp_path / "overlays" / "production"
+    overlay_dir.mkdir(parents=True)
+    (tmp_path / "deploy").symlink_to(ROOT / "deploy")  # the overlay's relative path, as in a clone
+    (overlay_dir / "kustomization.yaml").write_text(overlay)
+    result = subprocess.run(["kubectl", "kustomize", str(overlay_dir)], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    built = [doc for doc in yaml.safe_load_all(result.stdout) if doc]
+    assert len(built) == len(objects())
+    for doc in built:
+        validate(doc)
+        assert doc["metadata"]["namespace"] == "ml-monitoring"
+        assert doc["metadata"]["labels"]["release"] == "kube-prometheus-stack"
+    assert find("PersistentVolumeClaim", k8s.MODELS_CLAIM, built)["spec"]["accessModes"] == ["ReadWriteOnce"]
+    images = {c["image"] for d in built for c in d.get("spec", {}).get("template", {}).get("spec", {}).get("containers", [])}
+    (wanted,) = yaml.safe_load(overlay)["images"]
+    assert images == {f"{wanted['newName']}:{wanted['newTag']}"}
+    # the selectors were left alone (labels: without includeSelectors), so the Services still find their pods
+    assert find("Service", "fraud-service", built)["spec"]["selector"] == find("Service", "fraud-service")["spec"]["selector"]
+
+
 def test_the_prometheus_rule_passes_promtool_and_holds_the_mixins_rules(tmp_path):
     groups = find("PrometheusRule", k8s.PART_OF)["spec"]["groups"]
     committed = [g for f in ("alerts.yml", "recording.yml")
