@@ -22,7 +22,7 @@ from referencing import Registry, Resource
 
 import mixin
 from bento_service.limits import INFRASTRUCTURE_PATHS
-from contracts.policy import Policy, settings
+from contracts.policy import Policy, deprecated_names, settings
 from contracts.ports import DEFAULT as PORTS
 from exporter.openapi import document
 from mixin import __main__ as mixin_main
@@ -248,7 +248,8 @@ def test_ports_paths_and_job_names_come_from_their_one_place():
 
 def test_commands_env_and_image_match_docker_compose():
     compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
-    services, policy_vars = compose["services"], {env for env, _, _ in settings()}
+    services = compose["services"]
+    policy_vars = {env for env, _, _ in settings()} | set(deprecated_names())  # the ConfigMap's keys, old names too
     selectors = mixin.config()["selectors"]
     name, tag = k8s.image()
     assert compose["x-app"]["image"].split(":")[0] == name
