@@ -200,14 +200,14 @@ def task_performance_alerts(p, model: str) -> list[dict]:
             f'({m.MODEL_REFERENCE_PERFORMANCE}{{metric=~"{errors}"}} * (1 + {rise}))) {of_task}', "critical",
             f"{{{{ $labels.metric }}}} of {model} rose more than {_fmt(p.performance_error_rise * 100)}% over its test split.",
             f"{{{{ $labels.metric }}}} over the labelled predictions in the window is {{{{ $value | printf \"%.4g\" }}}} "
-            f"(test split {reference}).", task.name))
+            f"(test split {reference}).", task.name, extra_labels={"task": task.name}))
         rules.append(_alert(
             "ModelScoreDropped",
             f'({m.MODEL_PERFORMANCE}{{metric=~"{scores}"}} < {on} '
             f'({m.MODEL_REFERENCE_PERFORMANCE}{{metric=~"{scores}"}} - {drop})) {of_task}', "critical",
             f"{{{{ $labels.metric }}}} of {model} fell more than {drop} below its test split.",
             f"{{{{ $labels.metric }}}} over the labelled predictions in the window is {{{{ $value | printf \"%.3f\" }}}} "
-            f"(test split {reference}).", task.name))
+            f"(test split {reference}).", task.name, extra_labels={"task": task.name}))
     return rules
 
 
