@@ -256,3 +256,13 @@ def test_the_offline_report_infers_regression_and_takes_multiclass_when_named(di
     with pytest.raises(BadInput, match="class indices"):
         DriftReport.compare(ref, cur.assign(predicted=7), score="predicted", label="label", task="multiclass",
                             classes=["a", "b", "c"])
+
+
+def test_the_html_report_of_a_multiclass_model_shows_its_class_test_and_figures(wine):
+    from report.core import DriftReport
+    W, c, Wtr, Wte, ctr, cte, classifier, _ = wine
+    frame = W.assign(label=c, predicted=classifier.predict(W))
+    report = DriftReport.compare(frame.iloc[::2], frame.iloc[1::2], score="predicted", label="label", task="multiclass",
+                                 policy=Policy(min_window_samples=50, min_labelled_samples=50))
+    page = report.to_html()
+    assert "chi-square" in page and "macro_f1" in page and "roc_auc" not in page
