@@ -227,6 +227,8 @@ def encode_label(task: str, classes: Sequence[str], label: Any) -> float:
     """A label as it travels (contracts.redis_layout): 0/1, a finite float, or a class index."""
     if task == MULTICLASS:
         return float(class_index(classes, label))
+    if task == BINARY and isinstance(label, (bool, np.bool_)):  # True/False are a binary model's 1/0
+        return int(label)
     if isinstance(label, (bool, np.bool_)) or not isinstance(label, numbers.Real):
         raise ValueError(f"label must be a number, got {label!r}")
     if task == REGRESSION:

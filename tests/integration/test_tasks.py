@@ -120,6 +120,8 @@ def test_the_exporter_judges_a_multiclass_classifier_by_its_classes(stack):
     assert series(text, "ml_prediction_class_ratio", model_name="wine", **{"class": "cultivar_b"}) == \
         pytest.approx(float(np.mean(predicted == 1)))
     assert series(text, "ml_model_estimated_performance", model_name="wine") is None
+    check = subprocess.run(["promtool", "check", "metrics"], input=text, capture_output=True, text=True)
+    assert check.returncode == 0 and not check.stdout.strip() and not check.stderr.strip(), check.stdout + check.stderr
     assert series(text, "ml_prediction_positive_ratio", model_name="wine") is None
 
 

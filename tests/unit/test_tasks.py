@@ -148,6 +148,9 @@ def test_the_client_takes_a_regressors_values_and_refuses_them_for_a_binary_mode
     with pytest.raises(ValueError, match="finite"):
         client.log_label("a", float("nan"))
     binary = DriftClient(None, "d", "1", schema, "{}")
+    binary.log_label("a", True)  # a binary label may be a bool
+    with pytest.raises(ValueError, match="number"):
+        client.log_label("a", True)  # a regression target may not
     with pytest.raises(ValueError, match="0 or 1"):
         binary.log_label("a", 59.0)
 
