@@ -55,3 +55,42 @@ def test_reference_calibration_error_is_in_the_total_interval_not_the_sampling_o
     e = est.estimate_from_scores(current["score"].to_numpy(float), calibrator, edges, THRESHOLD)
     for m in est.METRICS:
         assert e.total_lower[m] <= e.lower[m] <= e.metrics[m] <= e.upper[m] <= e.total_upper[m]
+
+
+def test_fit_calibrator_keeps_isotonic_only_where_it_helps():
+    rng = np.random.default_rng(3)
+    p = rng.beta(1, 4, 20_000)
+    y = (rng.random(len(p)) < p).astype(int)
+    assert est.fit_calibrator(p, y).kind == "identity"  # the scores are the probabilities already
+    distorted = 1 / (1 + np.exp(-(1.7 * np.log(p / (1 - p)) + 0.6)))
+    assert est.fit_calibrator(distorted, y).kind == "isotonic"
+
+
+def test_point_estimates_of_auc_and_ap_are_the_expected_curves_without_monte_carlo_noise():
+    rng = np.random.default_rng(4)
+    counts = rng.integers(1, 50, 200).astype(float)
+    mass = counts * np.sort(rng.random(200))
+    a, b = est.estimate(counts, mass, 150, seed=1), est.estimate(counts, mass, 150, seed=2)
+    assert a.metrics["roc_auc"] == b.metrics["roc_auc"] == pytest.approx(float(est.grouped_roc_auc(mass, counts - mass)))
+    assert a.metrics["average_precision"] == b.metrics["average_precision"]
+    assert a.metrics["average_precision"] == pytest.approx(float(est.grouped_average_precision(mass, counts - mass)))
+
+
+def test_the_cli_profile_carries_score_bins_and_a_calibrator_only_with_labels(shifted_case):
+    from report.core import profile_of
+    reference, _, _ = shifted_case
+    with_labels = profile_of(reference, score="score", label="label", threshold=THRESHOLD)
+    assert est.Calibrator.from_dict(with_labels.calibrator).kind == "isotonic" and with_labels.score_edges
+    without = profile_of(reference.drop(columns="label"), score="score", threshold=THRESHOLD)
+    assert est.Calibrator.from_dict(without.calibrator).kind == "identity" and without.score_edges
+
+
+def test_the_exporters_counts_carry_the_calibrators_error_into_the_total_interval(shifted_case):
+    from exporter.estimation import ScoreCounts
+    from report.core import profile_of
+    reference, current, _ = shifted_case
+    profile = profile_of(reference, score="score", label="label", threshold=THRESHOLD)
+    counts = ScoreCounts(profile)
+    counts.add(current["score"].to_numpy(float))
+    e = counts.estimate()
+    assert e.total_lower["roc_auc"] < e.lower["roc_auc"] and e.total_upper["roc_auc"] > e.upper["roc_auc"]
