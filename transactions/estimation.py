@@ -260,6 +260,7 @@ class Estimate:
     upper: dict[str, float]
     total_lower: dict[str, float] = field(default_factory=dict)  # sampling and the calibrator's own error
     total_upper: dict[str, float] = field(default_factory=dict)
+    draws_mean: dict[str, float] = field(default_factory=dict)  # mean realized metric over the bootstrap draws
 
     def as_dict(self) -> dict:
         return {"n": self.n, "expected_positives": self.expected_positives, "confusion": self.confusion,
@@ -293,7 +294,7 @@ def estimate(counts: np.ndarray, mass: np.ndarray, first_positive_bin: int, *, d
     if counts.sum() == 0:
         nan = {name: float("nan") for name in METRICS}
         return Estimate(0, 0.0, expected_confusion(counts, mass, first_positive_bin), nan, dict(nan), dict(nan),
-                        dict(nan), dict(nan))
+                        dict(nan), dict(nan), dict(nan))
     confusion = expected_confusion(counts, mass, first_positive_bin)
     q = _safe_ratio(mass, counts)
     rng = np.random.default_rng(seed)
@@ -311,6 +312,7 @@ def estimate(counts: np.ndarray, mass: np.ndarray, first_positive_bin: int, *, d
             point[name], lower[name], upper[name] = float(finite.mean()), float(lo), float(hi)
         else:
             point[name] = lower[name] = upper[name] = float("nan")
+    draws_mean = dict(point)
     predicted = confusion["tp"] + confusion["fp"]
     point["precision"] = confusion["tp"] / predicted if predicted else 0.0
     # ROC AUC and average precision from the expected curves (NannyML's sampling-free approach): no Monte Carlo
@@ -324,7 +326,8 @@ def estimate(counts: np.ndarray, mass: np.ndarray, first_positive_bin: int, *, d
                    for m in point}
     total_upper = {m: max(upper[m], point[m] + float(np.hypot(max(upper[m] - point[m], 0.0), z * sd.get(m, 0.0))))
                    for m in point}
-    return Estimate(int(counts.sum()), float(mass.sum()), confusion, point, lower, upper, total_lower, total_upper)
+    return Estimate(int(counts.sum()), float(mass.sum()), confusion, point, lower, upper, total_lower, total_upper,
+                    draws_mean)
 
 
 def _normal_quantile(q: float) -> float:
