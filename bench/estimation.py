@@ -36,8 +36,8 @@ from bench.report import write_section
 from bento_service.model_store import BOOSTER_FILE, PROFILE_FILE, load_booster, model_tag, predict_scores
 from contracts.reference_profile import ReferenceProfile
 from transactions import FEATURE_NAMES, LABEL, generate
-from transactions.estimation import Calibrator, estimate_from_scores, fit_calibrator, score_edges
-from transactions.quality import classification_metrics
+from drift.estimation import Calibrator, estimate_from_scores, fit_calibrator, score_edges
+from drift.performance import classification_metrics
 
 SCENARIOS = ("baseline", "covariate", "gradual", "concept", "spec_drift")
 FRAUD_SIZES = {500: 20, 5_000: 6, 50_000: 2}  # chunks per scenario and size: 2 cores shared, keep it minutes
@@ -307,7 +307,7 @@ def timeline(booster, profile: ReferenceProfile, calibrator: Calibrator, size: i
 
 def evidence(jobs: list[dict], booster, profile: ReferenceProfile) -> str:
     """Where the error came from: each suspect measured on its own."""
-    from transactions.estimation import grouped_average_precision, grouped_roc_auc, reliability
+    from drift.estimation import grouped_average_precision, grouped_roc_auc, reliability
     lines = ["| suspect | measurement | figure |", "|---|---|---|"]
     # 1. score binning: the expected curves of each chunk over the exporter's bins vs over the raw scores
     change: dict[tuple, list[float]] = {}

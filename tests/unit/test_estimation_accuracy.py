@@ -10,9 +10,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from drift import estimation as est
+from drift.performance import roc_auc
 from report.core import DriftReport
-from transactions import estimation as est
-from transactions.quality import roc_auc
 
 THRESHOLD = 0.5
 
@@ -86,7 +86,7 @@ def test_the_cli_profile_carries_score_bins_and_a_calibrator_only_with_labels(sh
 
 
 def test_the_exporters_counts_carry_the_calibrators_error_into_the_total_interval(shifted_case):
-    from exporter.estimation import ScoreCounts
+    from drift.score_counts import ScoreCounts
     from report.core import profile_of
     reference, current, _ = shifted_case
     profile = profile_of(reference, score="score", label="label", threshold=THRESHOLD)
