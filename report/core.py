@@ -33,8 +33,9 @@ from drift.performance import multiclass_metrics, regression_metrics
 from report.errors import BadInput
 from report.html import Distribution, render_fragment, render_page
 from report.inference import MAX_CATEGORIES, check_columns, infer_schema
-from drift.tally import Tally
+from drift.estimation import fit_calibrator, score_edges
 from drift.performance import classification_metrics
+from drift.tally import Tally
 
 if TYPE_CHECKING:  # pandas is imported where a data frame is handled: the CLI's Parquet path does without it
     import pandas as pd
@@ -210,13 +211,19 @@ def profile_of_arrays(train: np.ndarray, schema: ModelSchema, scores: np.ndarray
         check_labels(task, labels[known], label, source, len(classes or []))
         if known.any():
             metrics = task_metrics(task, labels[known], scores[known], threshold)
-        labels = labels[known]
+        labels, labelled_scores = labels[known], scores[known]
     weights = importance or {f: 1.0 / schema.width for f in schema.names}
     profile = ReferenceProfile.build(model_name=model_name, model_version="reference", trained_at="",
                                      features=list(schema.names), metrics=metrics, train=train, scores=scores,
                                      labels=labels, importance=weights, schema=schema, arrays=True, task=task,
                                      classes=classes)
     profile.threshold = threshold
+    if scores is not None and task == BINARY:  # estimation without labels is for binary models (contracts.tasks)
+        # the estimator's score bins, and its calibrator fitted on the reference's labelled scores (NannyML's CBPE
+        # does the same): without one, the raw score was taken as the probability (issue 25: ROC AUC off by 0.013)
+        profile.score_edges = score_edges(scores, threshold).tolist()
+        if labels is not None and len(np.unique(labels)) == 2:
+            profile.calibrator = fit_calibrator(labelled_scores, labels, threshold).to_dict()
     return profile
 
 
