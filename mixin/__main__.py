@@ -1,6 +1,7 @@
-"""Write the mixin's outputs: prometheus/rules/{alerts,recording}.yml, grafana/dashboards/*.json and .env.example.
+"""Write the mixin's outputs: prometheus/rules/{alerts,recording}.yml, grafana/dashboards/*.json, .env.example's and
+docker-compose.yml's policy blocks and docs/metrics.md.
 
-    python -m mixin            # regenerate after editing contracts/policy.py, mixin/config.yml, rules.py or dashboards.py
+    python -m mixin            # regenerate after editing contracts/policy.py, contracts/metric_names.py, mixin/config.yml, rules.py or dashboards.py
     python -m mixin --check    # exit 1 if a committed output differs from what the sources give
 """
 from __future__ import annotations
@@ -11,7 +12,7 @@ from pathlib import Path
 
 import yaml
 
-from mixin import ROOT, dashboards, env_example, rules
+from mixin import ROOT, dashboards, env_example, metrics_doc, rules
 
 
 def _yaml(doc: dict) -> str:
@@ -24,6 +25,7 @@ def outputs() -> dict[Path, str]:
     files.update({dashboards.OUT / name: text for name, text in dashboards.render().items()})
     files[ROOT / ".env.example"] = env_example.render()
     files[env_example.COMPOSE] = env_example.render_compose()
+    files[metrics_doc.PATH] = metrics_doc.render()
     return files
 
 
