@@ -1,5 +1,5 @@
 """Write the mixin's outputs: prometheus/rules/{alerts,recording}.yml, grafana/dashboards/*.json, .env.example's and
-docker-compose.yml's policy blocks and docs/metrics.md.
+docker-compose.yml's policy blocks, docs/metrics.md and docs/configuration.md's tables.
 
     python -m mixin            # regenerate after editing contracts/policy.py, contracts/metric_names.py, mixin/config.yml, rules.py or dashboards.py
     python -m mixin --check    # exit 1 if a committed output differs from what the sources give
@@ -12,7 +12,7 @@ from pathlib import Path
 
 import yaml
 
-from mixin import ROOT, dashboards, env_example, metrics_doc, rules
+from mixin import ROOT, config_doc, dashboards, env_example, metrics_doc, rules
 
 
 def _yaml(doc: dict) -> str:
@@ -26,6 +26,7 @@ def outputs() -> dict[Path, str]:
     files[ROOT / ".env.example"] = env_example.render()
     files[env_example.COMPOSE] = env_example.render_compose()
     files[metrics_doc.PATH] = metrics_doc.render()
+    files[config_doc.PATH] = config_doc.render()
     return files
 
 
