@@ -7,11 +7,13 @@ docker-compose.yml's policy blocks, docs/metrics.md and docs/configuration.md's 
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from pathlib import Path
 
 import yaml
 
+from contracts.metric_names import METRICS
 from mixin import ROOT, config_doc, dashboards, env_example, metrics_doc, rules
 
 
@@ -30,6 +32,13 @@ def outputs() -> dict[Path, str]:
     return files
 
 
+def unknown_series(files: dict[Path, str]) -> set[str]:
+    """The ml_* series the rules and dashboards query that the metric table (contracts/metric_names.py) lacks."""
+    text = "".join(body for path, body in files.items() if path.suffix in (".yml", ".json"))
+    used = set(re.findall(r"(?<![\w:])(ml_[a-z0-9_]+)(?![\w:])", text))
+    return used - {spec.series for spec in METRICS.values()}
+
+
 def stale() -> list[Path]:
     return [path for path, text in outputs().items() if not path.exists() or path.read_text() != text]
 
@@ -37,12 +46,16 @@ def stale() -> list[Path]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--check", action="store_true")
-    if parser.parse_args().check:
+    check = parser.parse_args().check
+    files = outputs()
+    if unknown := unknown_series(files):
+        sys.exit(f"the rules or dashboards query series the metric table lacks: {sorted(unknown)} (contracts/metric_names.py)")
+    if check:
         paths = stale()
         for path in paths:
             print(f"stale: {path.relative_to(ROOT)} (run python -m mixin)")
         sys.exit(1 if paths else 0)
-    for path, text in outputs().items():
+    for path, text in files.items():
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
         print(path.relative_to(ROOT))
