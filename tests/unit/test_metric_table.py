@@ -13,7 +13,7 @@ from contracts import metric_names as names
 from contracts.metric_names import COUNTER, EXPORTER, METRICS, RETRAINING
 from exporter.collector import DriftCollector
 from exporter.comparison_collector import ComparisonCollector
-from exporter.snapshot import compute
+from drift.snapshot import compute
 from mixin import metrics_doc
 from mixin.__main__ import outputs, unknown_series
 from scripts.retrain_webhook import Retrainer

@@ -2,7 +2,7 @@
 the decision (Bonferroni correction and effect-size floor for tests with a p-value, a threshold for distances).
 
 Register a test by name with `@register`; the monitoring config assigns tests to features by those names, so a
-user's own test needs no change to the exporter (README, "Your own drift test").
+user's own test needs no change to the exporter (docs/custom-drift-tests.md).
 """
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from typing import ClassVar
 
 from contracts.policy import Policy
 from contracts.schema import KINDS
-from exporter.window import ColumnCounts, ColumnReference
+from drift.counts import ColumnCounts, ColumnReference
 
 REGISTRY: dict[str, type["DriftTest"]] = {}
 MIN_PVALUE = 5e-324  # p-values are reported at least this (never an exact 0); -log10 p carries the magnitude
