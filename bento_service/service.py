@@ -83,6 +83,8 @@ RegisteredModels = type("RegisteredModels", (), {f"{name}_model": bentoml.models
     metrics={"duration": {"buckets": LATENCY_BUCKETS_SECONDS}},
 )
 class ModelService(RegisteredModels):
+    """Every registered model on /api/v1/models/{model_name}/..., the fraud model on its own routes as well."""
+
     def __init__(self) -> None:
         global _service
         config = publisher_config()
