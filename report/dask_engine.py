@@ -1,0 +1,57 @@
+"""`drift-monitor report --engine dask`: the partitions of a current data set counted on Dask workers.
+
+Each worker runs `report.partitions.count_file` (the single-process code, a batch at a time) on one Parquet file and
+sends back its `TallyCounts`; the client merges them in the files' order, so the merged counts are those the
+single-process engine makes of the same directory (docs/design.md, "Offline reports on Dask"). The reference
+profile is built once on the client and broadcast to the workers. Only this module imports dask: the
+single-process report never loads it.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from contracts.reference_profile import ReferenceProfile
+from drift.tally import Tally
+from report.errors import BadInput
+from report.partitions import count_file, partition_progress, rows_of
+
+CONNECT_SECONDS = 10
+
+
+def count_on_dask(files: list[Path], profile: ReferenceProfile, *, score: str | None, label: str | None,
+                  scheduler: str | None = None, progress: bool | None = None) -> Tally:
+    """Every partition counted on the cluster at `scheduler` (a LocalCluster of this machine's cores when None)."""
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError:
+        raise BadInput("--engine dask needs dask and distributed: pip install 'ml-drift-monitor[dask]'") from None
+    rows_per_file = rows_of(files)
+    cluster = None
+    try:
+        if scheduler is None:  # one single-threaded worker process per core: the counting holds the GIL
+            cluster = LocalCluster(threads_per_worker=1, dashboard_address=None)
+        client = Client(scheduler or cluster, timeout=CONNECT_SECONDS)
+    except (OSError, TimeoutError) as exc:
+        if cluster is not None:
+            cluster.close()
+        raise BadInput(f"--scheduler {scheduler}: cannot connect: {' '.join(str(exc).split())[:200]}") from None
+    try:
+        return _count(client, files, rows_per_file, profile, score, label, progress)
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def _count(client, files: list[Path], rows_per_file: list[int], profile: ReferenceProfile, score: str | None,
+           label: str | None, progress: bool | None) -> Tally:
+    shared = client.scatter(profile, broadcast=True)  # once per worker, not once per partition
+    # absolute paths: the workers' working directory is not ours (a remote cluster must see the same files)
+    parts = [client.submit(count_file, str(path.resolve()), shared, score, label, pure=False) for path in files]
+    tally = Tally(profile)
+    with partition_progress(files, rows_per_file, progress) as advance:
+        for future, rows in zip(parts, rows_per_file):  # in the files' order: the same sums as in turn
+            tally.merge(future.result())
+            future.release()  # the worker drops this partition's counts
+            advance(rows)
+    return tally
