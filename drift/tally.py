@@ -38,12 +38,16 @@ class TallyCounts:
 
 
 class Tally:
-    def __init__(self, profile: ReferenceProfile) -> None:
+    def __init__(self, profile: ReferenceProfile, references: list[ColumnReference] | None = None) -> None:
+        """`references`: another tally's of the same profile (a data set counted in parts builds them once: sorting
+        the reference's values for KS costs about as much as counting a million rows)."""
         self.profile = profile
         self.window_seconds = math.nan  # a data set, not a time window
         self.columns = [*profile.features, *([SCORE] if SCORE in profile.bins else [])]
         self.scored = SCORE in self.columns
-        self.references = [ColumnReference.of(profile, c) for c in self.columns]
+        self.references = references or [ColumnReference.of(profile, c) for c in self.columns]
+        if len(self.references) != len(self.columns):
+            raise ValueError("references of another profile")
         self.counts = [ColumnCounts(np.zeros(r.n_bins, np.int64), np.zeros(r.ks.slots, np.int64)) for r in self.references]
         self.score_counts = ScoreCounts(profile) if self.scored else None
         self.predictions = 0

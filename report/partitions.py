@@ -50,20 +50,32 @@ def count_file(path: Path, profile: ReferenceProfile, score: str | None = None, 
                source: str = "current") -> TallyCounts:
     """One partition's counts, read a batch at a time by the single-file report's own readers."""
     path = Path(path)
+    tally = Tally(profile, _references(profile))
     numbers_only = not any(f.is_categorical for f in profile.model_schema.features) and columns.applies(path, path, None)
     if numbers_only:
-        return columns.count(path, profile, score=score, label=label, progress=False, source=source).counted()
-    tally = Tally(profile)
+        return columns.count(path, profile, score=score, label=label, progress=False, source=source, into=tally).counted()
     categorical = tuple(f.name for f in profile.model_schema.features if f.is_categorical)
     for frame in batches(path, source, False, categorical):
         add_frame(tally, frame, score=score, label=label, source=f"{source} {path.name}")
     return tally.counted()
 
 
+_built: tuple[ReferenceProfile, list] | None = None
+
+
+def _references(profile: ReferenceProfile) -> list:
+    """The profile's column references, built once per process for the profile object every partition shares (a
+    Dask worker keeps one copy of the broadcast profile)."""
+    global _built
+    if _built is None or _built[0] is not profile:
+        _built = (profile, Tally(profile).references)
+    return _built[1]
+
+
 def count_in_turn(files: list[Path], profile: ReferenceProfile, *, score: str | None, label: str | None,
                   progress: bool | None = None) -> Tally:
     """Every partition counted in this process, one after the other (the single-process engine)."""
-    tally, rows_per_file = Tally(profile), rows_of(files)
+    tally, rows_per_file = Tally(profile, _references(profile)), rows_of(files)
     with partition_progress(files, rows_per_file, progress) as advance:
         for path, rows in zip(files, rows_per_file):
             tally.merge(count_file(path, profile, score, label))
