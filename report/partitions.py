@@ -98,3 +98,5 @@ class partition_progress:
     def __exit__(self, *exc) -> None:
         if exc[0] is None:
             self.bar.close()
+        elif self.bar.enabled and self.bar.done:  # the error goes on a line of its own
+            self.bar.stream.write("\n")

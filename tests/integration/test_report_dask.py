@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -130,6 +131,11 @@ def test_a_bad_partition_is_named_from_the_worker(tmp_path, cluster):
         report(tmp_path, reference, tmp_path / "empty", "--engine", "dask", "--scheduler", cluster.scheduler_address)
     with pytest.raises(BadInput, match="--scheduler goes with --engine dask"):
         report(tmp_path, reference, tmp_path / "cur", "--scheduler", cluster.scheduler_address)
+    with socket.socket() as unused:  # a port nobody listens on
+        unused.bind(("127.0.0.1", 0))
+        address = f"tcp://127.0.0.1:{unused.getsockname()[1]}"
+    with pytest.raises(BadInput, match=f"--scheduler {address}: cannot connect"):
+        report(tmp_path, reference, tmp_path / "cur", "--engine", "dask", "--scheduler", address)
 
 
 def test_the_local_engine_does_not_import_dask(tmp_path):
