@@ -76,10 +76,11 @@ def peak_mb(pid: int) -> float:
 
 def on_dask(reference: Path, current: Path, out: Path) -> tuple[float, float, list[float], float, dict]:
     """(wall, client peak MB, each worker's peak MB, cluster start seconds, report) on a fresh LocalCluster."""
-    from distributed import Client, LocalCluster
+    from distributed import Client
+
+    from report.dask_engine import local_cluster
     started = time.perf_counter()
-    with LocalCluster(n_workers=WORKERS, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
-            Client(cluster) as client:
+    with local_cluster(WORKERS) as cluster, Client(cluster) as client:
         start_seconds = time.perf_counter() - started
         pids = client.run(os.getpid)
         wall, mb, result = report(reference, current, out, "--engine", "dask", "--scheduler", cluster.scheduler_address)
@@ -127,8 +128,9 @@ def body(rows: list) -> str:
 Parquet files of {FILE_ROWS:,} rows (the spec's drift, one seed per file). Each run is the CLI as a user runs it:
 interpreter start, imports and the reference profile included (rows/s = current rows / wall time). Single process:
 `drift-monitor report --current DIR` (the files counted in turn). Dask: `--engine dask --scheduler ADDRESS` on a
-`distributed.LocalCluster(n_workers={WORKERS}, threads_per_worker=1)` started before the run (its start, not timed:
-{starts}). The machine's 2 cores are shared with other work: one run per cell. Peak memory is each process's maximum
+`distributed.LocalCluster(n_workers={WORKERS}, threads_per_worker=1)` as the CLI starts one (`report.dask_engine.local_cluster`:
+worker processes, no profiler) started before the run (its start, not timed: {starts}). A worker's first partition also
+pays its imports and the reference's column references, once. The machine's 2 cores are shared with other work: one run per cell. Peak memory is each process's maximum
 resident set; the Dask scheduler (in the benchmark's process) is not counted. "Same report": flags and every figure
 equal except the features' current mean and standard deviation (float sums added per partition). Flagged at the largest
 size: {flagged}.

@@ -28,7 +28,11 @@ FLOAT_SUM_SECTIONS = {"estimated_performance", "estimated_performance_interval",
 
 @pytest.fixture(scope="module")
 def cluster():
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as c:
+    from report.dask_engine import local_cluster
+    with local_cluster(2) as c:  # 2 worker processes, 1 thread each, as the CLI starts them
+        assert len(c.workers) == 2
+        with distributed.Client(c) as client:
+            assert set(client.run(lambda: __import__("dask").config.get("distributed.worker.profile.enabled")).values()) == {False}
         yield c
 
 
@@ -148,3 +152,10 @@ def test_the_local_engine_does_not_import_dask(tmp_path):
             "try:\n    main()\nexcept SystemExit as exit:\n    print(exit.code, 'dask' in sys.modules, 'distributed' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.stdout.split() == ["1", "False", "False"], out.stderr
+
+
+def test_without_a_scheduler_the_cli_starts_its_own_local_cluster(tmp_path):
+    reference = tmp_path / "reference.parquet"
+    frame(5_000, 0).to_parquet(reference)
+    whole, directory = write_data(tmp_path, frame(12_000, 1, shift=0.5), parts=2)
+    assert report(tmp_path, reference, directory, "--engine", "dask") == report(tmp_path, reference, directory)
