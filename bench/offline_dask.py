@@ -130,7 +130,7 @@ interpreter start, imports and the reference profile included (rows/s = current 
 `drift-monitor report --current DIR` (the files counted in turn). Dask: `--engine dask --scheduler ADDRESS` on a
 `distributed.LocalCluster(n_workers={WORKERS}, threads_per_worker=1)` as the CLI starts one (`report.dask_engine.local_cluster`:
 worker processes, no profiler) started before the run (its start, not timed: {starts}). A worker's first partition also
-pays its imports and the reference's column references, once. The machine's 2 cores are shared with other work: one run per cell. Peak memory is each process's maximum
+pays its imports and the reference's column references, once. The machine's 2 cores are shared with other work: one run per cell, so a cell can move by a factor of several with the others' load (compare sizes within one run, not across runs); at the smaller size the fixed costs (imports, the reference profile, the workers' first partition) dominate. Peak memory is each process's maximum
 resident set; the Dask scheduler (in the benchmark's process) is not counted. "Same report": flags and every figure
 equal except the features' current mean and standard deviation (float sums added per partition). Flagged at the largest
 size: {flagged}.
