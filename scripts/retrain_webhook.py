@@ -1,5 +1,5 @@
 """Alertmanager's retraining receiver: an alert that the model's quality fell starts `python -m retrain` for that
-model, at most one at a time and one per cooldown (retrain/guard.py), whatever the alert storm.
+model, at most one at a time and one per cooldown (retrain/admission.py), whatever the alert storm.
 
     python -m scripts.retrain_webhook --port 5002 [--cooldown 3600] [--alerts ModelPerformanceDegraded,FeatureDrift]
 
@@ -35,15 +35,21 @@ from contracts import metric_names as names
 from contracts.policy import DEFAULT as POLICY
 from contracts.redis_client import connect
 from drift.comparison import PromotionRule
-from retrain import guard, notify, promotion
+from retrain import admission, notify, promotion
 from scripts.http_server import NO_BODY, JsonHandler, serve_forever
 
 log = logging.getLogger("retrain_webhook")
 EXIT_OUTCOMES = {0: "succeeded", 3: "not_enough_data", 4: "locked"}  # python -m retrain's exit statuses
 
 
+def _declared(name: str) -> dict:
+    """Name, help, labels and unit of one of our metrics, as the metric table (contracts/metric_names.py) declares them."""
+    spec = names.spec(name)
+    return {"name": spec.family, "documentation": spec.help, "labelnames": list(spec.labels), "unit": spec.unit}
+
+
 class Retrainer:
-    """Decides per alert (guard.decide) and runs the job in a thread; counts everything."""
+    """Decides per alert (admission.decide) and runs the job in a thread; counts everything."""
 
     def __init__(self, client: redis.Redis, cooldown: float, alerts: set[str], command: list[str],
                  log_dir: Path, critical_only: set[str] = frozenset()) -> None:
@@ -51,14 +57,10 @@ class Retrainer:
         self.critical_only = critical_only  # alert names that count only when severity="critical"
         self.log_dir = log_dir
         self.registry = CollectorRegistry()
-        self.triggers = Counter(names.RETRAIN_TRIGGERS, "Retraining requests from alerts, by decision",
-                                ["model_name", "decision"], registry=self.registry)
-        self.runs = Counter(names.RETRAIN_RUNS, "Retraining jobs finished, by outcome", ["model_name", "outcome"],
-                            registry=self.registry)
-        self.in_progress = Gauge(names.RETRAIN_IN_PROGRESS, "1 while a retraining job of the model runs",
-                                 ["model_name"], registry=self.registry)
-        self.duration = Gauge(names.RETRAIN_LAST_DURATION, "Wall time of the model's last retraining job",
-                              ["model_name"], registry=self.registry)
+        self.triggers = Counter(**_declared(names.RETRAIN_TRIGGERS), registry=self.registry)
+        self.runs = Counter(**_declared(names.RETRAIN_RUNS), registry=self.registry)
+        self.in_progress = Gauge(**_declared(names.RETRAIN_IN_PROGRESS), registry=self.registry)
+        self.duration = Gauge(**_declared(names.RETRAIN_LAST_DURATION), registry=self.registry)
         self.history: list[dict] = []
         self.threads: list[threading.Thread] = []
 
@@ -79,7 +81,7 @@ class Retrainer:
     def handle(self, notification: dict) -> dict[str, str]:
         decisions = {}
         for model in self.models_to_retrain(notification):
-            decision = guard.decide(self.client, model, self.cooldown)
+            decision = admission.decide(self.client, model, self.cooldown)
             self.triggers.labels(model, decision).inc()
             log.info("retraining request for %s: %s", model, decision)
             if decision == "start":
