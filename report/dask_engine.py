@@ -9,6 +9,7 @@ single-process report never loads it.
 from __future__ import annotations
 
 import warnings
+from collections import deque
 from pathlib import Path
 
 from contracts.reference_profile import ReferenceProfile
@@ -17,6 +18,7 @@ from report.errors import BadInput
 from report.partitions import count_file, partition_progress, rows_of
 
 CONNECT_SECONDS = 10
+IN_FLIGHT_PER_WORKER = 2  # one counting, one queued: no worker idles while the client merges
 
 
 def count_on_dask(files: list[Path], profile: ReferenceProfile, *, score: str | None, label: str | None,
@@ -59,11 +61,24 @@ def local_cluster(n_workers: int | None = None):
 def _count(client, files: list[Path], rows_per_file: list[int], profile: ReferenceProfile, score: str | None,
            label: str | None, progress: bool | None) -> Tally:
     shared = client.scatter(profile, broadcast=True)  # once per worker, not once per partition
-    # absolute paths: the workers' working directory is not ours (a remote cluster must see the same files)
-    parts = [client.submit(count_file, str(path.resolve()), shared, score, label, pure=False) for path in files]
+    # a bounded number of partitions in flight: finished counts (up to twice the reference's distinct values per
+    # column) wait on the workers until merged, so the workers' memory does not grow with the number of files
+    ahead = IN_FLIGHT_PER_WORKER * max(len(client.scheduler_info().get("workers", {})), 1)
+    pending: deque = deque()
+    todo = iter(files)
+
+    def submit_next() -> None:
+        path = next(todo, None)
+        if path is not None:  # absolute paths: a worker's working directory is not ours
+            pending.append(client.submit(count_file, str(path.resolve()), shared, score, label, pure=False))
+
+    for _ in range(ahead):
+        submit_next()
     tally = Tally(profile)
     with partition_progress(files, rows_per_file, progress) as advance:
-        for future, rows in zip(parts, rows_per_file):  # in the files' order: the same sums as in turn
+        for rows in rows_per_file:  # in the files' order: the same sums as counted in turn
+            future = pending.popleft()
+            submit_next()
             tally.merge(future.result())
             future.release()  # the worker drops this partition's counts
             advance(rows)
