@@ -20,13 +20,16 @@ device, API logins and short sessions a little. Drawing is vectorised: a million
 from __future__ import annotations
 
 from functools import cache
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from logins.scenarios import BASELINE, UNSEEN_COUNTRY, Scenario, get_scenario
 from logins.schema import (BASE_TAKEOVER_RATE, COUNTRIES, DEVICE_TYPES, FEATURE_NAMES, LABEL, LOGIN_CHANNELS,
                            MAX_FAILED_ATTEMPTS, MAX_SESSION_S)
+
+if TYPE_CHECKING:  # imported where a frame is built: the service's supervisor imports `logins` (the schema) only
+    import pandas as pd
 
 # Share of training logins per country, in COUNTRIES order: a service whose customers are mostly in the US and
 # western Europe.
@@ -161,6 +164,8 @@ def _takeover_probability(x: dict[str, np.ndarray], sc: Scenario, noise: np.ndar
 
 
 def _frame(x: dict[str, np.ndarray], label: np.ndarray, with_unseen_country: bool) -> pd.DataFrame:
+    import pandas as pd
+
     countries = [*COUNTRIES, UNSEEN_COUNTRY] if with_unseen_country else list(COUNTRIES)
     columns = dict(x)
     columns["country"] = pd.Categorical.from_codes(x["country"], countries)
