@@ -41,12 +41,13 @@ test-unit: install
 	$(PY) -m pytest tests/unit -q
 
 # test files run in parallel processes (pytest-xdist), each file's tests in one process (module-scoped servers are
-# shared within a file): the suite mostly waits on servers and the e2e alert paths, so 3 processes pay on 2 cores
+# shared within a file): the suite mostly waits on servers and the e2e alert paths, so 3 processes pay on 2 cores.
+# --no-loadscope-reorder keeps pytest's order (tests/e2e first): the longest files start first instead of last
 TEST_WORKERS ?= 3
 
 test: install model check-config  ## everything CI runs; it must leave every tracked file as it found it
 	@mkdir -p .run && git status --porcelain > .run/status-before-test 2>/dev/null || true
-	$(PY) -m pytest tests -q -n $(TEST_WORKERS) --dist loadfile
+	$(PY) -m pytest tests -q -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 	@git status --porcelain 2>/dev/null | diff -u .run/status-before-test - || { echo "make test changed the files above"; exit 1; }
 
 bench: install model  ## write BENCHMARKS.md

@@ -46,7 +46,9 @@ def check_spans_and_reports(exporter, client) -> Publisher:
 
     started = time.perf_counter()
     status, body = report(exporter, "hours=168")
-    assert status == 200 and time.perf_counter() - started < 1.0
+    # a bound, not a timing (speed is bench/'s): a week's report merges minute profiles, it does not read raw samples;
+    # 1 s failed at 1.3-1.9 s with `make test`'s files in parallel on a loaded 2-core machine
+    assert status == 200 and time.perf_counter() - started < 10.0
     by_version = {m["model_version"]: m for m in body["models"]}
     assert by_version["drifted"]["predictions"] == 3000 and by_version["drifted"]["features"]["amount"]["drifted"]
     now = time.time()
