@@ -151,7 +151,9 @@ def main(argv: list[str] | None = None) -> None:
             f"Locust running the demo (20 rps on both models, the drift after 60 s), every process sampled every 5 s from "
             f"{args.warmup:g} s to {args.seconds:g} s of load. Each row is the process's peak RSS (what the issue counts) and "
             "PSS (shared pages split between processes); the total is the peak of the per-sample sum. Limit: "
-            f"{SPEC_LIMIT_MB} MB RSS without Grafana (the spec's ~900 MB with Grafana's ~150 MB).\n\n"
+            f"{SPEC_LIMIT_MB} MB RSS without Grafana (the spec's ~900 MB with Grafana's ~150 MB)."
+            + (" Before and after were measured one after the other on the same machine, the 'before' on the older code in a "
+               "worktree of its own with the same virtualenv and model store." if before else "") + "\n\n"
             + table(after, before, f"`{rev}`"))
     write_section("stack_memory", "Native stack memory (`bench/stack_memory.py`)", text)
     print(text)
