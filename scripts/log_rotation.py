@@ -70,8 +70,9 @@ def copy(lines: Iterable[bytes], target: RotatingFile) -> None:
 class Stream:
     """One server's output pipe: whole lines go to its file; a partial line waits for its end (or for the limit)."""
 
-    def __init__(self, target: RotatingFile) -> None:
+    def __init__(self, target: RotatingFile | None) -> None:
         self.target, self.pending = target, b""
+        self.broken = target is None  # a log that cannot be written: its output is read and dropped
 
     def feed(self, chunk: bytes) -> None:
         *lines, self.pending = (self.pending + chunk).split(b"\n")
@@ -86,6 +87,18 @@ class Stream:
         if self.pending:
             self.target.write_line(self.pending)
         self.target.close()
+
+
+def feed_or_discard(stream: Stream, chunk: bytes) -> None:
+    """One log that cannot be written (its folder deleted, a full disk) must not stop the hub, which every other server
+    writes through: that server's output is read on and dropped (the server never blocks on a full pipe)."""
+    if stream.broken:
+        return
+    try:
+        stream.feed(chunk)
+    except OSError as exc:
+        stream.broken = True
+        print(f"log_rotation: {stream.target.path}: {exc}; its output is dropped from now on", file=sys.stderr, flush=True)
 
 
 def serve(control: socket.socket) -> None:
@@ -104,17 +117,25 @@ def serve(control: socket.socket) -> None:
                     control_open = False
                     continue
                 spec = json.loads(message)
-                target = RotatingFile(Path(spec["path"]), int(spec["max_bytes"]), int(spec["backups"]))
-                selector.register(fds[0], selectors.EVENT_READ, Stream(target))
+                try:
+                    stream = Stream(RotatingFile(Path(spec["path"]), int(spec["max_bytes"]), int(spec["backups"])))
+                except OSError as exc:
+                    stream = Stream(None)
+                    print(f"log_rotation: {spec['path']}: {exc}; its output is dropped", file=sys.stderr, flush=True)
+                selector.register(fds[0], selectors.EVENT_READ, stream)
                 streams += 1
                 continue
             chunk = os.read(key.fd, 1 << 16)
             if chunk:
-                key.data.feed(chunk)
+                feed_or_discard(key.data, chunk)
             else:  # the server and every process holding its output have exited
                 selector.unregister(key.fd)
                 os.close(key.fd)
-                key.data.close()
+                if not key.data.broken:
+                    try:
+                        key.data.close()
+                    except OSError:
+                        pass
                 streams -= 1
 
 

@@ -127,12 +127,14 @@ class LogHub:
     """The one `scripts.log_rotation --hub` process that writes every server's log: each server's output is a pipe
     whose read end is handed to the hub over a Unix socket (one process for all logs, not one per server)."""
 
-    def __init__(self) -> None:
+    def __init__(self, log_dir: Path) -> None:
         self.control, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         try:
-            # its own session: `make down` stops the servers' groups; the hub ends when their output closes
-            self.proc = subprocess.Popen([PYTHON, "-m", "scripts.log_rotation", "--hub"], stdin=theirs.fileno(), cwd=ROOT,
-                                         start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            # its own session: `make down` stops the servers' groups; the hub ends when their output closes. Its own
+            # output is only a line per log it cannot write.
+            with open(log_dir / "log_rotation.log", "ab") as errors:
+                self.proc = subprocess.Popen([PYTHON, "-m", "scripts.log_rotation", "--hub"], stdin=theirs.fileno(),
+                                             cwd=ROOT, start_new_session=True, stdout=errors, stderr=errors)
         finally:
             theirs.close()
 
@@ -158,10 +160,11 @@ class LogHub:
 _log_hub: LogHub | None = None
 
 
-def log_hub() -> LogHub:
+def log_hub(log_dir: Path) -> LogHub:
+    """The hub (started with the first rotated log, its own errors in that log's folder)."""
     global _log_hub
     if _log_hub is None or _log_hub.proc.poll() is not None:
-        _log_hub = LogHub()
+        _log_hub = LogHub(log_dir)
     return _log_hub
 
 
@@ -181,7 +184,7 @@ def _spawn(name: str, args: list[str], log_dir: Path, env: dict | None = None, c
         with open(log, "ab") as out:
             proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, env=full_env, cwd=cwd, start_new_session=True)
         return proc, log
-    out = log_hub().pipe_to(log, log_rotation)
+    out = log_hub(log_dir).pipe_to(log, log_rotation)
     try:
         proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, env=full_env, cwd=cwd, start_new_session=True)
     finally:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -70,7 +71,7 @@ def test_servers_spawned_with_rotation_write_through_one_process_that_ends_with_
         time.sleep(0.1)
     assert hub not in rotators(), "the hub exits when every server's output has closed"
     for name, (_, log) in procs.items():
-        assert sorted(p.name for p in log.parent.iterdir()) == [f"{name}.log", f"{name}.log.1"]
+        assert sorted(p.name for p in log.parent.iterdir() if p.name != "log_rotation.log") == [f"{name}.log", f"{name}.log.1"]
         assert log.read_text().splitlines()[-1] == "00299 " + "z" * 40
         assert log.stat().st_size <= 2000 and (log.parent / f"{name}.log.1").stat().st_size <= 2000
 
@@ -88,3 +89,18 @@ def test_a_partial_line_waits_for_its_end_and_an_endless_one_is_cut_at_the_limit
     stream.close()
     assert (tmp_path / "svc.log.1").read_bytes() == b"second" + b"x" * 150 + b"\n", "cut whole, in a file of its own"
     assert log.read_bytes() == b"tail", "what is left at the end is written"
+
+
+def test_a_log_that_cannot_be_written_does_not_stop_the_others(tmp_path, monkeypatch):
+    monkeypatch.setattr(servers, "log_rotation", servers.LogRotation(max_bytes=300, backups=1))
+    monkeypatch.setattr(servers, "_log_hub", None)
+    script = "import sys, time; time.sleep(1.5)\nfor i in range(50): print(f'{i:05d}', 'z' * 40, flush=True); time.sleep(0.02)"
+    kept, log = servers._spawn("kept", [sys.executable, "-c", script], tmp_path / "kept")
+    doomed, _ = servers._spawn("doomed", [sys.executable, "-c", script], tmp_path / "doomed")
+    hub = servers._log_hub.proc
+    shutil.rmtree(tmp_path / "doomed")  # its first rotation fails: no folder to rename in
+    assert doomed.wait(20) == 0 and kept.wait(20) == 0, "no server is stopped by a broken pipe"
+    servers.close_log_hub()
+    assert hub.wait(10) == 0
+    assert log.read_text().splitlines()[-1] == "00049 " + "z" * 40, "the other server's log is whole to its end"
+    assert "doomed.log" in (tmp_path / "kept" / "log_rotation.log").read_text(), "the hub says which log it dropped"
