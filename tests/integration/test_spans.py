@@ -44,11 +44,9 @@ def check_spans_and_reports(exporter, client) -> Publisher:
                    if hasattr(client, "get_nodes") else client.scan_iter(match=keys.profile(0).replace(":0", ":*")))
     assert minutes and all(0 < client.ttl(k) <= 7 * 24 * 3600 + 120 for k in minutes)
 
-    started = time.perf_counter()
+    # its speed is bench/multiwindow.py's (the 168 h report); a test only checks what it answers
     status, body = report(exporter, "hours=168")
-    # a bound, not a timing (speed is bench/'s): a week's report merges minute profiles, it does not read raw samples;
-    # 1 s failed at 1.3-1.9 s with `make test`'s files in parallel on a loaded 2-core machine
-    assert status == 200 and time.perf_counter() - started < 10.0
+    assert status == 200
     by_version = {m["model_version"]: m for m in body["models"]}
     assert by_version["drifted"]["predictions"] == 3000 and by_version["drifted"]["features"]["amount"]["drifted"]
     now = time.time()
