@@ -12,7 +12,6 @@ import os
 
 import bentoml
 import numpy as np
-import xgboost as xgb
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -21,7 +20,7 @@ from starlette.routing import Route
 from bento_service.guard import RequestGuard, install_known_route_metrics
 from bento_service.metrics import PrometheusShadowCounters
 from bento_service.model_schemas import ACTION_TEMPLATES, ACTIONS, MODELS_ROUTE
-from bento_service.model_store import model_tag, predict_scores
+from bento_service.model_store import import_xgboost_without_sklearn, model_tag, predict_scores
 from bento_service.models_api import CATALOGUE, ServedModel, action_endpoint, list_models, publisher_config
 from bento_service.registry import FRAUD, MODELS
 from bento_service.versions import ShadowScorer
@@ -87,6 +86,7 @@ class ModelService(RegisteredModels):
 
     def __init__(self) -> None:
         global _service
+        import_xgboost_without_sklearn()  # the worker serves Boosters: ~125 MB less (bento_service/model_store.py)
         config = publisher_config()
         shadow = ShadowScorer(counters=PrometheusShadowCounters()).start()
         for name in MODELS:
@@ -124,6 +124,8 @@ class ModelService(RegisteredModels):
     @bentoml.api(route="/api/v1/explain", input_spec=Transaction)
     async def explain(self, transaction_id: str, features) -> Explanation:
         """Exact TreeSHAP contributions in log-odds: base_value + sum(contributions) = logit(fraud_probability)."""
+        import xgboost as xgb  # loaded by then (model_store.load_booster): not in the supervisor (issue 24)
+
         rows = feature_matrix([features])
         served = self.versions.answering(transaction_id)
         contribs = served.booster.predict(xgb.DMatrix(rows, feature_names=list(FEATURE_NAMES)), pred_contribs=True)[0]

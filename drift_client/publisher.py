@@ -24,7 +24,6 @@ from collections import deque
 from dataclasses import dataclass
 
 import numpy as np
-import redis
 
 from contracts import redis_layout as layout
 from contracts.redis_client import connect
@@ -141,6 +140,8 @@ class SamplePublisher:
 
     def flush(self) -> None:
         """Send what is buffered in one script call; count every sample once, as published or dropped."""
+        import redis  # here (cached after the first flush): the service's supervisor imports this module, not the client
+
         predictions = self._drain(self._predictions)
         labels = self._drain(self._labels)
         n = len(predictions) + len(labels)
