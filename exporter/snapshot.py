@@ -117,7 +117,8 @@ def compute(window: Window, policy: Policy, now: float | None = None, malformed_
         snap.prediction_drift = {"psi": score.psi, "ks_statistic": score.results["ks"].statistic,
                                  "ks_pvalue": score.results["ks"].pvalue, "drifted": score.drifted}
     degraded = bool(snap.performance) and performance_dropped(snap.performance, snap.reference_performance_lower_bound, policy)
-    snap.health_status = health_status({f: v.psi for f, v in verdicts.items()}, flags, score_drifted, degraded, policy,
+    counted_psi = {f: v.psi for f, v in verdicts.items() if v.psi_counts}  # PSI alone on a small window is noise
+    snap.health_status = health_status(counted_psi, flags, score_drifted, degraded, policy,
                                        {f: v.quality_flagged for f, v in verdicts.items()},
                                        {f: v.all_missing for f, v in verdicts.items()})
     return snap

@@ -2,7 +2,9 @@
 
 Inference, column by column (excluding the score and label columns):
 - bool, or numbers that are all 0 or 1: `binary`;
-- integers (or integral floats) with at most MAX_VALUE_BINS distinct values: `discrete`;
+- integers (or integral floats) with few distinct values: `discrete` (at most FEW_VALUES of them, or up to
+  MAX_VALUE_BINS when there are at least ROWS_PER_VALUE rows per value: ages with ~55 distinct values in 221 rows are
+  `numeric`, else their one-bin-per-value PSI judges noise; docs/design.md, "Small and integer-valued data");
 - other numbers: `numeric`;
 - strings or pandas categories: `categorical`, with at most `max_categories` distinct values (a column with more
   is an identifier, not a feature: refused with a message);
@@ -27,6 +29,8 @@ if TYPE_CHECKING:  # imported where a data frame is handled (report.core)
     import pandas as pd
 
 MAX_CATEGORIES = 1000  # distinct values a categorical column may have (its bins, and the report's bars)
+FEW_VALUES = 10  # an integer column with at most this many distinct values is discrete whatever the rows
+ROWS_PER_VALUE = 10  # else discrete only with at least this many rows per distinct value (and <= MAX_VALUE_BINS)
 
 
 def infer_schema(frame: pd.DataFrame, exclude: Iterable[str] = (), max_categories: int = MAX_CATEGORIES,
@@ -60,14 +64,19 @@ def infer_feature(column: pd.Series, name: str, max_categories: int = MAX_CATEGO
 
 
 def numeric_kind(values: np.ndarray) -> str:
-    """binary (0/1), discrete (integers, at most MAX_VALUE_BINS of them) or numeric: a number column's kind."""
+    """binary (0/1), discrete (integers, few of them for the rows) or numeric: a number column's kind.
+
+    >>> numeric_kind(np.arange(200) % 20.0), numeric_kind(np.arange(200) % 55.0), numeric_kind(np.arange(2000) % 55.0)
+    ('discrete', 'numeric', 'discrete')
+    """
     values = values[np.isfinite(values)]
     if not np.all(values == np.round(values)):  # fractions: numeric, without sorting the column for its values
         return "numeric"
     distinct = np.unique(values)
     if len(distinct) and set(distinct.tolist()) <= {0.0, 1.0}:
         return "binary"
-    return "discrete" if len(distinct) <= MAX_VALUE_BINS else "numeric"
+    few = len(distinct) <= max(FEW_VALUES, len(values) / ROWS_PER_VALUE)
+    return "discrete" if few and len(distinct) <= MAX_VALUE_BINS else "numeric"
 
 
 def check_columns(frame: pd.DataFrame, schema: ModelSchema, source: str, extra_allowed: Iterable[str] = (),

@@ -6,7 +6,10 @@ for numeric, PSI + chi-square for discrete, binary and categorical); it drifts w
 the data-quality checks included, shares one family-wise level `ks_threshold` per refresh (weighted Bonferroni: the
 quality checks get `quality_level_share` of it, the drift tests the rest, each divided by its number of tests and
 windows) and needs its effect size at a floor, so that large windows do not flag shifts nobody cares about.
-PSI is always computed (severity and attribution use it), and flags only where it is one of the feature's tests.
+PSI is always computed (severity and attribution use it), over pooled bins (detectors/psi.py), and flags only where
+it is one of the feature's tests. Where a feature (or the score) also has p-value tests, PSI counts (its flag, and
+its warning and critical bands in the health) only when one of them is significant after correction: on small
+windows PSI alone is noise (docs/design.md, "Small and integer-valued data").
 The score is judged alone (one family) by PSI and KS. Why these rules: docs/design.md, "The drift rule".
 """
 from __future__ import annotations
@@ -21,7 +24,7 @@ from exporter.detectors import chi_square, jensen_shannon, ks, psi, quality, qua
 from exporter.detectors.quality import QualityCheck
 from exporter.detectors.base import REGISTRY, DriftTest, TestResult, make, register
 from exporter.monitoring_config import ConfigError, MonitoringConfig
-from exporter.stats import psi as psi_value
+from exporter.detectors.psi import pooled_psi
 from exporter.window import ColumnCounts, ColumnReference
 
 __all__ = ["REGISTRY", "DriftTest", "TestResult", "register", "ModelDetectors", "FeatureVerdict", "health_status",
@@ -39,6 +42,13 @@ class FeatureVerdict:
     significant_by: list[str] = field(default_factory=list)  # p-value tests significant after correction, floor aside
     quality: dict[str, QualityCheck] = field(default_factory=dict)
     all_missing: bool = False  # every value of the window was missing
+    tested: bool = False  # the feature has a p-value test (then PSI counts only where one is significant)
+
+    @property
+    def psi_counts(self) -> bool:
+        """Whether this PSI may flag and set the health's bands: always without p-value tests, else only with a
+        significant one."""
+        return not self.tested or bool(self.significant_by)
 
     @property
     def drifted(self) -> bool:
@@ -92,14 +102,17 @@ class ModelDetectors:
 
 
 def _verdict(tests: list[DriftTest], reference: ColumnReference, counts: ColumnCounts, family: float) -> FeatureVerdict:
-    verdict = FeatureVerdict(psi_value(reference.proportions, counts.bins))
+    verdict = FeatureVerdict(pooled_psi(reference, counts.bins))
     for test in tests:
         result = test.compute(reference, counts)
         verdict.results[test.name] = result
+        verdict.tested = verdict.tested or test.has_pvalue
         if test.flags(result, family):
             verdict.flagged_by.append(test.name)
         if test.has_pvalue and result.pvalue < test.params["level"] / max(family, 1):
             verdict.significant_by.append(test.name)
+    if not verdict.psi_counts:  # PSI beside p-value tests flags only with a significant one
+        verdict.flagged_by = [t for t in verdict.flagged_by if t != "psi"]
     return verdict
 
 
