@@ -13,8 +13,6 @@ integer-valued data".
 >>> reference = ColumnReference(Bins([0.5], [0.5, 0.5], 1000), sample=[0.0, 1.0])
 >>> round(PSI(threshold=0.2).compute(reference, reference.counts(np.array([1.0] * 40 + [0.0] * 10))).statistic, 4)
 0.4159
->>> PSI(threshold=0.2).compute(reference, reference.counts(np.array([1.0, 1.0, 1.0, 1.0, 0.0]))).statistic  # 5 rows: one pool
-0.0
 """
 from __future__ import annotations
 
