@@ -48,7 +48,7 @@ def count(name: str, splits: int) -> dict:
         reference, current = df.iloc[order[:half]].reset_index(drop=True), df.iloc[order[half:]].reset_index(drop=True)
         report = DriftReport.compare(reference, current, policy=policy)
         out["flagged"] += report.drift_found
-        out["unhealthy"] += report.snapshot.health_status > 0
+        out["unhealthy"] += (report.snapshot.health_status or 0) > 0
         for feature in report.drifted_features():
             out["features"][feature] = out["features"].get(feature, 0) + 1
         shifted = current.copy()

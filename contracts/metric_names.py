@@ -46,6 +46,7 @@ EXPORTER_REDIS_UP = "ml_exporter_redis_up"
 EXPORTER_CYCLE_DURATION = "ml_exporter_cycle_duration_seconds"
 EXPORTER_LAST_SUCCESS = "ml_exporter_last_success_timestamp_seconds"
 EXPORTER_MALFORMED_ENTRIES = "ml_exporter_malformed_entries_total"
+EXPORTER_SCHEMA_MISMATCH = "ml_exporter_schema_mismatch_total"  # prediction batches refused, by reason
 
 SERVICE_SAMPLES = "ml_monitoring_samples"  # prometheus_client appends _total: ml_monitoring_samples_total{outcome}
 SERVICE_REDIS_UP = "ml_monitoring_redis_up"

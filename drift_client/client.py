@@ -8,13 +8,14 @@ sample counted once as published or dropped. If Redis is down, logging costs not
 from __future__ import annotations
 
 import datetime as dt
+import json
 from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 
-from contracts import redis_layout as layout
-from contracts.reference_profile import ReferenceProfile
-from contracts.schema import ModelSchema
+from drift_client import redis_layout as layout
+from drift_client.reference_profile import ReferenceProfile, score_edges
+from drift_client.schema import FeatureSpec, ModelSchema
 from drift_client.publisher import Counters, PublisherConfig, SamplePublisher
 
 
@@ -32,11 +33,12 @@ class DriftClient:
         self.model_name = model_name
         self.model_version = model_version
         self.schema = schema
+        check_schema(schema, reference_profile_json)
         config = config or PublisherConfig(redis_url=redis_url or None)
         if config.redis_url != (redis_url or None):
             config = PublisherConfig(**{**config.__dict__, "redis_url": redis_url or None})
         self.keys = layout.Keys(model_name, model_version, config.prefix)
-        self.publisher = SamplePublisher(config, self.keys, reference_profile_json, counters)
+        self.publisher = SamplePublisher(config, self.keys, reference_profile_json, counters, schema.fingerprint())
 
     @property
     def enabled(self) -> bool:
@@ -82,6 +84,21 @@ class DriftClient:
         return self.schema.encode_rows(rows)
 
 
+def check_schema(schema: ModelSchema, reference_profile_json: str) -> None:
+    """A clear ValueError when `schema` is not the one the reference profile was built with: the exporter would read
+    every sample's columns with the profile's meaning (two features swapped look like drift on both)."""
+    try:
+        data = json.loads(reference_profile_json)
+        theirs = ModelSchema.from_list(data["schema"]) if data.get("schema") is not None else \
+            ModelSchema(tuple(FeatureSpec(f, "numeric") for f in data["features"]))
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:
+        raise ValueError(f"reference_profile_json is not a reference profile (ReferenceProfile.to_json()): "
+                         f"{type(exc).__name__}: {exc}") from None
+    if schema.fingerprint() != data.get("schema_fingerprint", theirs.fingerprint()):
+        raise ValueError(f"the client's schema differs from the reference profile's ({data.get('model_name')} "
+                         f"{data.get('model_version')}): {'; '.join(schema.differences(theirs))}")
+
+
 def profile_from_training(train_df, scores: Iterable[float] | np.ndarray | None, labels: Iterable[int] | np.ndarray | None,
                           schema: ModelSchema, *, model_name: str, model_version: str, metrics: dict | None = None,
                           importance: Mapping[str, float] | None = None, threshold: float = 0.5,
@@ -96,8 +113,6 @@ def profile_from_training(train_df, scores: Iterable[float] | np.ndarray | None,
     `{"roc_auc": exporter.comparison.roc_auc_interval(y_test, scores_test)[0]}`) is what ModelPerformanceDegraded
     compares with; the figure itself without it.
     """
-    from transactions.estimation import score_edges  # the estimator's score bins (maths only)
-
     names = list(schema.names)
     missing = [n for n in names if n not in train_df.columns]
     if missing:

@@ -26,8 +26,8 @@ from dataclasses import dataclass
 import numpy as np
 import redis
 
-from contracts import redis_layout as layout
-from contracts.redis_client import connect
+from drift_client import redis_layout as layout
+from drift_client.redis_client import connect
 from drift_client.worker import PeriodicWorker
 
 log = logging.getLogger(__name__)
@@ -73,8 +73,10 @@ class Counters:
 
 
 class SamplePublisher:
-    def __init__(self, config: PublisherConfig, keys: layout.Keys, reference_json: str, counters: Counters | None = None):
+    def __init__(self, config: PublisherConfig, keys: layout.Keys, reference_json: str, counters: Counters | None = None,
+                 schema_fingerprint: str = ""):
         self.config = config
+        self.schema_fingerprint = schema_fingerprint  # carried by every prediction batch (the exporter checks it)
         self.keys = keys
         self.reference_json = reference_json
         self.counters = counters or Counters()
@@ -191,7 +193,7 @@ class SamplePublisher:
         if predictions:
             ids, times, rows, scores = zip(*predictions)
             batch = layout.PredictionBatch(list(ids), np.array(times), np.stack(rows), np.array(scores, dtype=np.float32))
-            prediction_fields = [x for kv in layout.encode_predictions(batch).items() for x in kv]
+            prediction_fields = [x for kv in layout.encode_predictions(batch, self.schema_fingerprint).items() for x in kv]
         args += [len(prediction_fields), *prediction_fields]
         if labels:
             ids, times, values = zip(*labels)

@@ -66,11 +66,18 @@ class DriftCollector(Collector):
         }
         malformed = CounterMetricFamily(names.EXPORTER_MALFORMED_ENTRIES.removesuffix("_total"),
                                         "Redis entries or rows skipped because they could not be decoded", labels=MODEL)
+        refused = CounterMetricFamily(names.EXPORTER_SCHEMA_MISMATCH.removesuffix("_total"),
+                                      "Prediction batches refused because their publisher's schema is not the reference "
+                                      "profile's (reason: width, fingerprint); the version is not judged meanwhile",
+                                      labels=[*MODEL, "reason"])
         for s in snaps:
             model = [s.model_name, s.model_version]
+            for reason in ("width", "fingerprint"):
+                refused.add_metric([*model, reason], s.refused_batches.get(reason, 0))
             fam["samples"].add_metric([*model, "predictions"], s.predictions)
             fam["samples"].add_metric([*model, "labels"], s.labels)
-            fam["health"].add_metric(model, s.health_status)
+            if s.health_status is not None:  # absent while not judged: never healthy by default (DriftNotJudged says why)
+                fam["health"].add_metric(model, s.health_status)
             fam["info"].add_metric([*model, s.trained_at], 1)
             malformed.add_metric(model, s.malformed_entries + s.skipped_rows)
             for metric, value in s.reference_performance.items():
@@ -124,6 +131,7 @@ class DriftCollector(Collector):
         yield from fam.values()
         yield from self._spans()
         yield malformed
+        yield refused
         yield from self._own_health()
 
     def _spans(self) -> Iterable:

@@ -67,7 +67,12 @@ class ModelSnapshot:
     estimated_performance_gap: dict[str, float] = field(default_factory=dict)  # realized - estimated
     prediction_positive_ratio: float = math.nan
     label_positive_ratio: float = math.nan
-    health_status: int = 0
+    # None while the window is not judged (too few predictions, none at all, or a publisher's schema refused):
+    # never 0 (healthy) for a version nobody judged; `not_judged_reason` says why (docs/design.md, "Not judged")
+    health_status: int | None = None
+    judged: bool = False
+    not_judged_reason: str = ""
+    refused_batches: dict[str, int] = field(default_factory=dict)  # reason -> prediction batches refused (schema)
     skipped_rows: int = 0
     malformed_entries: int = 0
 
@@ -76,10 +81,12 @@ class ModelSnapshot:
 
 
 def compute(window: Window, policy: Policy, now: float | None = None, malformed_entries: int = 0,
-            detectors: ModelDetectors | None = None) -> ModelSnapshot:
+            detectors: ModelDetectors | None = None, refused: str = "") -> ModelSnapshot:
     """Every figure of one window (drift figures only when it holds at least min_window_samples predictions).
 
     `window` is the exporter's `Window` or anything that reads the same (report.tally.Tally: a data frame's counts).
+    `refused`: why the stream's batches were refused within the window ("schema_mismatch"), if they were: the
+    version is then not judged, whatever the rest of its window holds.
     """
     profile = window.profile
     labels, scores = window.labelled()
@@ -97,8 +104,13 @@ def compute(window: Window, policy: Policy, now: float | None = None, malformed_
         snap.label_positive_ratio = float(labels.mean())
     if len(labels) >= policy.min_labelled_samples and labels.sum() >= policy.min_labelled_positives:
         snap.performance = classification_metrics(labels, scores, profile.threshold, sorted_by_score=True)
-    if not snap.enough_samples:
+    if refused:
+        snap.not_judged_reason = refused
         return snap
+    if not snap.enough_samples:
+        snap.not_judged_reason = "too_few_samples"
+        return snap
+    snap.judged = True
     scored = SCORE in window.columns  # an offline report of input data alone has no score column
     if scored:
         _add_estimate(snap, window)

@@ -32,6 +32,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from drift_client.reference_profile import score_edges  # noqa: F401  (the score bins: the client builds profiles with them)
+
 METRICS = ("roc_auc", "average_precision", "precision", "recall", "f1")
 INTERVAL_DRAWS = 400
 INTERVAL_LEVEL = 0.95
@@ -164,18 +166,6 @@ def reliability(probabilities: np.ndarray, labels: np.ndarray, bins: int = 10) -
 
 
 # ---------------------------------------------------------------- score bins and the estimate
-
-def score_edges(reference_scores: np.ndarray, threshold: float, quantile_bins: int = 400,
-                logit_points: int = 193, tail_points: int = 30) -> np.ndarray:
-    """Fine bin edges for the score: quantiles of the test split's scores (resolution where traffic is), finer
-    quantiles in its top 0.5% (average precision is decided there), a grid uniform in log-odds from 1e-6 to
-    1 - 1e-6 (resolution wherever drift moves the scores), and the threshold."""
-    ref = np.asarray(reference_scores, float)
-    levels = np.r_[np.linspace(0, 1, quantile_bins + 1)[1:-1], 1 - np.logspace(-2.3, -4.5, tail_points)]
-    quantiles = np.quantile(ref, levels)
-    grid = 1 / (1 + np.exp(-np.linspace(-np.log(1e6), np.log(1e6), logit_points)))
-    return np.unique(np.r_[quantiles.astype(np.float32), grid.astype(np.float32), np.float32(threshold)].astype(float))
-
 
 def threshold_edge(threshold: float) -> float:
     """The threshold as the service compares it: numpy compares a float32 score with a Python float in float32

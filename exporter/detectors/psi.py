@@ -1,8 +1,8 @@
 """Population Stability Index over the reference bins, the sparse ones pooled.
 
 A bin whose expected count is small makes PSI judge noise: its share in a window of a few hundred rows is 0 or a
-few times the reference's, and ln(c / r) is large either way (PSI over ~60 one-value bins of 221 ages exceeded 0.25
-on every random half of the same data). So PSI is computed over the table that chi-square pools
+few times the reference's, and ln(c / r) is large either way (PSI over ~60 one-value bins of 221 ages was over the
+critical threshold on every random half of the same data). So PSI is computed over the table that chi-square pools
 (`chi_square.pooled_table`: the sparsest bins into one until every expected count is at least MIN_EXPECTED). At
 production window sizes no bin is that sparse, and the figure is the plain PSI. docs/design.md, "Small and
 integer-valued data".

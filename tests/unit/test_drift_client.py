@@ -37,8 +37,13 @@ def test_profile_from_training_names_missing_columns(train):
         profile_from_training(train.drop(columns=["country"]), None, None, SCHEMA, model_name="m", model_version="1")
 
 
+def reference_json(train) -> str:
+    """The profile the client checks its schema against (issue 22: it must be the schema's own)."""
+    return profile_from_training(train, None, None, SCHEMA, model_name="m", model_version="1").to_json()
+
+
 def test_rows_are_encoded_by_the_schema_in_any_form(train):
-    client = DriftClient(None, "m", "1", SCHEMA, "{}")
+    client = DriftClient(None, "m", "1", SCHEMA, reference_json(train))
     part = train.head(5)
     records = part[list(SCHEMA.names)].to_dict("records")
     expected = SCHEMA.encode_frame(part)
@@ -51,7 +56,7 @@ def test_rows_are_encoded_by_the_schema_in_any_form(train):
 
 
 def test_a_client_without_redis_is_off_and_checks_its_arguments(train):
-    client = DriftClient("", "m", "1", SCHEMA, "{}").start()
+    client = DriftClient("", "m", "1", SCHEMA, reference_json(train)).start()
     assert not client.enabled
     client.log_prediction("a", train.iloc[0].to_dict(), 0.5)
     with pytest.raises(ValueError, match="must match"):
