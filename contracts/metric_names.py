@@ -50,6 +50,7 @@ EXPORTER_SCHEMA_MISMATCH = "ml_exporter_schema_mismatch_total"  # prediction bat
 
 SERVICE_SAMPLES = "ml_monitoring_samples"  # prometheus_client appends _total: ml_monitoring_samples_total{outcome}
 SERVICE_REDIS_UP = "ml_monitoring_redis_up"
+SERVICE_INVALID_SAMPLES = "ml_monitoring_invalid_samples"  # _total{reason}: problems the client found in rows (drift_client/validation.py)
 # Shadow mode: the challenger's scoring off the request path, label `outcome` (scored | dropped | failed); dropped
 # when its bounded queue is full (the answer never waits for it).
 SERVICE_SHADOW_PREDICTIONS = "ml_monitoring_shadow_predictions"  # _total

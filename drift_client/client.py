@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from typing import Any, Iterable, Mapping, Sequence
+import logging
+import math
+import time
+from typing import Any, Iterable, Mapping, Optional, Sequence
 
 import numpy as np
 
@@ -17,28 +20,40 @@ from drift_client import redis_layout as layout
 from drift_client.reference_profile import ReferenceProfile, score_edges
 from drift_client.schema import FeatureSpec, ModelSchema
 from drift_client.publisher import Counters, PublisherConfig, SamplePublisher
+from drift_client.validation import Problems, encode_frame, encode_rows, valid_scores
+
+log = logging.getLogger(__name__)
+LOG_INTERVAL_SECONDS = 60  # one line per kind of problem per minute: a flood of bad rows must not flood the log
 
 
 class DriftClient:
     """Publishes one model version's predictions, labels and reference profile to Redis for the drift exporter.
 
-    `redis_url` None (or empty) turns publishing off: every call is then a no-op. `reference_profile_json` is
-    `ReferenceProfile.to_json()` of this model version (see `profile_from_training`); the exporter judges the
-    live samples against it.
+    `redis_url` None (or empty) turns publishing off (one INFO line says so): every call then only checks its rows.
+    `reference_profile_json` is `ReferenceProfile.to_json()` of this model version (see `profile_from_training`);
+    the exporter judges the live samples against it, and the client refuses to start (ValueError) when `schema`
+    is not the profile's own. Bad rows never raise into the caller (they are counted by reason in
+    `counters.invalid_counts` and logged once per reason per minute) unless `strict=True`.
     """
 
-    def __init__(self, redis_url: str | None, model_name: str, model_version: str, schema: ModelSchema,
-                 reference_profile_json: str, *, counters: Counters | None = None,
-                 config: PublisherConfig | None = None) -> None:
+    def __init__(self, redis_url: Optional[str], model_name: str, model_version: str, schema: ModelSchema,
+                 reference_profile_json: str, *, counters: Optional[Counters] = None,
+                 config: Optional[PublisherConfig] = None, strict: bool = False) -> None:
         self.model_name = model_name
         self.model_version = model_version
         self.schema = schema
+        self.strict = strict
         check_schema(schema, reference_profile_json)
         config = config or PublisherConfig(redis_url=redis_url or None)
         if config.redis_url != (redis_url or None):
             config = PublisherConfig(**{**config.__dict__, "redis_url": redis_url or None})
         self.keys = layout.Keys(model_name, model_version, config.prefix)
-        self.publisher = SamplePublisher(config, self.keys, reference_profile_json, counters, schema.fingerprint())
+        self.counters = counters or Counters()
+        self.publisher = SamplePublisher(config, self.keys, reference_profile_json, self.counters, schema.fingerprint())
+        self._logged: dict = {}  # reason -> time.monotonic() of its last log line
+        if not self.publisher.enabled:
+            log.info("drift client %s/%s: publishing is off (no Redis URL: set REDIS_URL or pass redis_url); rows "
+                     "are checked, nothing is sent", model_name, model_version)
 
     @property
     def enabled(self) -> bool:
@@ -57,31 +72,72 @@ class DriftClient:
         """One prediction: its id (labels join on it), its features by name, the model's score in [0, 1]."""
         self.log_predictions([prediction_id], [features], [score])
 
-    def log_predictions(self, ids: Sequence[str], rows: Any, scores: Sequence[float] | np.ndarray) -> None:
+    def log_predictions(self, ids: Sequence[str], rows: Any, scores: Any) -> None:
         """Many predictions: `rows` is a sequence of feature mappings, a pandas DataFrame with the schema's
         columns, or an already encoded float matrix (n x schema width, in schema order, categoricals as codes)."""
-        matrix = self.encode(rows)
-        scores = np.asarray(scores, np.float32).reshape(-1)
-        if not len(ids) == len(matrix) == len(scores):
-            raise ValueError(f"{len(ids)} ids, {len(matrix)} rows and {len(scores)} scores: they must match")
-        self.publisher.add_predictions(list(ids), matrix, scores)
+        problems = Problems(self.strict)
+        try:
+            matrix = self._encode(rows, problems)
+            scores = np.asarray(scores, np.float32).reshape(-1) if matrix is not None else None
+            if matrix is None or not len(ids) == len(matrix) == len(scores):
+                if matrix is not None:
+                    problems.add("length", "ids", f"{len(ids)} ids, {len(matrix)} rows and {len(scores)} scores: "
+                                 "they must match")
+                return
+            keep = valid_scores(scores, problems)
+            if not keep.all():
+                ids, matrix, scores = [i for i, k in zip(ids, keep) if k], matrix[keep], scores[keep]
+            if len(ids):
+                self.publisher.add_predictions(list(ids), matrix, scores)
+        except (TypeError, ValueError) as exc:  # e.g. scores that are not numbers
+            if self.strict:
+                raise
+            problems.add("shape", "scores", f"{type(exc).__name__}: {exc}")
+        finally:
+            self._record(problems)
 
     def log_label(self, prediction_id: str, label: int) -> None:
         """The ground truth (0 or 1) of an earlier prediction, when it arrives."""
-        if label not in (0, 1):
-            raise ValueError(f"label must be 0 or 1, got {label!r}")
-        self.publisher.add_label(prediction_id, int(label))
+        problems = Problems(self.strict)
+        try:
+            if isinstance(label, (bool, np.bool_)) or label not in (0, 1):
+                problems.add("label", "label", f"must be 0 or 1, got {label!r}")
+                return
+            self.publisher.add_label(prediction_id, int(label))
+        finally:
+            self._record(problems)
 
     def encode(self, rows: Any) -> np.ndarray:
-        """Rows -> the float32 matrix samples carry."""
+        """Rows -> the float32 matrix samples carry (each value checked; problems counted, or raised if strict)."""
+        problems = Problems(self.strict)
+        try:
+            matrix = self._encode(rows, problems)
+        finally:
+            self._record(problems)
+        return matrix if matrix is not None else np.empty((0, self.schema.width), np.float32)
+
+    def _encode(self, rows: Any, problems: Problems) -> Optional[np.ndarray]:
         if isinstance(rows, np.ndarray):
             matrix = np.asarray(rows, np.float32)
             if matrix.ndim != 2 or matrix.shape[1] != self.schema.width:
-                raise ValueError(f"an encoded matrix must be n x {self.schema.width}, got {matrix.shape}")
+                problems.add("shape", "rows", f"an encoded matrix must be n x {self.schema.width}, got {matrix.shape}")
+                return None
             return matrix
         if hasattr(rows, "columns"):  # a pandas DataFrame
-            return self.schema.encode_frame(rows)
-        return self.schema.encode_rows(rows)
+            return encode_frame(self.schema, rows, problems)
+        return encode_rows(self.schema, rows, problems)
+
+    def _record(self, problems: Problems) -> None:
+        """Count the problems; one WARNING per reason per LOG_INTERVAL_SECONDS."""
+        now = time.monotonic()
+        for reason, n in problems.counts.items():
+            self.counters.invalid(reason, n)
+            if now - self._logged.get(reason, -math.inf) >= LOG_INTERVAL_SECONDS:
+                self._logged[reason] = now
+                field, detail = problems.examples[reason]
+                log.warning("drift client %s/%s: invalid sample (%s) in %r: %s; counted in invalid[%s] (%d so far; "
+                            "the next such line in %d s at the earliest)", self.model_name, self.model_version, reason,
+                            field, detail, reason, self.counters.invalid_counts.get(reason, 0), LOG_INTERVAL_SECONDS)
 
 
 def check_schema(schema: ModelSchema, reference_profile_json: str) -> None:

@@ -18,6 +18,7 @@ When idle, a PING every `heartbeat_interval` keeps `redis_up` current.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 import uuid
 from collections import deque
@@ -46,6 +47,7 @@ class PublisherConfig:
     reference_check_interval: float = 30.0
     token_ttl_seconds: int = 600
     max_unresolved: int = 1000
+    log_interval: float = 60.0  # at most one "not published" warning per interval while Redis is down
 
 
 # Writes a batch once: the token is set first (NX); a batch whose token exists was already written.
@@ -65,11 +67,37 @@ return 1
 
 
 class Counters:
-    """Hooks that the service points at its Prometheus metrics (no-ops by default)."""
+    """What the client did with its samples, readable at any time: `published_total`, `dropped_total` (samples),
+    `invalid_counts` (problems by reason, drift_client/validation.py) and `redis_is_up` (None before the first
+    contact). A service mirrors them into its own metrics by overriding the methods and calling these too
+    (bento_service/metrics.py: `ml_monitoring_samples_total`, `ml_monitoring_redis_up`)."""
 
-    def published(self, n: int) -> None: ...
-    def dropped(self, n: int) -> None: ...
-    def redis_up(self, up: bool) -> None: ...
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.published_total = 0
+        self.dropped_total = 0
+        self.invalid_counts: dict[str, int] = {}
+        self.redis_is_up: "bool | None" = None
+
+    def published(self, n: int) -> None:
+        with self._lock:
+            self.published_total += n
+
+    def dropped(self, n: int) -> None:
+        with self._lock:
+            self.dropped_total += n
+
+    def invalid(self, reason: str, n: int) -> None:
+        with self._lock:
+            self.invalid_counts[reason] = self.invalid_counts.get(reason, 0) + n
+
+    def redis_up(self, up: bool) -> None:
+        self.redis_is_up = up
+
+    def as_dict(self) -> dict:
+        with self._lock:
+            return {"published": self.published_total, "dropped": self.dropped_total,
+                    "invalid": dict(self.invalid_counts), "redis_up": self.redis_is_up}
 
 
 class SamplePublisher:
@@ -86,6 +114,8 @@ class SamplePublisher:
         self._next_reference_check = 0.0
         self._next_heartbeat = 0.0
         self._unresolved: deque[tuple[str, int]] = deque()  # (token, samples) of sends with unknown outcome
+        self._next_warning = 0.0  # time.monotonic() before which Redis being down is not logged again
+        self._unsent = 0  # samples not sent since the last warning
         self._client = (
             connect(  # REDIS_URL + REDIS_PASSWORD_FILE, as every client
                 config.redis_url, socket_timeout=config.socket_timeout,
@@ -161,7 +191,19 @@ class SamplePublisher:
                 self._hold_unresolved(token, n)
             elif n:
                 self.counters.dropped(n)
-            log.warning("monitoring samples not published (%d): Redis unavailable: %s", n, exc)
+            self._warn_unavailable(n, exc)
+
+    def _warn_unavailable(self, n: int, exc: Exception) -> None:
+        """One WARNING per `log_interval` while samples cannot be sent; none while there is nothing to send (an idle
+        heartbeat failing is visible as redis_up 0, not as a line every second)."""
+        self._unsent += n
+        now = time.monotonic()
+        if not n or now < self._next_warning:
+            return
+        self._next_warning = now + self.config.log_interval
+        log.warning("monitoring samples not published (%d since the last line): Redis unavailable: %s; the next such "
+                    "line in %g s at the earliest", self._unsent, exc, self.config.log_interval)
+        self._unsent = 0
 
     def _hold_unresolved(self, token: str, n: int) -> None:
         """Keep a batch whose send timed out for resolution at the next contact (bounded: beyond, drop it)."""

@@ -51,16 +51,22 @@ def test_rows_are_encoded_by_the_schema_in_any_form(train):
     np.testing.assert_array_equal(client.encode(part), expected)
     np.testing.assert_array_equal(client.encode(expected), expected)
     assert client.encode([{**records[0], "country": "VN"}])[0, 0] == SCHEMA["country"].unseen_code
-    with pytest.raises(ValueError, match="n x 8"):
-        client.encode(np.zeros((2, 12)))
+    assert client.encode(np.zeros((2, 12))).shape == (0, 8)
+    assert client.counters.invalid_counts == {"unknown_category": 1, "shape": 1}  # VN above, then the width
+    with pytest.raises(ValueError, match="n x 8"):  # strict mode raises (issue 22: counted otherwise)
+        DriftClient(None, "m", "1", SCHEMA, reference_json(train), strict=True).encode(np.zeros((2, 12)))
 
 
 def test_a_client_without_redis_is_off_and_checks_its_arguments(train):
     client = DriftClient("", "m", "1", SCHEMA, reference_json(train)).start()
     assert not client.enabled
     client.log_prediction("a", train.iloc[0].to_dict(), 0.5)
+    client.log_predictions(["a", "b"], train.head(3), [0.1, 0.2, 0.3])  # counted, not raised (issue 22)
+    client.log_label("a", 2)
+    assert client.counters.invalid_counts == {"length": 1, "label": 1}
+    strict = DriftClient("", "m", "1", SCHEMA, reference_json(train), strict=True)
     with pytest.raises(ValueError, match="must match"):
-        client.log_predictions(["a", "b"], train.head(3), [0.1, 0.2, 0.3])
+        strict.log_predictions(["a", "b"], train.head(3), [0.1, 0.2, 0.3])
     with pytest.raises(ValueError, match="0 or 1"):
-        client.log_label("a", 2)
+        strict.log_label("a", 2)
     client.stop()
