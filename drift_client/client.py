@@ -1,8 +1,8 @@
 """`DriftClient`: what any Python service calls to have its model monitored, and `profile_from_training`.
 
 The client encodes each prediction's features with the model's declared schema (categoricals as their codes,
-contracts.schema) and hands them to a `SamplePublisher` (drift_client/publisher.py): an in-memory buffer that a
-background thread flushes to Redis (contracts.redis_layout), off the request path, with bounded memory and every
+drift_client.schema) and hands them to a `SamplePublisher` (drift_client/publisher.py): an in-memory buffer that a
+background thread flushes to Redis (drift_client.redis_layout), off the request path, with bounded memory and every
 sample counted once as published or dropped. If Redis is down, logging costs nothing and drops are counted.
 """
 from __future__ import annotations
@@ -161,24 +161,30 @@ def profile_from_training(train_df, scores: Iterable[float] | np.ndarray | None,
                           trained_at: str | None = None, calibrator: Mapping | None = None,
                           seed: int = 0, metric_lower_bounds: Mapping[str, float] | None = None) -> ReferenceProfile:
     """The reference profile of a model version from its training frame (the schema's columns; categoricals as
-    strings), its scores on held-out data and the training labels.
+    strings) or its encoded matrix (`ModelSchema.encode_rows`), its scores on held-out data and the training labels.
 
     `importance` (feature -> weight, e.g. mean |SHAP|) weighs drift attribution; equal weights without it.
-    `threshold` is the model's decision threshold; `calibrator` a `transactions.estimation.Calibrator.to_dict()`
+    `threshold` is the model's decision threshold; `calibrator` a `Calibrator.to_dict()` (transactions/estimation.py)
     (identity without it) for performance estimation before labels arrive. `metric_lower_bounds` (e.g.
-    `{"roc_auc": exporter.comparison.roc_auc_interval(y_test, scores_test)[0]}`) is what ModelPerformanceDegraded
+    `{"roc_auc": lower end of the test split's ROC AUC 95% interval}`) is what ModelPerformanceDegraded
     compares with; the figure itself without it.
     """
     names = list(schema.names)
-    missing = [n for n in names if n not in train_df.columns]
-    if missing:
-        raise ValueError(f"the training frame lacks the schema's columns: {', '.join(missing)}")
+    if hasattr(train_df, "columns"):  # a pandas DataFrame (categoricals as strings)
+        missing = [n for n in names if n not in train_df.columns]
+        if missing:
+            raise ValueError(f"the training frame lacks the schema's columns: {', '.join(missing)}")
+        train = schema.encode_frame(train_df)
+    else:  # an encoded matrix (n x schema width, categoricals as codes): no pandas needed
+        train = np.asarray(train_df, np.float32)
+        if train.ndim != 2 or train.shape[1] != schema.width:
+            raise ValueError(f"an encoded training matrix must be n x {schema.width}, got {train.shape}")
     score_values = None if scores is None else np.asarray(scores, np.float32).reshape(-1)
     weights = dict(importance) if importance is not None else {n: 1.0 / len(names) for n in names}
     profile = ReferenceProfile.build(
         model_name=model_name, model_version=model_version,
         trained_at=trained_at or dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat(),
-        features=names, metrics=dict(metrics or {}), train=schema.encode_frame(train_df), scores=score_values,
+        features=names, metrics=dict(metrics or {}), train=train, scores=score_values,
         labels=None if labels is None else np.asarray(labels), importance=weights, schema=schema, seed=seed,
     )
     profile.threshold = float(threshold)

@@ -2,7 +2,7 @@
 
 Requests only append to an in-memory buffer; a daemon thread flushes it every
 `flush_interval` seconds (or sooner when `flush_size` samples wait) as one
-atomic script (an XADD per stream, trimmed by time: format contracts.redis_layout).
+atomic script (an XADD per stream, trimmed by time: format drift_client.redis_layout).
 If Redis is down or slow, the batch is dropped and counted, serving never waits,
 and the next flush simply tries again: publishing resumes by itself when Redis returns.
 

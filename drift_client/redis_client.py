@@ -57,7 +57,7 @@ def connect(url: str, password_file: str | os.PathLike | None = None,
     """A redis-py client for `url`, authenticated with `password_file` (default: $REDIS_PASSWORD_FILE) if any.
 
     `kwargs` go to `redis.Redis.from_url` (time-outs and the like)."""
-    import redis  # here, so that importing contracts needs no Redis client
+    import redis  # here, so that importing this module needs no Redis client
 
     password = read_password_file(password_file) if password_file else password_from_env(environ)
     if password is not None:

@@ -5,7 +5,7 @@ the hash tag `{name:version}`, so that in a Redis Cluster they all live in one s
 transactions on one model work there; different models spread over the nodes):
 
 - `{prefix}:models`                            SET of "name/version" that publish samples
-- `{prefix}:{<name>:<version>}:reference`        STRING, the ReferenceProfile as JSON (contracts.reference_profile)
+- `{prefix}:{<name>:<version>}:reference`        STRING, the ReferenceProfile as JSON (drift_client.reference_profile)
 - `{prefix}:{<name>:<version>}:predictions`      STREAM; one entry per flushed batch of predictions
 - `{prefix}:{<name>:<version>}:labels`           STREAM; one entry per flushed batch of feedback labels
 - `{prefix}:{<name>:<version>}:profile:{minute}` STRING, the exporter's profile of one minute (Unix minutes) of
@@ -23,7 +23,7 @@ is a few hundred XRANGE entries of compact binary blobs, not 10^6 hashes:
 
 prediction entry fields:  v ("2"), width (features per row), n, ids (UTF-8, "\\n"-joined), times (float64 n, Unix s),
                           features (float32 n x width, row-major, in the model schema's order; a categorical
-                          feature as its code, contracts.schema), scores (float32 n), and schema (the publisher's
+                          feature as its code, drift_client.schema), scores (float32 n), and schema (the publisher's
                           ModelSchema.fingerprint(); entries written before it existed lack it and are checked by
                           width only)
                           Version 1 entries (no `v`, written before schemas were declared) have width 12: the

@@ -2,7 +2,7 @@
 
 Binning (PSI, chi-square, Jensen-Shannon): a value x falls in bin `searchsorted(edges, x, side="right")`, so there
 are len(edges) + 1 bins: (-inf, e0), [e0, e1), ..., [e_last, inf). The edges depend on the feature's kind
-(contracts.schema):
+(drift_client.schema):
 - numeric: the distinct 10%, 20%, ..., 90% quantiles of the training values;
 - discrete and binary: one bin per distinct training value (edges halfway between them) while there are at most
   MAX_VALUE_BINS of them, else quantile bins;
@@ -93,7 +93,7 @@ class ReferenceProfile:
     extra: dict = field(default_factory=dict)
     score_edges: list[float] = field(default_factory=list)
     calibrator: dict = field(default_factory=dict)
-    schema: list[dict] | None = None  # contracts.schema.ModelSchema.to_list(); None in old profiles: all numeric
+    schema: list[dict] | None = None  # drift_client.schema.ModelSchema.to_list(); None in old profiles: all numeric
     ranges: dict[str, list[float]] = field(default_factory=dict)  # training [min, max] per feature (out-of-range checks)
     missing: dict[str, float] = field(default_factory=dict)  # training share of missing values per feature
     # lower end of the 95% confidence interval of a test-split figure (DeLong for ROC AUC): a retrained version's

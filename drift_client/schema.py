@@ -153,6 +153,13 @@ class ModelSchema:
     def to_list(self) -> list[dict]:
         return [f.to_dict() for f in self.features]
 
+    @classmethod
+    def infer(cls, frame, exclude: Iterable[str] = ()) -> "ModelSchema":
+        """The schema of a pandas DataFrame's columns (except `exclude`, e.g. the label), by the rule
+        `drift-monitor report` uses (drift_client/inference.py); a ValueError names a column it cannot infer."""
+        from drift_client.inference import infer_schema
+        return infer_schema(frame, exclude)
+
     def fingerprint(self) -> str:
         """A hash of what gives a sample's columns their meaning: each feature's name, kind, range and categories, in
         order (descriptions aside). The reference profile carries it, the client checks it at start and every
