@@ -5,11 +5,21 @@ distribution (`pip install ./drift_client`; numpy and redis, pandas optional; do
 
 Everything the client needs lives in this package (the schema, the Redis layout, the reference profile); the
 monitoring project imports them from here (`contracts.schema` and the like are the same modules under older names).
+The names below are loaded when first used (PEP 562), so that importing `drift_client.schema` (as the judgement core
+does) imports no Redis client.
 """
-from drift_client.client import DriftClient, check_schema, profile_from_training
-from drift_client.publisher import Counters, PublisherConfig, SamplePublisher
-from drift_client.reference_profile import ReferenceProfile
-from drift_client.schema import FeatureSpec, ModelSchema
+from __future__ import annotations
 
-__all__ = ["DriftClient", "check_schema", "profile_from_training", "Counters", "PublisherConfig", "SamplePublisher",
-           "ReferenceProfile", "FeatureSpec", "ModelSchema"]
+import importlib
+from typing import Any
+
+_WHERE = {"DriftClient": "client", "check_schema": "client", "profile_from_training": "client",
+          "Counters": "publisher", "PublisherConfig": "publisher", "SamplePublisher": "publisher",
+          "ReferenceProfile": "reference_profile", "FeatureSpec": "schema", "ModelSchema": "schema"}
+__all__ = list(_WHERE)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _WHERE:
+        raise AttributeError(f"module 'drift_client' has no attribute {name!r}")
+    return getattr(importlib.import_module(f"drift_client.{_WHERE[name]}"), name)

@@ -164,7 +164,7 @@ def profile_from_training(train_df, scores: Iterable[float] | np.ndarray | None,
     strings) or its encoded matrix (`ModelSchema.encode_rows`), its scores on held-out data and the training labels.
 
     `importance` (feature -> weight, e.g. mean |SHAP|) weighs drift attribution; equal weights without it.
-    `threshold` is the model's decision threshold; `calibrator` a `Calibrator.to_dict()` (transactions/estimation.py)
+    `threshold` is the model's decision threshold; `calibrator` a `Calibrator.to_dict()` (drift/estimation.py)
     (identity without it) for performance estimation before labels arrive. `metric_lower_bounds` (e.g.
     `{"roc_auc": lower end of the test split's ROC AUC 95% interval}`) is what ModelPerformanceDegraded
     compares with; the figure itself without it.

@@ -1,5 +1,5 @@
 """The checks that a frame matches a schema, and the schema inferred from a reference frame: the client's own
-inference (`drift_client/inference.py`, `ModelSchema.infer`), its errors as the report's BadInput.
+inference (`drift_client/schema.py`, `ModelSchema.infer`), its errors as the report's BadInput.
 
 >>> import pandas as pd
 >>> frame = pd.DataFrame({"x": [0.5, 1.5, 2.5], "n": [1, 2, 3], "flag": [0, 1, 0], "c": ["a", "b", "a"]})
@@ -10,9 +10,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Iterable
 
-from drift_client import inference
-from drift_client.inference import MAX_CATEGORIES, numeric_kind  # noqa: F401  (the report's Parquet path infers with it)
-from drift_client.schema import FeatureSpec, ModelSchema
+from drift_client import schema as inference
+from drift_client.schema import MAX_CATEGORIES, FeatureSpec, ModelSchema, numeric_kind  # noqa: F401  (the Parquet path infers with it)
 from report.errors import BadInput
 
 if TYPE_CHECKING:  # imported where a data frame is handled (report.core)

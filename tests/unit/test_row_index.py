@@ -4,7 +4,7 @@ import doctest
 import numpy as np
 
 from exporter import row_index
-from exporter.row_index import NOT_FOUND, RowIndex, id_hashes
+from drift.row_index import NOT_FOUND, RowIndex, id_hashes
 
 
 def test_docstring_example():

@@ -11,8 +11,8 @@ from contracts.policy import Policy
 from contracts.reference_profile import ReferenceProfile
 from contracts.schema import FeatureSpec, ModelSchema
 from drift_client import DriftClient
-from exporter.snapshot import compute
-from exporter.window import Window
+from drift.snapshot import compute
+from drift.live_window import LiveWindow as Window
 
 SCHEMA = ModelSchema((FeatureSpec("amount", "numeric", (0.0, 1e6)), FeatureSpec("hour", "discrete", (0.0, 23.0)),
                       FeatureSpec("country", "categorical", categories=("DE", "FR"))))

@@ -9,7 +9,7 @@ integer-valued data".
 
 >>> import numpy as np
 >>> from contracts.reference_profile import Bins
->>> from exporter.window import ColumnReference
+>>> from drift.counts import ColumnReference
 >>> reference = ColumnReference(Bins([0.5], [0.5, 0.5], 1000), sample=[0.0, 1.0])
 >>> round(PSI(threshold=0.2).compute(reference, reference.counts(np.array([1.0] * 40 + [0.0] * 10))).statistic, 4)
 0.4159
@@ -21,10 +21,10 @@ import math
 import numpy as np
 
 from contracts.policy import Policy
-from exporter.detectors.base import DriftTest, TestResult, register
-from exporter.detectors.chi_square import pooled_table
-from exporter.stats import psi
-from exporter.window import ColumnCounts, ColumnReference
+from drift.detectors.base import DriftTest, TestResult, register
+from drift.detectors.chi_square import pooled_table
+from drift.stats import psi
+from drift.counts import ColumnCounts, ColumnReference
 
 
 def pooled_psi(reference: ColumnReference, counts: np.ndarray) -> float:
