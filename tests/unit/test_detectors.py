@@ -13,7 +13,7 @@ from contracts.metric_names import CRITICAL, HEALTHY, WARNING
 from contracts.policy import Policy
 from contracts.reference_profile import Bins
 from contracts.schema import FeatureSpec, ModelSchema
-from exporter import detectors
+from drift import detectors
 from drift.detectors import ModelDetectors, TestResult
 from drift.detectors.base import make
 from drift.detectors.chi_square import pooled_table

@@ -4,7 +4,7 @@ import pytest
 from sklearn import metrics as sk
 from sklearn.isotonic import IsotonicRegression
 
-from transactions import estimation as est
+from drift import estimation as est
 from drift.performance import classification_metrics
 
 

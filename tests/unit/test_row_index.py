@@ -3,7 +3,7 @@ import doctest
 
 import numpy as np
 
-from exporter import row_index
+from drift import row_index
 from drift.row_index import NOT_FOUND, RowIndex, id_hashes
 
 
@@ -45,7 +45,7 @@ def test_empty_index_and_empty_queries():
 
 
 def test_labelled_scores_docstring_example():
-    from exporter import labelled
+    from drift import labelled
     assert doctest.testmod(labelled).failed == 0
 
 
