@@ -100,7 +100,7 @@ class DriftClient:
         """The ground truth (0 or 1) of an earlier prediction, when it arrives."""
         problems = Problems(self.strict)
         try:
-            if isinstance(label, (bool, np.bool_)) or label not in (0, 1):
+            if label not in (0, 1):  # True and False are 1 and 0 (JSON booleans from a feedback form)
                 problems.add("label", "label", f"must be 0 or 1, got {label!r}")
                 return
             self.publisher.add_label(prediction_id, int(label))
