@@ -146,10 +146,15 @@ def feature_drift(verdict: FeatureVerdict, reference: ColumnReference, counts: C
     unseen = float(counts.bins[-1] / counts.n) if reference.spec.is_categorical and counts.n else math.nan
     quality = {check: c.flagged for check, c in verdict.quality.items()}
     quality["missing"] = quality.get("missing", False) or verdict.all_missing
+    below = counts.below / counts.n if counts.n else math.nan
+    above = counts.above / counts.n if counts.n else math.nan
+    if reference.spec.is_categorical:
+        # a category's code is a name, not a quantity: no mean or spread of codes, and a code past the training
+        # categories is an unseen value (unseen_ratio), not "out of range" (docs/design.md, "Categorical features")
+        reference_mean = reference_std = mean = std = below = above = math.nan
     return FeatureDrift(verdict.psi, ks.statistic, ks.pvalue, verdict.drifted, attribution_share, reference_mean,
                         reference_std, mean, std, reference.spec.kind, tests, unseen,
-                        counts.missing / counts.seen if counts.seen else math.nan,
-                        counts.below / counts.n if counts.n else math.nan, counts.above / counts.n if counts.n else math.nan,
+                        counts.missing / counts.seen if counts.seen else math.nan, below, above,
                         quality, bool(verdict.significant_by))
 
 

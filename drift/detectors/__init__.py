@@ -76,7 +76,8 @@ class ModelDetectors:
             self.tests[spec.name] = [make(name, policy, params) for name, params in chosen.items()]
         self.windows = max(windows, 1)
         self.family = sum(t.has_pvalue for tests in self.tests.values() for t in tests) * self.windows
-        self.checks = len(quality.CHECKS) * len(self.tests) * self.windows
+        # categoricals have no out-of-range check (an unseen category is its own figure)
+        self.checks = sum(len(quality.CHECKS) - spec.is_categorical for spec in schema.features) * self.windows
         share = policy.quality_level_share
         if not 0 <= share < 1:
             raise ValueError(f"QUALITY_LEVEL_SHARE must be at least 0 and under 1, not {share:g}")
@@ -92,8 +93,9 @@ class ModelDetectors:
         for name, verdict in verdicts.items():
             reference, counts = columns[name]
             args = dict(level=self.policy.family_wise_level, floor=self.policy.quality_min_share, family=self.quality_divisor)
-            verdict.quality = {"missing": quality.missing(reference, counts, **args),
-                               "out_of_range": quality.out_of_range(reference, counts, **args)}
+            verdict.quality = {"missing": quality.missing(reference, counts, **args)}
+            if not reference.spec.is_categorical:  # an unseen category is counted as unseen, not out of range
+                verdict.quality["out_of_range"] = quality.out_of_range(reference, counts, **args)
             verdict.all_missing = counts.seen > 0 and counts.n == 0
         return verdicts
 
