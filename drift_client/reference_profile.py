@@ -13,10 +13,10 @@ split get the numeric treatment under the name "score".
 
 Performance estimation without labels (drift/estimation.py) needs two more fields: `score_edges`, the
 fine bins of the score the exporter counts predictions in (the threshold is one of them), and `calibrator`, the
-map from raw score to fraud probability fitted on the validation split ({"kind": "identity"} or
-{"kind": "isotonic", "x": [...], "y": [...]}). Profiles published before these fields existed still load: the
-exporter then bins by the reference score sample and takes the raw score as the probability. Unknown fields
-(from a newer trainer) are ignored.
+map from raw score to fraud probability fitted on the validation and test splits ({"kind": "identity"} or
+{"kind": "isotonic", "x": [...], "y": [...]}, either with an optional "error_sd": the calibrator's own error per
+metric). Profiles published before these fields existed still load: the exporter then bins by the reference score
+sample and takes the raw score as the probability. Unknown fields (from a newer trainer) are ignored.
 """
 from __future__ import annotations
 
@@ -214,12 +214,14 @@ def _draw(values: np.ndarray, size: int | None, rng: np.random.Generator) -> np.
 
 
 def score_edges(reference_scores: np.ndarray, threshold: float, quantile_bins: int = 400,
-                logit_points: int = 193, tail_points: int = 30) -> np.ndarray:
-    """Fine bin edges for the score: quantiles of the test split's scores (resolution where traffic is), finer
-    quantiles in its top 0.5% (average precision is decided there), a grid uniform in log-odds from 1e-6 to
-    1 - 1e-6 (resolution wherever drift moves the scores), and the threshold."""
+                logit_points: int = 193, tail_points: int = 30, top_points: int = 200) -> np.ndarray:
+    """Fine bin edges for the score: quantiles of the reference's scores (resolution where traffic is), finer
+    quantiles in its top 5% and finer still in its top 0.5% (average precision is decided there: pairs merged in a
+    bin lowered the estimate of 50,000-row fraud windows by about 0.006 without the top 5%'s, BENCHMARKS.md), a grid
+    uniform in log-odds from 1e-6 to 1 - 1e-6 (resolution wherever drift moves the scores), and the threshold."""
     ref = np.asarray(reference_scores, float)
-    levels = np.r_[np.linspace(0, 1, quantile_bins + 1)[1:-1], 1 - np.logspace(-2.3, -4.5, tail_points)]
+    levels = np.r_[np.linspace(0, 1, quantile_bins + 1)[1:-1], np.linspace(0.95, 0.995, top_points),
+                   1 - np.logspace(-2.3, -4.5, tail_points)]
     quantiles = np.quantile(ref, levels)
     grid = 1 / (1 + np.exp(-np.linspace(-np.log(1e6), np.log(1e6), logit_points)))
     return np.unique(np.r_[quantiles.astype(np.float32), grid.astype(np.float32), np.float32(threshold)].astype(float))
