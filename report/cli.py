@@ -1,6 +1,7 @@
 """`drift-monitor`: offline drift reports from the command line (docs/offline-reports.md).
 
     drift-monitor report --reference REF --current CUR [--schema FILE] [--save-schema FILE] [--json OUT] [--html OUT]
+    drift-monitor report --reference REF --current DIR [--engine dask [--scheduler ADDRESS]] ...
     drift-monitor report --from-redis --model NAME [--version V] (--hours H | --start T --end T) [--redis-url URL]
 
 Exit status: 0 no drift and every data-quality check passed, 1 drift found (a feature or the scores; data-quality
@@ -42,12 +43,17 @@ def parser() -> argparse.ArgumentParser:
                                    "3 no drift but a data-quality check failed (missing or out-of-range values).")
     files = p.add_argument_group("data sets (CSV or Parquet)")
     files.add_argument("--reference", type=Path, help="the reference data set (e.g. the training data)")
-    files.add_argument("--current", type=Path, help="the data set to judge")
+    files.add_argument("--current", type=Path, help="the data set to judge (a file, or a directory of Parquet files)")
     files.add_argument("--schema", type=Path, help="feature kinds (YAML or JSON, as --save-schema writes); inferred when absent")
     files.add_argument("--save-schema", type=Path, help="write the schema used (inferred or given) to edit it")
     files.add_argument("--score-column", help="the model's score (prediction drift)")
     files.add_argument("--label-column", help="the true label, 0 or 1 (performance; needs --score-column)")
     files.add_argument("--threshold", type=float, default=0.5, help="decision threshold on the score (default 0.5)")
+    scale = p.add_argument_group("a current data set too large for one process (a directory of Parquet files)")
+    scale.add_argument("--engine", choices=("local", "dask"), default="local",
+                       help="count the files in this process (local, default) or on Dask workers (dask)")
+    scale.add_argument("--scheduler", help="a Dask scheduler's address (tcp://HOST:8786); default: a LocalCluster "
+                       "of this machine's cores")
     live = p.add_argument_group("a model version's live window, as the exporter sees it")
     live.add_argument("--from-redis", action="store_true", help="read the window from Redis")
     live.add_argument("--model", help="model name")
@@ -123,8 +129,13 @@ def _files(args: argparse.Namespace, policy: Policy, config) -> "DriftReport":
         raise BadInput("--model, --version, --hours, --start and --end go with --from-redis")
     if args.reference is None or args.current is None:
         raise BadInput("give --reference and --current (or --from-redis --model NAME --hours H)")
+    if args.scheduler and args.engine != "dask":
+        raise BadInput("--scheduler goes with --engine dask")
     schema = load_schema(args.schema) if args.schema else None
-    numbers_only = columns.applies(args.reference, args.current, schema)  # Parquet of numbers: no pandas
+    # a directory (or --engine dask) is counted a file at a time and merged (report/partitions.py)
+    partitioned = args.current.is_dir() or args.engine == "dask"
+    current = args.reference if partitioned else args.current  # each partition picks its own reader
+    numbers_only = columns.applies(args.reference, current, schema)  # Parquet of numbers: no pandas
     if numbers_only:
         profile, rows = columns.profile(args.reference, schema, score=args.score_column, label=args.label_column,
                                         threshold=args.threshold, model_name=args.reference.stem, progress=args.progress)
@@ -141,6 +152,9 @@ def _files(args: argparse.Namespace, policy: Policy, config) -> "DriftReport":
     if args.save_schema:
         save_schema(profile.model_schema, args.save_schema)
     sources = {"reference": str(args.reference), "current": str(args.current)}
+    if partitioned:
+        return DriftReport.from_tally(_partitioned(args, profile), policy, config=config, reference_rows=rows,
+                                      sources=sources)
     if numbers_only:
         tally = columns.count(args.current, profile, score=args.score_column, label=args.label_column,
                               progress=args.progress)
@@ -151,6 +165,16 @@ def _files(args: argparse.Namespace, policy: Policy, config) -> "DriftReport":
                                     policy=policy, reference_rows=rows, sources=sources)
 
 
+def _partitioned(args: argparse.Namespace, profile) -> "Tally":
+    from report.partitions import count_in_turn, parquet_files
+    files = parquet_files(args.current)
+    if args.engine == "dask":
+        from report.dask_engine import count_on_dask  # only here: the local engine never imports dask
+        return count_on_dask(files, profile, score=args.score_column, label=args.label_column,
+                             scheduler=args.scheduler, progress=args.progress)
+    return count_in_turn(files, profile, score=args.score_column, label=args.label_column, progress=args.progress)
+
+
 def _live(args: argparse.Namespace, policy: Policy, config) -> "DriftReport":
     import redis
 
@@ -158,6 +182,8 @@ def _live(args: argparse.Namespace, policy: Policy, config) -> "DriftReport":
     from report.live import live_report
     if args.reference or args.current or args.schema:
         raise BadInput("--reference, --current and --schema do not go with --from-redis")
+    if args.engine != "local" or args.scheduler:
+        raise BadInput("--engine and --scheduler go with --reference and --current (files), not --from-redis")
     if not args.model:
         raise BadInput("--from-redis needs --model NAME")
     if not args.redis_url:

@@ -86,10 +86,11 @@ def profile(path: Path, schema: ModelSchema | None, *, score: str | None, label:
 
 
 def count(path: Path, profile: ReferenceProfile, *, score: str | None, label: str | None,
-          progress: bool | None = None, source: str = "current") -> Tally:
-    """The current file counted a batch at a time over the profile's bins (only the counts are kept)."""
+          progress: bool | None = None, source: str = "current", into: Tally | None = None) -> Tally:
+    """The current file counted a batch at a time over the profile's bins (only the counts are kept), added to
+    `into` when given."""
     schema = profile.model_schema
-    tally = Tally(profile)
+    tally = into if into is not None else Tally(profile)
     try:
         file = pq.ParquetFile(path)
         index = _index_columns(file.schema_arrow)

@@ -126,6 +126,8 @@ def _spawn(name: str, args: list[str], log_dir: Path, env: dict | None = None, c
     log_dir.mkdir(parents=True, exist_ok=True)
     log = log_dir / f"{name}.log"
     full_env = {**os.environ, **(env or {})}
+    # the repository's tooling (scripts/, loadgen/) is run from the checkout, not installed: its servers find it here
+    full_env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), full_env.get("PYTHONPATH", "")) if p)
     if log_rotation is None:
         with open(log, "ab") as out:
             proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, env=full_env, cwd=cwd, start_new_session=True)
