@@ -59,6 +59,7 @@ bench: install model  ## write BENCHMARKS.md
 	$(PY) -m bench.loadgen
 	$(PY) -m bench.estimation
 	$(PY) -m bench.offline_report
+	$(PY) -m bench.real_data_splits
 	$(PY) -m bench.offline_dask  # generates 10 M rows into .cache/offline-dask once
 	$(PY) -m bench.redis_durability
 	$(PY) -m bench.stack_memory --baseline $(STACK_MEMORY_BASELINE)

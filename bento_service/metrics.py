@@ -21,14 +21,17 @@ def _families() -> tuple:
     """The two metric families, registered once per process (each served model labels its own series)."""
     samples = bentoml.metrics.Counter(**_declared(names.SERVICE_SAMPLES))
     up = bentoml.metrics.Gauge(**_declared(names.SERVICE_REDIS_UP), multiprocess_mode="livemin")
-    return samples, up
+    invalid = bentoml.metrics.Counter(**_declared(names.SERVICE_INVALID_SAMPLES))
+    return samples, up, invalid
 
 
 class PrometheusCounters(Counters):
     """Publisher outcomes as `ml_monitoring_samples_total{outcome}` and `ml_monitoring_redis_up`."""
 
     def __init__(self, model_name: str, model_version: str) -> None:
-        samples, up = _families()
+        super().__init__()
+        samples, up, self._invalid = _families()
+        self._labels = (model_name, model_version)
         self._published = samples.labels(model_name, model_version, "published")
         self._dropped = samples.labels(model_name, model_version, "dropped")
         self._up = up.labels(model_name, model_version)
@@ -36,12 +39,19 @@ class PrometheusCounters(Counters):
         self._dropped.inc(0)
 
     def published(self, n: int) -> None:
+        super().published(n)
         self._published.inc(n)
 
     def dropped(self, n: int) -> None:
+        super().dropped(n)
         self._dropped.inc(n)
 
+    def invalid(self, reason: str, n: int) -> None:
+        super().invalid(reason, n)
+        self._invalid.labels(*self._labels, reason).inc(n)
+
     def redis_up(self, up: bool) -> None:
+        super().redis_up(up)
         self._up.set(1 if up else 0)
 
 

@@ -114,14 +114,18 @@ PREDICTION_POSITIVE_RATIO = _metric("ml_prediction_positive_ratio", GAUGE,
 LABEL_POSITIVE_RATIO = _metric("ml_label_positive_ratio", GAUGE, "Share of positives among the labels received for the window (binary models)",
                                unit="ratio")
 WINDOW_SAMPLES = _metric("ml_window_samples", GAUGE, "Samples in the current window", ("kind",))
-MODEL_HEALTH_STATUS = _metric("ml_model_health_status", GAUGE, "0 healthy, 1 warning, 2 critical")
+MODEL_HEALTH_STATUS = _metric("ml_model_health_status", GAUGE, "0 healthy, 1 warning, 2 critical; absent while the version is not judged")
 MODEL_INFO = _metric("ml_model_info", GAUGE, "Model metadata (task: binary, regression or multiclass); always 1",
-                     ("trained_at", "task"))  # dashboards and rules pick their panels by `task` (contracts/tasks.py)
+                     ("trained_at", "task"))  # dashboards and rules pick their panels by `task` (drift_client/tasks.py)
 PREDICTION_CLASS_RATIO = _metric("ml_prediction_class_ratio", GAUGE,
                                  "Share of the window's predictions per predicted class (multiclass models)", ("class",),
                                  unit="ratio")
 EXPORTER_MALFORMED_ENTRIES = _metric("ml_exporter_malformed_entries_total", COUNTER,
                                      "Redis entries or rows skipped because they could not be decoded")
+EXPORTER_SCHEMA_MISMATCH = _metric("ml_exporter_schema_mismatch_total", COUNTER,
+                                   "Prediction batches refused because their publisher's schema is not the reference "
+                                   "profile's (reason: width, fingerprint); the version is not judged meanwhile",
+                                   ("reason",))
 
 # --- the exporter: several windows judged together (exporter.spans), label `span` ("5m", "1h", "24h": policy.spans).
 # The series above without `span` are the live window's; `window` on ml_feature_mean/stddev keeps its meaning.
@@ -170,6 +174,9 @@ MODEL_AB_SHARE = _metric("ml_model_ab_share", GAUGE, "The challenger's share of 
 # drift_client's publisher counts every sample once as published or dropped; the service points its hooks here.
 SERVICE_SAMPLES = _metric("ml_monitoring_samples", COUNTER,
                           "Monitoring samples (predictions and labels) sent to Redis or dropped", ("outcome",), by=SERVICE)
+SERVICE_INVALID_SAMPLES = _metric("ml_monitoring_invalid_samples", COUNTER,
+                                  "Problems the monitoring client found in rows, by reason (missing_key, wrong_type, "
+                                  "unknown_category, ...; drift_client/validation.py)", ("reason",), by=SERVICE)
 SERVICE_REDIS_UP = _metric("ml_monitoring_redis_up", GAUGE, "1 if the last contact with Redis (a publish, or a PING each "
                            "second when idle) succeeded, else 0", by=SERVICE)
 # Shadow mode: the challenger's scoring off the request path; dropped when its bounded queue is full.
@@ -194,9 +201,7 @@ RETRAIN_LAST_DURATION = _metric("ml_retraining_last_duration_seconds", GAUGE,
                                 "Wall time of the model's last retraining job", ("model_name",), unit="seconds",
                                 by=RETRAINING, model=False)
 
-PERFORMANCE_METRICS = ("accuracy", "precision", "recall", "f1", "roc_auc", "average_precision")
 ESTIMATED_METRICS = ("roc_auc", "average_precision", "precision", "recall", "f1")
-# the `metric` label of ml_model_performance and ml_model_reference_performance by task (contracts/tasks.py)
-REGRESSION_METRICS = ("mae", "rmse", "r2")
-MULTICLASS_METRICS = ("accuracy", "macro_f1", "log_loss")
+# the `metric` label of ml_model_performance and ml_model_reference_performance by task (drift_client/tasks.py)
+from drift_client.tasks import MULTICLASS_METRICS, PERFORMANCE_METRICS, REGRESSION_METRICS  # noqa: E402
 HEALTHY, WARNING, CRITICAL = 0, 1, 2

@@ -16,6 +16,8 @@ import warnings
 from dataclasses import MISSING, dataclass, field, fields
 from typing import Any, Mapping
 
+from drift_client.redis_layout import DEFAULT_RETENTION_SECONDS  # the publisher's default is the policy's
+
 
 def setting(default: Any, env: str, doc: str, deprecated_env: str | None = None) -> Any:
     """A policy field: its default, the environment variable that overrides it and what it means; `deprecated_env`
@@ -44,7 +46,7 @@ class Policy:
     min_labelled_samples: int = setting(500, "MIN_LABELLED_SAMPLES", "labels needed before performance is computed")
     min_labelled_positives: int = setting(10, "MIN_LABELLED_POSITIVES", "positive labels needed as well")
     label_grace_seconds: float = setting(60.0, "LABEL_GRACE_SECONDS", "how long a label waits for its prediction")
-    sample_retention_seconds: float = setting(7200.0, "SAMPLE_RETENTION_SECONDS", "how long Redis keeps raw samples")
+    sample_retention_seconds: float = setting(DEFAULT_RETENTION_SECONDS, "SAMPLE_RETENTION_SECONDS", "how long Redis keeps raw samples")
     profile_retention_seconds: float = setting(604800.0, "PROFILE_RETENTION_SECONDS",
                                                "how long Redis keeps the per-minute profiles (drift history, reports)")
     spans: str = setting("5m,1h,24h", "DRIFT_SPANS", "windows judged together at every refresh (minutes: m, hours: h)")

@@ -34,33 +34,16 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from drift_client.metrics import (  # noqa: F401  (re-exported: the estimator's vocabulary)
+    _safe_ratio, average_precision, average_precision_of_sorted, grouped_average_precision, grouped_roc_auc, tied_groups)
+from drift_client.reference_profile import score_edges  # noqa: F401  (the score bins: the client builds profiles with them)
+
 METRICS = ("roc_auc", "average_precision", "precision", "recall", "f1")
 INTERVAL_DRAWS = 400
 INTERVAL_LEVEL = 0.95
 
 
 # ---------------------------------------------------------------- metrics from groups of tied scores
-
-def _safe_ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(den > 0, num / np.where(den > 0, den, 1), np.nan)
-
-
-def grouped_roc_auc(pos: np.ndarray, neg: np.ndarray) -> np.ndarray:
-    """ROC AUC of groups in ascending score order (ties inside a group get half credit); last axis = groups."""
-    below = np.cumsum(neg, axis=-1) - neg
-    total_pos, total_neg = pos.sum(axis=-1), neg.sum(axis=-1)
-    return _safe_ratio(np.sum(pos * (below + 0.5 * neg), axis=-1), total_pos * total_neg)
-
-
-def grouped_average_precision(pos: np.ndarray, neg: np.ndarray) -> np.ndarray:
-    """Average precision (scikit-learn's: sum over thresholds of recall step x precision) of groups in ascending
-    score order; a group of tied scores is one threshold."""
-    pos_desc, neg_desc = pos[..., ::-1], neg[..., ::-1]
-    tp, fp = np.cumsum(pos_desc, axis=-1), np.cumsum(neg_desc, axis=-1)
-    precision = np.nan_to_num(_safe_ratio(tp, tp + fp))
-    return _safe_ratio(np.sum(pos_desc * precision, axis=-1), pos.sum(axis=-1))
-
 
 def grouped_metrics(pos: np.ndarray, neg: np.ndarray, positive_from: int) -> dict[str, np.ndarray]:
     """Every metric of METRICS from group masses; groups from index `positive_from` on are predicted fraud."""
@@ -75,26 +58,6 @@ def grouped_metrics(pos: np.ndarray, neg: np.ndarray, positive_from: int) -> dic
         "recall": recall,
         "f1": np.where(np.isnan(recall), np.nan, np.nan_to_num(_safe_ratio(2 * tp, 2 * tp + fp + fn))),
     }
-
-
-def tied_groups(labels: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(positives, negatives) per group of equal scores, for scores already in ascending order."""
-    labels = np.asarray(labels).astype(np.int64)
-    starts = np.flatnonzero(np.r_[True, np.diff(scores) != 0]) if len(scores) else np.array([], np.int64)
-    pos = np.add.reduceat(labels, starts) if len(starts) else np.zeros(0, np.int64)
-    neg = np.diff(np.r_[starts, len(labels)]) - pos
-    return pos.astype(float), neg.astype(float)
-
-
-def average_precision_of_sorted(labels: np.ndarray, scores: np.ndarray) -> float:
-    """Realized average precision for scores in ascending order (equals sklearn's average_precision_score)."""
-    pos, neg = tied_groups(labels, scores)
-    return float(grouped_average_precision(pos, neg))
-
-
-def average_precision(labels: np.ndarray, scores: np.ndarray) -> float:
-    order = np.argsort(scores, kind="stable")
-    return average_precision_of_sorted(np.asarray(labels)[order], np.asarray(scores)[order])
 
 
 # ---------------------------------------------------------------- calibration
@@ -220,20 +183,6 @@ def reliability(probabilities: np.ndarray, labels: np.ndarray, bins: int = 10) -
 
 
 # ---------------------------------------------------------------- score bins and the estimate
-
-def score_edges(reference_scores: np.ndarray, threshold: float, quantile_bins: int = 400,
-                logit_points: int = 193, tail_points: int = 30, top_points: int = 200) -> np.ndarray:
-    """Fine bin edges for the score: quantiles of the reference's scores (resolution where traffic is), finer
-    quantiles in its top 5% and finer still in its top 0.5% (average precision is decided there: pairs merged in a
-    bin lowered the estimate of 50,000-row fraud windows by about 0.006 without the top 5%'s, BENCHMARKS.md), a grid
-    uniform in log-odds from 1e-6 to 1 - 1e-6 (resolution wherever drift moves the scores), and the threshold."""
-    ref = np.asarray(reference_scores, float)
-    levels = np.r_[np.linspace(0, 1, quantile_bins + 1)[1:-1], np.linspace(0.95, 0.995, top_points),
-                   1 - np.logspace(-2.3, -4.5, tail_points)]
-    quantiles = np.quantile(ref, levels)
-    grid = 1 / (1 + np.exp(-np.linspace(-np.log(1e6), np.log(1e6), logit_points)))
-    return np.unique(np.r_[quantiles.astype(np.float32), grid.astype(np.float32), np.float32(threshold)].astype(float))
-
 
 def threshold_edge(threshold: float) -> float:
     """The threshold as the service compares it: numpy compares a float32 score with a Python float in float32

@@ -70,7 +70,12 @@ class ModelSnapshot:
     estimated_performance_gap: dict[str, float] = field(default_factory=dict)  # realized - estimated
     prediction_positive_ratio: float = math.nan
     label_positive_ratio: float = math.nan
-    health_status: int = 0
+    # None while the window is not judged (too few predictions, none at all, or a publisher's schema refused):
+    # never 0 (healthy) for a version nobody judged; `not_judged_reason` says why (docs/design.md, "Not judged")
+    health_status: int | None = None
+    judged: bool = False
+    not_judged_reason: str = ""
+    refused_batches: dict[str, int] = field(default_factory=dict)  # reason -> prediction batches refused (schema)
     skipped_rows: int = 0
     malformed_entries: int = 0
     task: str = BINARY  # contracts.tasks: which of the figures above exist
@@ -81,10 +86,12 @@ class ModelSnapshot:
 
 
 def compute(window: Window, policy: Policy, now: float | None = None, malformed_entries: int = 0,
-            detectors: ModelDetectors | None = None) -> ModelSnapshot:
+            detectors: ModelDetectors | None = None, refused: str = "") -> ModelSnapshot:
     """Every figure of one window (drift figures only when it holds at least min_window_samples predictions).
 
     `window` is any `drift.window.Window`: the exporter's live window, merged minute profiles, or an offline `Tally`.
+    `refused`: why the stream's batches were refused within the window ("schema_mismatch"), if they were: the
+    version is then not judged, whatever the rest of its window holds.
     """
     profile = window.profile
     labels, scores = window.labelled()
@@ -106,8 +113,13 @@ def compute(window: Window, policy: Policy, now: float | None = None, malformed_
                                             _true_class(window, len(labels)))
     if scored and profile.task == MULTICLASS and window.predictions:
         snap.prediction_class_ratio = class_ratio(profile.classes, *window.column(SCORE))
-    if not snap.enough_samples:
+    if refused:
+        snap.not_judged_reason = refused
         return snap
+    if not snap.enough_samples:
+        snap.not_judged_reason = "too_few_samples"
+        return snap
+    snap.judged = True
     if scored and task.estimates:
         _add_estimate(snap, window)
 
@@ -128,7 +140,8 @@ def compute(window: Window, policy: Policy, now: float | None = None, malformed_
     degraded = bool(snap.performance) and (
         performance_dropped(snap.performance, snap.reference_performance_lower_bound, policy) if profile.task == BINARY
         else bool(task_performance_dropped(profile.task, snap.performance, snap.reference_performance, policy)))
-    snap.health_status = health_status({f: v.psi for f, v in verdicts.items()}, flags, score_drifted, degraded, policy,
+    counted_psi = {f: v.psi for f, v in verdicts.items() if v.psi_counts}  # PSI alone on a small window is noise
+    snap.health_status = health_status(counted_psi, flags, score_drifted, degraded, policy,
                                        {f: v.quality_flagged for f, v in verdicts.items()},
                                        {f: v.all_missing for f, v in verdicts.items()})
     return snap
@@ -175,10 +188,15 @@ def feature_drift(verdict: FeatureVerdict, reference: ColumnReference, counts: C
     unseen = float(counts.bins[-1] / counts.n) if reference.spec.is_categorical and counts.n else math.nan
     quality = {check: c.flagged for check, c in verdict.quality.items()}
     quality["missing"] = quality.get("missing", False) or verdict.all_missing
+    below = counts.below / counts.n if counts.n else math.nan
+    above = counts.above / counts.n if counts.n else math.nan
+    if reference.spec.is_categorical:
+        # a category's code is a name, not a quantity: no mean or spread of codes, and a code past the training
+        # categories is an unseen value (unseen_ratio), not "out of range" (docs/design.md, "Categorical features")
+        reference_mean = reference_std = mean = std = below = above = math.nan
     return FeatureDrift(verdict.psi, ks.statistic, ks.pvalue, verdict.drifted, attribution_share, reference_mean,
                         reference_std, mean, std, reference.spec.kind, tests, unseen,
-                        counts.missing / counts.seen if counts.seen else math.nan,
-                        counts.below / counts.n if counts.n else math.nan, counts.above / counts.n if counts.n else math.nan,
+                        counts.missing / counts.seen if counts.seen else math.nan, below, above,
                         quality, bool(verdict.significant_by))
 
 

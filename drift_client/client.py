@@ -1,43 +1,54 @@
 """`DriftClient`: what any Python service calls to have its model monitored, and `profile_from_training`.
 
 The client encodes each prediction's features with the model's declared schema (categoricals as their codes,
-contracts.schema) and hands them to a `SamplePublisher` (drift_client/publisher.py): an in-memory buffer that a
-background thread flushes to Redis (contracts.redis_layout), off the request path, with bounded memory and every
+drift_client.schema) and hands them to a `SamplePublisher` (drift_client/publisher.py): an in-memory buffer that a
+background thread flushes to Redis (drift_client.redis_layout), off the request path, with bounded memory and every
 sample counted once as published or dropped. If Redis is down, logging costs nothing and drops are counted.
 """
 from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import math
 import numbers
-from typing import Any, Iterable, Mapping, Sequence
+import time
+from typing import Any, Iterable, Mapping, Optional, Sequence
 
 import numpy as np
 
-from contracts import redis_layout as layout
-from contracts.reference_profile import ReferenceProfile
-from contracts.schema import ModelSchema
-from contracts.tasks import BINARY, MULTICLASS, REGRESSION, task_of
+from drift_client import redis_layout as layout
+from drift_client.reference_profile import ReferenceProfile, score_edges
+from drift_client.schema import FeatureSpec, ModelSchema
+from drift_client.metrics import classification_metrics, multiclass_metrics, regression_metrics
+from drift_client.tasks import BINARY, MULTICLASS, REGRESSION, task_of
 from drift_client.publisher import Counters, PublisherConfig, SamplePublisher
+from drift_client.validation import Problems, encode_frame, encode_rows, valid_scores
+
+log = logging.getLogger(__name__)
+LOG_INTERVAL_SECONDS = 60  # one line per kind of problem per minute: a flood of bad rows must not flood the log
 
 
 class DriftClient:
     """Publishes one model version's predictions, labels and reference profile to Redis for the drift exporter.
 
-    `redis_url` None (or empty) turns publishing off: every call is then a no-op. `reference_profile_json` is
-    `ReferenceProfile.to_json()` of this model version (see `profile_from_training`); the exporter judges the
-    live samples against it. Its `task` (contracts.tasks) says what a score and a label are: binary (a probability
-    and 0/1), regression (the predicted and the true value) or multiclass (a class: its name or index in the
-    profile's `classes`, or a row of class probabilities).
+    `redis_url` None (or empty) turns publishing off (one INFO line says so): every call then only checks its rows.
+    `reference_profile_json` is `ReferenceProfile.to_json()` of this model version (see `profile_from_training`);
+    the exporter judges the live samples against it, and the client refuses to start (ValueError) when `schema`
+    is not the profile's own. Its `task` (drift_client.tasks) says what a score and a label are: binary (a
+    probability and 0/1), regression (the predicted and the true value) or multiclass (a class: its name or index in
+    the profile's `classes`, or a row of class probabilities). Bad rows never raise into the caller (they are
+    counted by reason in `counters.invalid_counts` and logged once per reason per minute) unless `strict=True`.
     """
 
-    def __init__(self, redis_url: str | None, model_name: str, model_version: str, schema: ModelSchema,
-                 reference_profile_json: str, *, counters: Counters | None = None,
-                 config: PublisherConfig | None = None) -> None:
+    def __init__(self, redis_url: Optional[str], model_name: str, model_version: str, schema: ModelSchema,
+                 reference_profile_json: str, *, counters: Optional[Counters] = None,
+                 config: Optional[PublisherConfig] = None, strict: bool = False) -> None:
         self.model_name = model_name
         self.model_version = model_version
         self.schema = schema
+        self.strict = strict
+        check_schema(schema, reference_profile_json)
         config = config or PublisherConfig(redis_url=redis_url or None)
         if config.redis_url != (redis_url or None):
             config = PublisherConfig(**{**config.__dict__, "redis_url": redis_url or None})
@@ -45,8 +56,13 @@ class DriftClient:
         declared = _declared(reference_profile_json)
         self.task = task_of(declared.get("task", BINARY)).name
         self.classes = [str(c) for c in declared.get("classes", [])]
-        self.publisher = SamplePublisher(config, self.keys, reference_profile_json, counters,
-                                         float_labels=self.task != BINARY)
+        self.counters = counters or Counters()
+        self.publisher = SamplePublisher(config, self.keys, reference_profile_json, self.counters,
+                                         schema.fingerprint(), float_labels=self.task != BINARY)
+        self._logged: dict = {}  # reason -> time.monotonic() of its last log line
+        if not self.publisher.enabled:
+            log.info("drift client %s/%s: publishing is off (no Redis URL: set REDIS_URL or pass redis_url); rows "
+                     "are checked, nothing is sent", model_name, model_version)
 
     @property
     def enabled(self) -> bool:
@@ -66,31 +82,93 @@ class DriftClient:
         in [0, 1] (binary), the predicted value (regression), the class or its probabilities (multiclass)."""
         self.log_predictions([prediction_id], [features], [score])
 
-    def log_predictions(self, ids: Sequence[str], rows: Any, scores: Sequence[float] | np.ndarray) -> None:
+    def log_predictions(self, ids: Sequence[str], rows: Any, scores: Any) -> None:
         """Many predictions: `rows` is a sequence of feature mappings, a pandas DataFrame with the schema's
         columns, or an already encoded float matrix (n x schema width, in schema order, categoricals as codes)."""
-        matrix = self.encode(rows)
-        probabilities = class_probabilities(self.task, self.classes, scores)
-        scores = encode_scores(self.task, self.classes, scores)
-        if not len(ids) == len(matrix) == len(scores):
-            raise ValueError(f"{len(ids)} ids, {len(matrix)} rows and {len(scores)} scores: they must match")
-        self.publisher.add_predictions(list(ids), matrix, scores, probabilities)
+        problems = Problems(self.strict)
+        try:
+            matrix = self._encode(rows, problems)
+            if matrix is None:
+                return
+            probabilities = class_probabilities(self.task, self.classes, scores)
+            scores = encode_scores(self.task, self.classes, scores)
+            if not len(ids) == len(matrix) == len(scores):
+                problems.add("length", "ids", f"{len(ids)} ids, {len(matrix)} rows and {len(scores)} scores: "
+                             "they must match")
+                return
+            keep = valid_scores(scores, problems, *score_range(self.task, self.classes))
+            if not keep.all():
+                ids, matrix, scores = [i for i, k in zip(ids, keep) if k], matrix[keep], scores[keep]
+                probabilities = None if probabilities is None else probabilities[keep]
+            if len(ids):
+                self.publisher.add_predictions(list(ids), matrix, scores, probabilities)
+        except (TypeError, ValueError) as exc:  # e.g. scores that are not numbers, an unknown class
+            if self.strict:
+                raise
+            problems.add("shape", "scores", f"{type(exc).__name__}: {exc}")
+        finally:
+            self._record(problems)
 
     def log_label(self, prediction_id: str, label: Any) -> None:
         """The ground truth of an earlier prediction, when it arrives: 0 or 1 (binary), the true value (regression),
         the class's name or index (multiclass)."""
-        self.publisher.add_label(prediction_id, encode_label(self.task, self.classes, label))
+        problems = Problems(self.strict)
+        try:
+            try:
+                value = encode_label(self.task, self.classes, label)
+            except ValueError as exc:
+                problems.add("label", "label", str(exc))
+                return
+            self.publisher.add_label(prediction_id, value)
+        finally:
+            self._record(problems)
 
     def encode(self, rows: Any) -> np.ndarray:
-        """Rows -> the float32 matrix samples carry."""
+        """Rows -> the float32 matrix samples carry (each value checked; problems counted, or raised if strict)."""
+        problems = Problems(self.strict)
+        try:
+            matrix = self._encode(rows, problems)
+        finally:
+            self._record(problems)
+        return matrix if matrix is not None else np.empty((0, self.schema.width), np.float32)
+
+    def _encode(self, rows: Any, problems: Problems) -> Optional[np.ndarray]:
         if isinstance(rows, np.ndarray):
             matrix = np.asarray(rows, np.float32)
             if matrix.ndim != 2 or matrix.shape[1] != self.schema.width:
-                raise ValueError(f"an encoded matrix must be n x {self.schema.width}, got {matrix.shape}")
+                problems.add("shape", "rows", f"an encoded matrix must be n x {self.schema.width}, got {matrix.shape}")
+                return None
             return matrix
         if hasattr(rows, "columns"):  # a pandas DataFrame
-            return self.schema.encode_frame(rows)
-        return self.schema.encode_rows(rows)
+            return encode_frame(self.schema, rows, problems)
+        return encode_rows(self.schema, rows, problems)
+
+    def _record(self, problems: Problems) -> None:
+        """Count the problems; one WARNING per reason per LOG_INTERVAL_SECONDS."""
+        now = time.monotonic()
+        for reason, n in problems.counts.items():
+            self.counters.invalid(reason, n)
+            if now - self._logged.get(reason, -math.inf) >= LOG_INTERVAL_SECONDS:
+                self._logged[reason] = now
+                field, detail = problems.examples[reason]
+                log.warning("drift client %s/%s: invalid sample (%s) in %r: %s; counted in invalid[%s] (%d so far; "
+                            "the next such line in %d s at the earliest)", self.model_name, self.model_version, reason,
+                            field, detail, reason, self.counters.invalid_counts.get(reason, 0), LOG_INTERVAL_SECONDS)
+
+
+def check_schema(schema: ModelSchema, reference_profile_json: str) -> None:
+    """A clear ValueError when `schema` is not the one the reference profile was built with: the exporter would read
+    every sample's columns with the profile's meaning (two features swapped look like drift on both)."""
+    try:
+        data = json.loads(reference_profile_json)
+        theirs = ModelSchema.from_list(data["schema"]) if data.get("schema") is not None else \
+            ModelSchema(tuple(FeatureSpec(f, "numeric") for f in data["features"]))
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:
+        raise ValueError(f"reference_profile_json is not a reference profile (ReferenceProfile.to_json()): "
+                         f"{type(exc).__name__}: {exc}") from None
+    if schema.fingerprint() != data.get("schema_fingerprint", theirs.fingerprint()):
+        raise ValueError(f"the client's schema differs from the reference profile's ({data.get('model_name')} "
+                         f"{data.get('model_version')}): {'; '.join(schema.differences(theirs))}")
 
 
 def profile_from_training(train_df, scores: Iterable[float] | np.ndarray | None, labels: Iterable[int] | np.ndarray | None,
@@ -101,9 +179,9 @@ def profile_from_training(train_df, scores: Iterable[float] | np.ndarray | None,
                           task: str = BINARY, classes: Sequence[str] | None = None,
                           test_labels: Iterable | np.ndarray | None = None) -> ReferenceProfile:
     """The reference profile of a model version from its training frame (the schema's columns; categoricals as
-    strings), its scores on held-out data and the training labels.
+    strings) or its encoded matrix (`ModelSchema.encode_rows`), its scores on held-out data and the training labels.
 
-    `task` (contracts.tasks) is what the model predicts: "binary" (scores in [0, 1], labels 0 or 1), "regression"
+    `task` (drift_client.tasks) is what the model predicts: "binary" (scores in [0, 1], labels 0 or 1), "regression"
     (scores are predicted values, labels true values) or "multiclass" (`classes` names the classes; scores are the
     predicted classes, by name or index, or class probabilities n x classes; labels are classes). Labels or scores
     the task cannot have are a ValueError naming them. `test_labels`, the true labels of the held-out rows that
@@ -111,19 +189,23 @@ def profile_from_training(train_df, scores: Iterable[float] | np.ndarray | None,
     not given.
 
     `importance` (feature -> weight, e.g. mean |SHAP|) weighs drift attribution; equal weights without it.
-    `threshold` is the model's decision threshold; `calibrator` a `drift.estimation.Calibrator.to_dict()`
+    `threshold` is the model's decision threshold; `calibrator` a `Calibrator.to_dict()` (drift/estimation.py)
     (identity without it) for performance estimation before labels arrive. `metric_lower_bounds` (e.g.
-    `{"roc_auc": drift.comparison.roc_auc_interval(y_test, scores_test)[0]}`) is what ModelPerformanceDegraded
+    `{"roc_auc": lower end of the test split's ROC AUC 95% interval}`) is what ModelPerformanceDegraded
     compares with; the figure itself without it.
     """
-    from drift.estimation import score_edges  # the estimator's score bins (maths only)
-
     task_of(task)
     classes = [str(c) for c in classes or []]
     names = list(schema.names)
-    missing = [n for n in names if n not in train_df.columns]
-    if missing:
-        raise ValueError(f"the training frame lacks the schema's columns: {', '.join(missing)}")
+    if hasattr(train_df, "columns"):  # a pandas DataFrame (categoricals as strings)
+        missing = [n for n in names if n not in train_df.columns]
+        if missing:
+            raise ValueError(f"the training frame lacks the schema's columns: {', '.join(missing)}")
+        train = schema.encode_frame(train_df)
+    else:  # an encoded matrix (n x schema width, categoricals as codes): no pandas needed
+        train = np.asarray(train_df, np.float32)
+        if train.ndim != 2 or train.shape[1] != schema.width:
+            raise ValueError(f"an encoded training matrix must be n x {schema.width}, got {train.shape}")
     probabilities = class_probabilities(task, classes, scores)
     score_values = None if scores is None else encode_scores(task, classes, scores)
     label_values = None if labels is None else _task_labels(task, classes, labels, "labels")
@@ -135,7 +217,7 @@ def profile_from_training(train_df, scores: Iterable[float] | np.ndarray | None,
     profile = ReferenceProfile.build(
         model_name=model_name, model_version=model_version,
         trained_at=trained_at or dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat(),
-        features=names, metrics=dict(metrics or {}), train=schema.encode_frame(train_df), scores=score_values,
+        features=names, metrics=dict(metrics or {}), train=train, scores=score_values,
         labels=label_values, importance=weights, schema=schema, seed=seed, task=task, classes=classes,
     )
     profile.threshold = float(threshold)
@@ -192,7 +274,6 @@ def class_probabilities(task: str, classes: Sequence[str], scores: Any) -> np.nd
 def _reference_metrics(task: str, classes: Sequence[str], test_labels: Any, scores: np.ndarray,
                        probabilities: np.ndarray | None, threshold: float) -> dict[str, float]:
     """The task's performance on the test split (the reference the performance alerts compare with)."""
-    from drift.performance import classification_metrics, multiclass_metrics, regression_metrics
 
     truth = _task_labels(task, classes, test_labels, "test_labels")
     if len(truth) != len(scores):
@@ -223,8 +304,17 @@ def class_index(classes: Sequence[str], value: Any, field: str = "label") -> int
     raise ValueError(f"{field}: {value!r} is not one of the classes {', '.join(classes)}")
 
 
+def score_range(task: str, classes: Sequence[str]) -> tuple:
+    """The scores a task's model may publish: a probability, any finite number, or a class index."""
+    if task == BINARY:
+        return (0.0, 1.0)
+    if task == MULTICLASS:
+        return (0.0, float(len(classes) - 1))
+    return (-math.inf, math.inf)
+
+
 def encode_label(task: str, classes: Sequence[str], label: Any) -> float:
-    """A label as it travels (contracts.redis_layout): 0/1, a finite float, or a class index."""
+    """A label as it travels (drift_client.redis_layout): 0/1, a finite float, or a class index."""
     if task == MULTICLASS:
         return float(class_index(classes, label))
     if task == BINARY and isinstance(label, (bool, np.bool_)):  # True/False are a binary model's 1/0

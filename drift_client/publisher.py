@@ -2,7 +2,7 @@
 
 Requests only append to an in-memory buffer; a daemon thread flushes it every
 `flush_interval` seconds (or sooner when `flush_size` samples wait) as one
-atomic script (an XADD per stream, trimmed by time: format contracts.redis_layout).
+atomic script (an XADD per stream, trimmed by time: format drift_client.redis_layout).
 If Redis is down or slow, the batch is dropped and counted, serving never waits,
 and the next flush simply tries again: publishing resumes by itself when Redis returns.
 
@@ -18,6 +18,7 @@ When idle, a PING every `heartbeat_interval` keeps `redis_up` current.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 import uuid
 from collections import deque
@@ -25,8 +26,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from contracts import redis_layout as layout
-from contracts.redis_client import connect
+from drift_client import redis_layout as layout
+from drift_client.redis_client import connect
 from drift_client.worker import PeriodicWorker
 
 log = logging.getLogger(__name__)
@@ -45,6 +46,7 @@ class PublisherConfig:
     reference_check_interval: float = 30.0
     token_ttl_seconds: int = 600
     max_unresolved: int = 1000
+    log_interval: float = 60.0  # at most one "not published" warning per interval while Redis is down
 
 
 # Writes a batch once: the token is set first (NX); a batch whose token exists was already written.
@@ -64,18 +66,45 @@ return 1
 
 
 class Counters:
-    """Hooks that the service points at its Prometheus metrics (no-ops by default)."""
+    """What the client did with its samples, readable at any time: `published_total`, `dropped_total` (samples),
+    `invalid_counts` (problems by reason, drift_client/validation.py) and `redis_is_up` (None before the first
+    contact). A service mirrors them into its own metrics by overriding the methods and calling these too
+    (bento_service/metrics.py: `ml_monitoring_samples_total`, `ml_monitoring_redis_up`)."""
 
-    def published(self, n: int) -> None: ...
-    def dropped(self, n: int) -> None: ...
-    def redis_up(self, up: bool) -> None: ...
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.published_total = 0
+        self.dropped_total = 0
+        self.invalid_counts: dict[str, int] = {}
+        self.redis_is_up: "bool | None" = None
+
+    def published(self, n: int) -> None:
+        with self._lock:
+            self.published_total += n
+
+    def dropped(self, n: int) -> None:
+        with self._lock:
+            self.dropped_total += n
+
+    def invalid(self, reason: str, n: int) -> None:
+        with self._lock:
+            self.invalid_counts[reason] = self.invalid_counts.get(reason, 0) + n
+
+    def redis_up(self, up: bool) -> None:
+        self.redis_is_up = up
+
+    def as_dict(self) -> dict:
+        with self._lock:
+            return {"published": self.published_total, "dropped": self.dropped_total,
+                    "invalid": dict(self.invalid_counts), "redis_up": self.redis_is_up}
 
 
 class SamplePublisher:
     def __init__(self, config: PublisherConfig, keys: layout.Keys, reference_json: str, counters: Counters | None = None,
-                 float_labels: bool = False):
+                 schema_fingerprint: str = "", float_labels: bool = False):
         self.config = config
-        self.label_dtype = np.float32 if float_labels else np.uint8  # regression and multiclass labels (contracts.tasks)
+        self.schema_fingerprint = schema_fingerprint  # carried by every prediction batch (the exporter checks it)
+        self.label_dtype = np.float32 if float_labels else np.uint8  # regression and multiclass labels (drift_client.tasks)
         self.keys = keys
         self.reference_json = reference_json
         self.counters = counters or Counters()
@@ -85,6 +114,8 @@ class SamplePublisher:
         self._next_reference_check = 0.0
         self._next_heartbeat = 0.0
         self._unresolved: deque[tuple[str, int]] = deque()  # (token, samples) of sends with unknown outcome
+        self._next_warning = 0.0  # time.monotonic() before which Redis being down is not logged again
+        self._unsent = 0  # samples not sent since the last warning
         self._client = (
             connect(  # REDIS_URL + REDIS_PASSWORD_FILE, as every client
                 config.redis_url, socket_timeout=config.socket_timeout,
@@ -165,7 +196,19 @@ class SamplePublisher:
                 self._hold_unresolved(token, n)
             elif n:
                 self.counters.dropped(n)
-            log.warning("monitoring samples not published (%d): Redis unavailable: %s", n, exc)
+            self._warn_unavailable(n, exc)
+
+    def _warn_unavailable(self, n: int, exc: Exception) -> None:
+        """One WARNING per `log_interval` while samples cannot be sent; none while there is nothing to send (an idle
+        heartbeat failing is visible as redis_up 0, not as a line every second)."""
+        self._unsent += n
+        now = time.monotonic()
+        if not n or now < self._next_warning:
+            return
+        self._next_warning = now + self.config.log_interval
+        log.warning("monitoring samples not published (%d since the last line): Redis unavailable: %s; the next such "
+                    "line in %g s at the earliest", self._unsent, exc, self.config.log_interval)
+        self._unsent = 0
 
     def _hold_unresolved(self, token: str, n: int) -> None:
         """Keep a batch whose send timed out for resolution at the next contact (bounded: beyond, drop it)."""
@@ -198,7 +241,7 @@ class SamplePublisher:
             ids, times, rows, scores, probabilities = zip(*predictions)
             batch = layout.PredictionBatch(list(ids), np.array(times), np.stack(rows), np.array(scores, dtype=np.float32),
                                            _stacked(probabilities))
-            prediction_fields = [x for kv in layout.encode_predictions(batch).items() for x in kv]
+            prediction_fields = [x for kv in layout.encode_predictions(batch, self.schema_fingerprint).items() for x in kv]
         args += [len(prediction_fields), *prediction_fields]
         if labels:
             ids, times, values = zip(*labels)

@@ -68,11 +68,15 @@ class DriftCollector(Collector):
         snaps = list(self.monitor.snapshots.values())
         fam = {name: family(name) for name in LIVE_WINDOW}
         malformed = family(names.EXPORTER_MALFORMED_ENTRIES)
+        refused = family(names.EXPORTER_SCHEMA_MISMATCH)
         for s in snaps:
             model = [s.model_name, s.model_version]
             fam[names.WINDOW_SAMPLES].add_metric([*model, "predictions"], s.predictions)
             fam[names.WINDOW_SAMPLES].add_metric([*model, "labels"], s.labels)
-            fam[names.MODEL_HEALTH_STATUS].add_metric(model, s.health_status)
+            if s.health_status is not None:  # absent while not judged: never healthy by default (DriftNotJudged says why)
+                fam[names.MODEL_HEALTH_STATUS].add_metric(model, s.health_status)
+            for reason in ("width", "fingerprint"):
+                refused.add_metric([*model, reason], s.refused_batches.get(reason, 0))
             fam[names.MODEL_INFO].add_metric([*model, s.trained_at, s.task], 1)
             for cls, share in s.prediction_class_ratio.items():
                 if not math.isnan(share):
@@ -117,10 +121,11 @@ class DriftCollector(Collector):
                     fam[names.DATA_QUALITY_DETECTED].add_metric([*labels, check], 1.0 if flagged else 0.0)
                 fam[names.DRIFT_DETECTED].add_metric(labels, 1.0 if f.drifted else 0.0)
                 fam[names.ATTRIBUTION_RATIO].add_metric(labels, f.attribution)
-                fam[names.FEATURE_MEAN].add_metric([*labels, "reference"], f.reference_mean)
-                fam[names.FEATURE_MEAN].add_metric([*labels, "current"], f.current_mean)
-                fam[names.FEATURE_STDDEV].add_metric([*labels, "reference"], f.reference_std)
-                fam[names.FEATURE_STDDEV].add_metric([*labels, "current"], f.current_std)
+                if f.kind != "categorical":  # no mean of category codes (docs/design.md, "Metrics")
+                    fam[names.FEATURE_MEAN].add_metric([*labels, "reference"], f.reference_mean)
+                    fam[names.FEATURE_MEAN].add_metric([*labels, "current"], f.current_mean)
+                    fam[names.FEATURE_STDDEV].add_metric([*labels, "reference"], f.reference_std)
+                    fam[names.FEATURE_STDDEV].add_metric([*labels, "current"], f.current_std)
             if s.prediction_drift:
                 fam[names.PREDICTION_PSI].add_metric(model, s.prediction_drift["psi"])
                 if "ks_statistic" in s.prediction_drift:  # a multiclass model's classes are judged by chi-square
@@ -130,6 +135,7 @@ class DriftCollector(Collector):
         yield from fam.values()
         yield from self._spans()
         yield malformed
+        yield refused
         yield from self._own_health()
 
     def _spans(self) -> Iterable:

@@ -36,7 +36,10 @@ class Tracked:
     spans: Spans
 
     def snapshot(self, policy: Policy, now: float) -> ModelSnapshot:
-        return compute(self.window, policy, now, self.reader.malformed, self.detectors)
+        refused = "schema_mismatch" if self.reader.refused_within(self.window.window_seconds, now) else ""
+        snap = compute(self.window, policy, now, self.reader.malformed, self.detectors, refused=refused)
+        snap.refused_batches = dict(self.reader.refused)
+        return snap
 
     def refresh(self, client: redis.Redis, now: float) -> None:
         self.reader.refresh(client, self.window, now)

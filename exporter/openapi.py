@@ -23,7 +23,10 @@ MODEL_REPORT = {
         "model_name": {"type": "string"}, "model_version": {"type": "string"},
         "window_hours": {"type": "number"}, "predictions": {"type": "integer", "minimum": 0},
         "labels": {"type": "integer", "minimum": 0}, "enough_samples": {"type": "boolean"},
-        "health_status": {"type": "integer", "enum": [0, 1, 2]},
+        "health_status": {"type": "integer", "enum": [0, 1, 2, None], "nullable": True,
+                          "description": "0 healthy, 1 warning, 2 critical; null while the window is not judged"},
+        "judged": {"type": "boolean"},
+        "not_judged_reason": {"type": "string", "enum": ["", "too_few_samples", "schema_mismatch"]},
         "features": {"type": "object", "additionalProperties": {"type": "object"}},
     },
 }

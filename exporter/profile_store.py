@@ -63,7 +63,9 @@ class ProfileWriter:
         by_minute: dict[int, list[layout.PredictionBatch]] = {}
         for entry_id, fields in entries:
             try:
-                batch = layout.decode_predictions(fields, width)
+                batch = layout.decode_predictions(fields, width, self.layout.profile.schema_fingerprint)
+            except layout.SchemaMismatch:  # refused: the stream reader counts and logs it by reason
+                continue
             except layout.MalformedEntry as exc:
                 self.malformed += 1
                 log.warning("profiles: skipped malformed entry %s: %s", entry_id, exc)

@@ -4,7 +4,9 @@ Each refresh asks only for the entries added since the last one (XRANGE from the
 decodes them (contracts.redis_layout), hands them to the pure `drift.live_window.Window` about CHUNK_ROWS samples
 at a time (a cold start never holds the whole window twice) and moves its read position only past entries that
 were counted, so Redis failing in the middle of a multi-page read loses nothing. A malformed entry is skipped
-and counted.
+and counted. A batch published with another schema (another width, or another schema fingerprint than the
+profile's) is refused: counted by reason, logged once per reason, and the version is not judged while such a batch
+is in its window (`refused_within`; docs/design.md, "Not judged").
 """
 from __future__ import annotations
 
@@ -26,13 +28,15 @@ class StreamReader:
         self.keys = keys
         self.positions: dict[str, str] = {}  # stream key -> id of the last entry counted
         self.malformed = 0
+        self.refused: dict[str, int] = {}  # reason ("width", "fingerprint") -> prediction batches refused
+        self.last_refused = -float("inf")  # entry time (Unix s) of the last refused batch
 
     def refresh(self, client: redis.Redis, window: LiveWindow, now: float) -> int:
         """Feed the window what is new in Redis and expire what left it; returns the new predictions."""
         new = 0
         start = now - window.window_seconds
-        width = len(window.profile.features)
-        decode = lambda fields: layout.decode_predictions(fields, width)  # noqa: E731  (a batch of another width is malformed)
+        width, fingerprint = len(window.profile.features), window.profile.schema_fingerprint
+        decode = lambda fields: layout.decode_predictions(fields, width, fingerprint)  # noqa: E731
         for chunk in self._chunks(client, self.keys.predictions, start, decode):
             new += window.add_predictions(chunk)
         for chunk in self._chunks(client, self.keys.labels, start - window.label_grace_seconds, layout.decode_labels):
@@ -57,9 +61,21 @@ class StreamReader:
             yield chunk
             self.positions[key] = last_id
 
+    def refused_within(self, window_seconds: float, now: float) -> bool:
+        """Whether a batch was refused for its schema within the last `window_seconds`."""
+        return self.last_refused >= now - window_seconds
+
     def _decode(self, decode: Callable, key: str, entry_id: str, fields: dict):
         try:
             return decode(fields)
+        except layout.SchemaMismatch as exc:
+            if exc.reason not in self.refused:  # one line per reason; the counter has the rest
+                log.error("refused prediction batches of %s/%s: %s (the publisher's schema is not the reference "
+                          "profile's; the version is not judged while they arrive)", self.keys.model_name,
+                          self.keys.model_version, exc)
+            self.refused[exc.reason] = self.refused.get(exc.reason, 0) + 1
+            self.last_refused = max(self.last_refused, layout.entry_time_seconds(entry_id))
+            return None
         except layout.MalformedEntry as exc:
             self.malformed += 1
             log.warning("skipped malformed entry %s of %s: %s", entry_id, key, exc)

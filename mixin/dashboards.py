@@ -79,7 +79,7 @@ class Board:
 
     def add(self, kind: str, title: str, targets: list[tuple[str, str]], width: int = 12, height: int = 8,
             unit: str = "none", thresholds: list | None = None, mappings: list | None = None, options: dict | None = None,
-            instant: bool = False, description: str = "", decimals: int | None = None) -> None:
+            instant: bool = False, description: str = "", decimals: int | None = None, no_value: str | None = None) -> None:
         if self.x + width > 24:
             self.x, self.y = 0, self.y + self.row_height
             self.row_height = 0
@@ -90,6 +90,8 @@ class Board:
             defaults["color"] = {"mode": "thresholds"}
         if decimals is not None:
             defaults["decimals"] = decimals
+        if no_value is not None:  # what the panel says when the series is absent
+            defaults["noValue"] = no_value
         if kind == "timeseries" and thresholds:
             defaults["custom"] = {"thresholdsStyle": {"mode": "dashed"}}
         self.panels.append({
@@ -137,8 +139,10 @@ def overview() -> Board:
     b = Board("overview", "ML model: Overview", "Health, model, traffic and quality at a glance.")
     b.add("stat", "Health status", [(f"ml_model_health_status{{{MODEL}}}", "")], width=6, height=5, mappings=HEALTH_MAPPINGS,
           thresholds=steps(("green", None), ("orange", 1), ("red", 2)), options={"colorMode": "background", "graphMode": "none"},
+          no_value="Not judged",
           description=f"The exporter's verdict: 0 healthy, 1 warning (a feature drifted or PSI {policy().psi_warning:g}-"
-                      f"{policy().psi_threshold:g}), 2 critical.")
+                      f"{policy().psi_threshold:g}), 2 critical. Not judged (no series): too few predictions in the "
+                      "window, or its samples refused for another schema (DriftNotJudged says which).")
     b.add("table", "Model", [(f"ml_model_info{{{MODEL}}}", "")], width=6, height=5, instant=True,
           description="Name, version and training time of the model being monitored.")
     b.add("stat", "Predictions served (time range)", [(f"sum(increase({predictions}[$__range]))", "")], width=6, height=5,

@@ -269,13 +269,24 @@ def blind_spot_alerts(c: dict) -> list[dict]:
                    '(rate(ml_monitoring_shadow_predictions_total{outcome=~"dropped|failed"}[5m]))')
     errors = f'job_endpoint:bentoml_service_request_errors:rate{w["request_rate"]}{{job="{sel["service_job"]}", endpoint=~"{sel["predict_endpoints"]}"}}'
     requests = f'job_endpoint:bentoml_service_request:rate{w["request_rate"]}{{job="{sel["service_job"]}", endpoint=~"{sel["predict_endpoints"]}"}}'
+    # the exporter does not judge a version while a batch refused for its schema is in the window (exporter/reader.py)
+    window = f"{_fmt(policy().window_hours * 60)}m"
+    mismatch = f"sum by (job, instance, model_name, model_version) (increase(ml_exporter_schema_mismatch_total[{window}]))"
     return [
         _alert("DriftNotJudged",
                f'ml_window_samples{{kind="predictions"}} unless on (model_name, model_version) ml_drift_detected '
-               f'unless on (model_name, model_version) ({retired})', "warning",
+               f'unless on (model_name, model_version) ({retired}) '
+               f'unless on (model_name, model_version) ({mismatch} > 0)', "warning",
                "Drift of {{ $labels.model_name }} {{ $labels.model_version }} is not being judged.",
                "Its window holds {{ $value }} predictions, fewer than MIN_WINDOW_SAMPLES: no drift series exist, so "
                "FeatureDrift cannot fire.", "drift", {"reason": "window_too_small"}),
+        _alert("DriftNotJudged", f"{mismatch} > 0", "warning",
+               "Drift of {{ $labels.model_name }} {{ $labels.model_version }} is not being judged: its samples are "
+               "published with another schema.",
+               "{{ $value | printf \"%.0f\" }} prediction batches were refused over the window because their "
+               "publisher's schema (feature names, order, kinds, categories or ranges) is not the reference profile's: "
+               "the version is not judged while they arrive (ml_exporter_schema_mismatch_total, reason width or "
+               "fingerprint).", "drift", {"reason": "schema_mismatch"}),
         _alert("DriftNotJudged", f"({served}) unless on () count(ml_window_samples)", "warning",
                "The service answers predictions but the drift exporter sees no model window.",
                "{{ $value | printf \"%.1f\" }} predictions/s are served and no window reaches the exporter: samples are not "

@@ -4,8 +4,9 @@
     drift-monitor report --reference REF --current DIR [--engine dask [--scheduler ADDRESS]] ...
     drift-monitor report --from-redis --model NAME [--version V] (--hours H | --start T --end T) [--redis-url URL]
 
-Exit status: 0 no drift, 1 drift found (a feature or the scores), 2 bad input or usage. Bad input is one line on
-stderr, never a traceback.
+Exit status: 0 no drift and every data-quality check passed, 1 drift found (a feature or the scores; data-quality
+failures are listed too), 2 bad input or usage, 3 no drift but a data-quality check failed (a feature's missing or
+out-of-range share above training's). Bad input is one line on stderr, never a traceback.
 """
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ from contracts.policy import Policy
 from contracts.schema import ModelSchema
 from report.errors import BadInput
 
-NO_DRIFT, DRIFT, BAD_INPUT = 0, 1, 2
+NO_DRIFT, DRIFT, BAD_INPUT, QUALITY = 0, 1, 2, 3  # docs/design.md, "The offline report's exit status"
 
 
 class _Parser(argparse.ArgumentParser):
@@ -38,7 +39,8 @@ def parser() -> argparse.ArgumentParser:
     top = _Parser(prog="drift-monitor", description="Offline drift reports with the drift exporter's own statistics.")
     sub = top.add_subparsers(dest="command", required=True, parser_class=_Parser)
     p = sub.add_parser("report", help="judge a current data set (or a live window) against a reference",
-                       description="Exit status: 0 no drift, 1 drift found, 2 bad input or usage.")
+                       description="Exit status: 0 no drift and data quality ok, 1 drift found, 2 bad input or usage, "
+                                   "3 no drift but a data-quality check failed (missing or out-of-range values).")
     files = p.add_argument_group("data sets (CSV or Parquet)")
     files.add_argument("--reference", type=Path, help="the reference data set (e.g. the training data)")
     files.add_argument("--current", type=Path, help="the data set to judge (a file, or a directory of Parquet files)")
@@ -121,7 +123,7 @@ def run(args: argparse.Namespace) -> int:
         if getattr(args, "note", None):
             print(args.note)
         print(summary(report))
-    return DRIFT if report.drift_found else NO_DRIFT
+    return DRIFT if report.drift_found else QUALITY if quality_failures(report) else NO_DRIFT
 
 
 def _files(args: argparse.Namespace, policy: Policy, config) -> "DriftReport":
@@ -269,19 +271,34 @@ def save_schema(schema: ModelSchema, path: Path) -> None:
            + yaml.safe_dump({"features": schema.to_list()}, sort_keys=False, allow_unicode=True))
 
 
+def quality_failures(report) -> dict[str, list[str]]:
+    """Feature -> the data-quality checks it failed (missing, out_of_range)."""
+    found = {name: [check for check, flagged in v.quality.items() if flagged] for name, v in report.snapshot.features.items()}
+    return {name: checks for name, checks in found.items() if checks}
+
+
+def _health_word(snap) -> str:
+    """healthy, warning, critical, or why the window was not judged (too few rows, a refused schema)."""
+    if snap.health_status is None:
+        return f"not judged ({snap.not_judged_reason or 'unknown'})"
+    return ["healthy", "warning", "critical"][min(snap.health_status, 2)]
+
+
 def summary(report) -> str:
     snap = report.snapshot
+    failed = quality_failures(report)
     lines = [f"{report.current_rows:,} current rows vs {report.reference_rows:,} reference rows; health "
-             f"{['healthy', 'warning', 'critical'][min(snap.health_status, 2)]}; task {snap.task}"]
-    for name in sorted(snap.features, key=lambda f: (not snap.features[f].drifted, f)):
+             f"{_health_word(snap)}; task {snap.task}"]
+    for name in sorted(snap.features, key=lambda f: (not snap.features[f].drifted, f not in failed, f)):
         v = snap.features[name]
         tests = ", ".join(f"{t} {_g(r.statistic)}" + (f" p={r.pvalue:.2g}" if r.pvalue is not None and not math.isnan(r.pvalue) else "")
                           for t, r in v.tests.items() if t != "psi")
-        lines.append(f"  {'DRIFT' if v.drifted else 'ok   '} {name:<28} {v.kind:<11} PSI {_g(v.psi)}  {tests}")
+        verdict = "DRIFT" if v.drifted else "QUALITY" if name in failed else "ok"
+        lines.append(f"  {verdict:<7} {name:<28} {v.kind:<11} PSI {_g(v.psi)}  {tests}{_quality_text(v, failed.get(name, []))}")
     if snap.prediction_drift:
         p = snap.prediction_drift
         test = "ks" if "ks_statistic" in p else "chi2"  # a multiclass model's predicted classes: chi-square
-        lines.append(f"  {'DRIFT' if p['drifted'] else 'ok   '} {'(prediction) score':<28} {'':<11} PSI {_g(p['psi'])}  "
+        lines.append(f"  {'DRIFT' if p['drifted'] else 'ok':<7} {'(prediction) score':<28} {'':<11} PSI {_g(p['psi'])}  "
                      f"{test} {_g(p[test + '_statistic'])} p={p[test + '_pvalue']:.2g}")
     if snap.prediction_class_ratio:
         lines.append("  predicted classes: " + ", ".join(f"{c} {_g(v)}" for c, v in snap.prediction_class_ratio.items()))
@@ -291,8 +308,25 @@ def summary(report) -> str:
     if snap.estimated_performance:
         lines.append("  estimated performance (no labels): " + ", ".join(
             f"{m} {_g(v)}" for m, v in snap.estimated_performance.items()))
-    lines.append("drift found" if report.drift_found else "no drift")
+    verdict = "drift found" if report.drift_found else "no drift"
+    if failed:
+        verdict += "; data quality failed: " + ", ".join(f"{name} ({', '.join(checks)})" for name, checks in sorted(failed.items()))
+    lines.append(verdict)
     return "\n".join(lines)
+
+
+def _quality_text(v, failed: list[str]) -> str:
+    """The failed checks' figures: '  missing 30.0%', '  out of range 4.1% below, 0.0% above'."""
+    parts = []
+    if "missing" in failed:
+        parts.append(f"missing {_pct(v.missing_ratio)}")
+    if "out_of_range" in failed:
+        parts.append(f"out of range {_pct(v.below_range_ratio)} below, {_pct(v.above_range_ratio)} above")
+    return ("  " + "; ".join(parts)) if parts else ""
+
+
+def _pct(value) -> str:
+    return "nan" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{100 * value:.1f}%"
 
 
 def _g(value) -> str:

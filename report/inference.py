@@ -1,12 +1,5 @@
-"""A schema inferred from a reference frame, and the checks that a frame matches a schema.
-
-Inference, column by column (excluding the score and label columns):
-- bool, or numbers that are all 0 or 1: `binary`;
-- integers (or integral floats) with at most MAX_VALUE_BINS distinct values: `discrete`;
-- other numbers: `numeric`;
-- strings or pandas categories: `categorical`, with at most `max_categories` distinct values (a column with more
-  is an identifier, not a feature: refused with a message);
-- anything else (dates, mixed objects): refused with a message naming the column.
+"""The checks that a frame matches a schema, and the schema inferred from a reference frame: the client's own
+inference (`drift_client/schema.py`, `ModelSchema.infer`), its errors as the report's BadInput.
 
 >>> import pandas as pd
 >>> frame = pd.DataFrame({"x": [0.5, 1.5, 2.5], "n": [1, 2, 3], "flag": [0, 1, 0], "c": ["a", "b", "a"]})
@@ -17,57 +10,28 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Iterable
 
-import numpy as np
-
-from contracts.reference_profile import MAX_VALUE_BINS
-from contracts.schema import FeatureSpec, ModelSchema
+from drift_client import schema as inference
+from drift_client.schema import MAX_CATEGORIES, FeatureSpec, ModelSchema, numeric_kind  # noqa: F401  (the Parquet path infers with it)
 from report.errors import BadInput
 
 if TYPE_CHECKING:  # imported where a data frame is handled (report.core)
     import pandas as pd
 
-MAX_CATEGORIES = 1000  # distinct values a categorical column may have (its bins, and the report's bars)
-
 
 def infer_schema(frame: pd.DataFrame, exclude: Iterable[str] = (), max_categories: int = MAX_CATEGORIES,
                  source: str = "reference") -> ModelSchema:
     """The schema of `frame`'s columns, except `exclude` (score and label)."""
-    skip = set(exclude)
-    return ModelSchema(tuple(infer_feature(frame[c], str(c), max_categories, source) for c in frame.columns
-                             if c not in skip))
+    try:
+        return inference.infer_schema(frame, exclude, max_categories, source)
+    except inference.InferenceError as exc:
+        raise BadInput(str(exc)) from None
 
 
 def infer_feature(column: pd.Series, name: str, max_categories: int = MAX_CATEGORIES, source: str = "reference") -> FeatureSpec:
-    import pandas as pd
-    dtype = column.dtype
-    if pd.api.types.is_bool_dtype(dtype):
-        return FeatureSpec(name, "binary")
-    if pd.api.types.is_numeric_dtype(dtype):
-        return FeatureSpec(name, numeric_kind(column.to_numpy(dtype=float, na_value=np.nan)))
-    if pd.api.types.is_string_dtype(dtype) or isinstance(dtype, pd.CategoricalDtype) or dtype == object:
-        if dtype == object and not column.map(lambda v: isinstance(v, str) or v is None).all():
-            raise BadInput(f"{source}: column {name!r} mixes text with other values; declare its kind in a schema file")
-        counts = column.dropna().astype(str).value_counts()
-        if len(counts) > max_categories:
-            raise BadInput(f"{source}: column {name!r} has {len(counts):,} distinct values; a categorical column may "
-                           f"have at most {max_categories:,} (an identifier is not a feature: drop it)")
-        if len(counts) == 0:
-            raise BadInput(f"{source}: column {name!r} holds no values")
-        # most frequent first, so that the codes (and the report's bars) start with the common categories
-        ordered = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
-        return FeatureSpec(name, "categorical", categories=tuple(c for c, _ in ordered))
-    raise BadInput(f"{source}: column {name!r} has type {dtype}, which is neither a number nor text; drop it or convert it")
-
-
-def numeric_kind(values: np.ndarray) -> str:
-    """binary (0/1), discrete (integers, at most MAX_VALUE_BINS of them) or numeric: a number column's kind."""
-    values = values[np.isfinite(values)]
-    if not np.all(values == np.round(values)):  # fractions: numeric, without sorting the column for its values
-        return "numeric"
-    distinct = np.unique(values)
-    if len(distinct) and set(distinct.tolist()) <= {0.0, 1.0}:
-        return "binary"
-    return "discrete" if len(distinct) <= MAX_VALUE_BINS else "numeric"
+    try:
+        return inference.infer_feature(column, name, max_categories, source)
+    except inference.InferenceError as exc:
+        raise BadInput(str(exc)) from None
 
 
 def check_columns(frame: pd.DataFrame, schema: ModelSchema, source: str, extra_allowed: Iterable[str] = (),

@@ -6,7 +6,10 @@ for numeric, PSI + chi-square for discrete, binary and categorical); it drifts w
 the data-quality checks included, shares one family-wise level `family_wise_level` per refresh (weighted Bonferroni: the
 quality checks get `quality_level_share` of it, the drift tests the rest, each divided by its number of tests and
 windows) and needs its effect size at a floor, so that large windows do not flag shifts nobody cares about.
-PSI is always computed (severity and attribution use it), and flags only where it is one of the feature's tests.
+PSI is always computed (severity and attribution use it), over pooled bins (detectors/psi.py), and flags only where
+it is one of the feature's tests. Where a feature (or the score) also has p-value tests, PSI counts (its flag, and
+its warning and critical bands in the health) only when one of them is significant after correction: on small
+windows PSI alone is noise (docs/design.md, "Small and integer-valued data").
 The score is judged alone (one family) by PSI and KS. Why these rules: docs/design.md, "The drift rule".
 """
 from __future__ import annotations
@@ -21,7 +24,7 @@ from drift.detectors import chi_square, jensen_shannon, ks, psi, quality, quanti
 from drift.detectors.quality import QualityCheck
 from drift.detectors.base import REGISTRY, DriftTest, TestResult, make, register
 from drift.monitoring_config import ConfigError, MonitoringConfig
-from drift.stats import psi as psi_value
+from drift.detectors.psi import pooled_psi
 from drift.counts import ColumnCounts, ColumnReference
 
 __all__ = ["REGISTRY", "DriftTest", "TestResult", "register", "ModelDetectors", "FeatureVerdict", "health_status",
@@ -40,6 +43,13 @@ class FeatureVerdict:
     significant_by: list[str] = field(default_factory=list)  # p-value tests significant after correction, floor aside
     quality: dict[str, QualityCheck] = field(default_factory=dict)
     all_missing: bool = False  # every value of the window was missing
+    tested: bool = False  # the feature has a p-value test (then PSI counts only where one is significant)
+
+    @property
+    def psi_counts(self) -> bool:
+        """Whether this PSI may flag and set the health's bands: always without p-value tests, else only with a
+        significant one."""
+        return not self.tested or bool(self.significant_by)
 
     @property
     def drifted(self) -> bool:
@@ -67,7 +77,8 @@ class ModelDetectors:
             self.tests[spec.name] = [make(name, policy, params) for name, params in chosen.items()]
         self.windows = max(windows, 1)
         self.family = sum(t.has_pvalue for tests in self.tests.values() for t in tests) * self.windows
-        self.checks = len(quality.CHECKS) * len(self.tests) * self.windows
+        # categoricals have no out-of-range check (an unseen category is its own figure)
+        self.checks = sum(len(quality.CHECKS) - spec.is_categorical for spec in schema.features) * self.windows
         share = policy.quality_level_share
         if not 0 <= share < 1:
             raise ValueError(f"QUALITY_LEVEL_SHARE must be at least 0 and under 1, not {share:g}")
@@ -84,8 +95,9 @@ class ModelDetectors:
         for name, verdict in verdicts.items():
             reference, counts = columns[name]
             args = dict(level=self.policy.family_wise_level, floor=self.policy.quality_min_share, family=self.quality_divisor)
-            verdict.quality = {"missing": quality.missing(reference, counts, **args),
-                               "out_of_range": quality.out_of_range(reference, counts, **args)}
+            verdict.quality = {"missing": quality.missing(reference, counts, **args)}
+            if not reference.spec.is_categorical:  # an unseen category is counted as unseen, not out of range
+                verdict.quality["out_of_range"] = quality.out_of_range(reference, counts, **args)
             verdict.all_missing = counts.seen > 0 and counts.n == 0
         return verdicts
 
@@ -95,14 +107,17 @@ class ModelDetectors:
 
 
 def _verdict(tests: list[DriftTest], reference: ColumnReference, counts: ColumnCounts, family: float) -> FeatureVerdict:
-    verdict = FeatureVerdict(psi_value(reference.proportions, counts.bins))
+    verdict = FeatureVerdict(pooled_psi(reference, counts.bins))
     for test in tests:
         result = test.compute(reference, counts)
         verdict.results[test.name] = result
+        verdict.tested = verdict.tested or test.has_pvalue
         if test.flags(result, family):
             verdict.flagged_by.append(test.name)
         if test.has_pvalue and result.pvalue < test.params["level"] / max(family, 1):
             verdict.significant_by.append(test.name)
+    if not verdict.psi_counts:  # PSI beside p-value tests flags only with a significant one
+        verdict.flagged_by = [t for t in verdict.flagged_by if t != "psi"]
     return verdict
 
 

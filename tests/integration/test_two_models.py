@@ -1,6 +1,7 @@
 """Both models served by one real `bentoml serve` and monitored by one real exporter through one real Redis:
 the login model's categorical drift (10% of logins from a country never seen in training) is flagged while the
-fraud model stays healthy; a batch whose width does not match its schema is counted and changes nothing else."""
+fraud model stays healthy; a batch whose width does not match its schema is refused and counted, and its version
+is no longer judged while it is in the window."""
 from __future__ import annotations
 
 import time
@@ -58,16 +59,22 @@ def test_both_models_monitored_at_once(log_dir):
         assert series(text, "ml_model_health_status", model_name="fraud_detector") == 0.0
         assert series(text, "ml_exporter_malformed_entries_total", **login_labels) == 0.0
 
-        # A batch of fraud-width rows (12) in the login model's stream (8 features): skipped and counted.
+        # A batch of fraud-width rows (12) in the login model's stream (8 features): refused as a schema mismatch,
+        # counted by reason, and the login version is not judged while it is in the window (issue 22); the fraud
+        # model is unaffected.
         client = redis.Redis.from_url(redis_srv.extra["url"])
         keys = layout.Keys("login_risk", version["login_risk"])
         wrong = layout.PredictionBatch([f"w-{i}" for i in range(10)], np.full(10, time.time()),
                                        np.ones((10, 12), np.float32), np.full(10, 0.5, np.float32))
         client.xadd(keys.predictions, layout.encode_predictions(wrong))
-        wait_for(lambda: series(http("GET", f"{exporter.url}/metrics")[1], "ml_exporter_malformed_entries_total",
-                                **login_labels) == 1.0, timeout=30)
-        after_login, after_fraud = report(exporter, version["login_risk"]), report(exporter, version["fraud_detector"])
-        assert same_figures(after_login, login) and same_figures(after_fraud, fraud)
+        wait_for(lambda: series(http("GET", f"{exporter.url}/metrics")[1], "ml_exporter_schema_mismatch_total",
+                                **login_labels, reason="width") == 1.0, timeout=30)
+        after_login = wait_for(lambda: (r := report(exporter, version["login_risk"])) and not r["judged"] and r, timeout=30)
+        assert after_login["not_judged_reason"] == "schema_mismatch" and after_login["health_status"] is None
+        assert after_login["predictions"] == N
+        assert same_figures(report(exporter, version["fraud_detector"]), fraud)
         text = http("GET", f"{exporter.url}/metrics")[1]
+        assert series(text, "ml_model_health_status", **login_labels) is None
+        assert series(text, "ml_exporter_malformed_entries_total", **login_labels) == 0.0
         assert series(text, "ml_exporter_malformed_entries_total", model_name="fraud_detector") == 0.0
         assert "Traceback" not in exporter.log_text()

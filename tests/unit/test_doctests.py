@@ -7,7 +7,7 @@ import pkgutil
 
 import pytest
 
-PACKAGES = ("contracts", "drift", "exporter", "transactions", "logins")
+PACKAGES = ("contracts", "drift_client", "drift", "exporter", "transactions", "logins")
 
 
 def modules() -> list[str]:

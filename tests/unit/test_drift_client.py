@@ -37,8 +37,13 @@ def test_profile_from_training_names_missing_columns(train):
         profile_from_training(train.drop(columns=["country"]), None, None, SCHEMA, model_name="m", model_version="1")
 
 
+def reference_json(train) -> str:
+    """The profile the client checks its schema against (issue 22: it must be the schema's own)."""
+    return profile_from_training(train, None, None, SCHEMA, model_name="m", model_version="1").to_json()
+
+
 def test_rows_are_encoded_by_the_schema_in_any_form(train):
-    client = DriftClient(None, "m", "1", SCHEMA, "{}")
+    client = DriftClient(None, "m", "1", SCHEMA, reference_json(train))
     part = train.head(5)
     records = part[list(SCHEMA.names)].to_dict("records")
     expected = SCHEMA.encode_frame(part)
@@ -46,16 +51,22 @@ def test_rows_are_encoded_by_the_schema_in_any_form(train):
     np.testing.assert_array_equal(client.encode(part), expected)
     np.testing.assert_array_equal(client.encode(expected), expected)
     assert client.encode([{**records[0], "country": "VN"}])[0, 0] == SCHEMA["country"].unseen_code
-    with pytest.raises(ValueError, match="n x 8"):
-        client.encode(np.zeros((2, 12)))
+    assert client.encode(np.zeros((2, 12))).shape == (0, 8)
+    assert client.counters.invalid_counts == {"unknown_category": 1, "shape": 1}  # VN above, then the width
+    with pytest.raises(ValueError, match="n x 8"):  # strict mode raises (issue 22: counted otherwise)
+        DriftClient(None, "m", "1", SCHEMA, reference_json(train), strict=True).encode(np.zeros((2, 12)))
 
 
 def test_a_client_without_redis_is_off_and_checks_its_arguments(train):
-    client = DriftClient("", "m", "1", SCHEMA, "{}").start()
+    client = DriftClient("", "m", "1", SCHEMA, reference_json(train)).start()
     assert not client.enabled
     client.log_prediction("a", train.iloc[0].to_dict(), 0.5)
+    client.log_predictions(["a", "b"], train.head(3), [0.1, 0.2, 0.3])  # counted, not raised (issue 22)
+    client.log_label("a", 2)
+    assert client.counters.invalid_counts == {"length": 1, "label": 1}
+    strict = DriftClient("", "m", "1", SCHEMA, reference_json(train), strict=True)
     with pytest.raises(ValueError, match="must match"):
-        client.log_predictions(["a", "b"], train.head(3), [0.1, 0.2, 0.3])
+        strict.log_predictions(["a", "b"], train.head(3), [0.1, 0.2, 0.3])
     with pytest.raises(ValueError, match="0 or 1"):
-        client.log_label("a", 2)
+        strict.log_label("a", 2)
     client.stop()

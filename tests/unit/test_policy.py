@@ -61,7 +61,7 @@ print(json.dumps({"exporter": Config.from_env({}).policy.psi_threshold, "alerts"
 
 
 def test_changing_the_policy_file_changes_the_exporter_the_alert_rules_and_the_dashboards(tmp_path):
-    for package in ("contracts", "drift", "exporter", "mixin", "transactions"):
+    for package in ("contracts", "drift", "drift_client", "exporter", "mixin", "transactions"):
         shutil.copytree(ROOT / package, tmp_path / package, ignore=shutil.ignore_patterns("__pycache__"))
     policy = tmp_path / "contracts" / "policy.py"
     text = policy.read_text()

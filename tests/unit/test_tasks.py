@@ -142,17 +142,21 @@ def test_the_client_takes_a_regressors_values_and_refuses_them_for_a_binary_mode
     X, y, Xtr, Xte, ytr, yte, model, schema = diabetes
     profile = profile_from_training(Xtr, model.predict(Xte), None, schema, model_name="d", model_version="1",
                                     task="regression")
-    client = DriftClient(None, "d", "1", schema, profile.to_json())
+    client = DriftClient(None, "d", "1", schema, profile.to_json(), strict=True)  # strict: problems raise
     assert client.task == "regression"
     client.log_label("a", 59.0)
     with pytest.raises(ValueError, match="finite"):
         client.log_label("a", float("nan"))
-    binary = DriftClient(None, "d", "1", schema, "{}")
+    binary_json = profile_from_training(Xtr, None, None, schema, model_name="d", model_version="1").to_json()
+    binary = DriftClient(None, "d", "1", schema, binary_json, strict=True)
     binary.log_label("a", True)  # a binary label may be a bool
     with pytest.raises(ValueError, match="number"):
         client.log_label("a", True)  # a regression target may not
     with pytest.raises(ValueError, match="0 or 1"):
         binary.log_label("a", 59.0)
+    lenient = DriftClient(None, "d", "1", schema, binary_json)  # the default: counted by reason, never raised
+    lenient.log_label("a", 59.0)
+    assert lenient.counters.invalid_counts == {"label": 1}
 
 
 def test_float_labels_round_trip_and_0_1_labels_keep_their_format():
@@ -203,8 +207,10 @@ def test_a_multiclass_classifier_is_judged_by_its_predicted_classes(wine):
     with pytest.raises(ValueError, match="3 columns"):
         class_probabilities("multiclass", classes, np.ones((2, 4)))
     assert client.publisher.label_dtype == np.float32
+    client.log_label("a", "class_9")  # not strict: counted, never raised into the caller
+    assert client.counters.invalid_counts == {"label": 1}
     with pytest.raises(ValueError, match="class_9"):
-        client.log_label("a", "class_9")
+        DriftClient(None, "wine", "1", schema, profile.to_json(), strict=True).log_label("a", "class_9")
 
     policy = Policy(min_window_samples=100, min_labelled_samples=50)
     snap = compute(_window(profile, X, scores, y, probabilities), policy, now=101.0)
