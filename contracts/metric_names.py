@@ -46,6 +46,11 @@ EXPORTER_REDIS_UP = "ml_exporter_redis_up"
 EXPORTER_CYCLE_DURATION = "ml_exporter_cycle_duration_seconds"
 EXPORTER_LAST_SUCCESS = "ml_exporter_last_success_timestamp_seconds"
 EXPORTER_MALFORMED_ENTRIES = "ml_exporter_malformed_entries_total"
+# Exporter replicas (exporter.leases): 1 for each version this replica judges, 0 for each it sees judged elsewhere
+# or by nobody; labels model_name, model_version, replica
+EXPORTER_LEASE_OWNED = "ml_exporter_lease_owned"
+EXPORTER_LEASE_CHANGES = "ml_exporter_lease_changes_total"  # {replica, change="acquired"|"released"|"lost"}
+EXPORTER_REPLICAS = "ml_exporter_replicas"  # live replicas this one counts (its fair share's divisor)
 
 SERVICE_SAMPLES = "ml_monitoring_samples"  # prometheus_client appends _total: ml_monitoring_samples_total{outcome}
 SERVICE_REDIS_UP = "ml_monitoring_redis_up"

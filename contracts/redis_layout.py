@@ -13,6 +13,10 @@ transactions on one model work there; different models spread over the nodes):
 - `{prefix}:{<name>:<version>}:profiled`         STRING, id of the last stream entry counted into the profiles
 - `{prefix}:{<name>:<version>}:publish-token:{token}` STRING, a publisher's idempotency fence (in the same slot as
                                                the streams its script writes)
+- `{prefix}:{<name>:<version>}:lease`          STRING, the token `<replica>:<epoch>` of the exporter replica that
+                                               judges this version, TTL the lease TTL (exporter.leases)
+- `{prefix}:{<name>:<version>}:lease-epoch`    STRING, the version's fencing counter (INCR at each new lease)
+- `{prefix}:exporter-replicas`                 ZSET of live exporter replicas, score: when each registration expires
 
 Migration from the keys without a hash tag (`{prefix}:{name}:{version}:...`, before issue 15): they are no longer
 read. Deploy the service and the exporter together; the old streams expire with their retention (2 h) and the old
@@ -81,6 +85,16 @@ class Keys:
         return f"{self.base}:reference"
 
     @property
+    def lease(self) -> str:
+        """Which exporter replica judges this version (its token), in the slot of the profiles it fences."""
+        return f"{self.base}:lease"
+
+    @property
+    def lease_epoch(self) -> str:
+        """The fencing counter: every new lease of this version gets the next number."""
+        return f"{self.base}:lease-epoch"
+
+    @property
     def predictions(self) -> str:
         return f"{self.base}:predictions"
 
@@ -104,6 +118,11 @@ class Keys:
 
 def models_key(prefix: str = DEFAULT_PREFIX) -> str:
     return f"{prefix}:models"
+
+
+def replicas_key(prefix: str = DEFAULT_PREFIX) -> str:
+    """The live exporter replicas (a sorted set scored by when each registration expires)."""
+    return f"{prefix}:exporter-replicas"
 
 
 @dataclass

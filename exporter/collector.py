@@ -164,3 +164,25 @@ class DriftCollector(Collector):
         last = GaugeMetricFamily(names.EXPORTER_LAST_SUCCESS, "Unix time of the last successful refresh cycle")
         last.add_metric([], m.last_success)
         yield from (up, duration, last)
+        yield from self._leases()
+
+    def _leases(self) -> Iterable:
+        """Which versions this replica judges (exporter.leases): 1 owned, 0 seen but judged elsewhere or by nobody."""
+        leases = getattr(self.monitor, "leases", None)
+        if leases is None:
+            return
+        owned_family = GaugeMetricFamily(names.EXPORTER_LEASE_OWNED, "1 for each model version whose lease this "
+                                         "replica holds (it judges and exports it), 0 for the others it sees",
+                                         labels=[*MODEL, "replica"])
+        owned = leases.owned()
+        for member in sorted(set(self.monitor.members) | owned):
+            name, _, version = member.partition("/")
+            owned_family.add_metric([name, version, leases.replica], 1.0 if member in owned else 0.0)
+        changes = CounterMetricFamily(names.EXPORTER_LEASE_CHANGES.removesuffix("_total"),
+                                      "Leases this replica acquired, released (handed over) or lost", labels=["replica", "change"])
+        for change, count in leases.changes.items():
+            changes.add_metric([leases.replica, change], count)
+        replicas = GaugeMetricFamily(names.EXPORTER_REPLICAS, "Live exporter replicas as this one last counted them",
+                                     labels=["replica"])
+        replicas.add_metric([leases.replica], getattr(self.monitor, "replicas", 1))
+        yield from (owned_family, changes, replicas)
