@@ -111,6 +111,9 @@ class Monitor:
 
     def _refresh_all(self, now: float) -> None:
         members = {m.decode() if isinstance(m, bytes) else m for m in self.client.smembers(layout.models_key(self.config.redis_prefix))}
+        self._model_versions = models_with_versions(self.client, self.config.redis_prefix)
+        # a model's comparison is made by the replica that holds its champion's lease: a champion is a version to judge
+        members |= {f"{name}/{state.champion}" for name, state in self._model_versions.items()}
         self.members = members
         self._balance(members)
         owned = self.leases.owned()
@@ -163,7 +166,6 @@ class Monitor:
         """Champion vs challenger of every model that has one (exporter/version_comparison.py)."""
         found = {}
         owned = self.leases.owned()
-        self._model_versions = models_with_versions(self.client, self.config.redis_prefix)
         for name, state in self._model_versions.items():
             if f"{name}/{state.champion}" not in owned:  # judged by the replica that holds the champion's lease
                 continue

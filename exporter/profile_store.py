@@ -5,9 +5,9 @@ request path stays untouched (no binning, no extra Redis write per flush) and a 
 happens to the service (docs/design.md, "Per-minute profiles").
 
 `ProfileWriter` reads the stream entries after its cursor (`Keys.profiled`, kept in Redis), counts them into the
-minute of their entry id (Redis' clock) and writes, in one MULTI per page, every minute it touched and the new
-cursor: a crash or a Redis failure between pages loses nothing and counts nothing twice (the keys share the model's
-hash tag, so the transaction works on a Redis Cluster too). A minute's key expires `retention` after the minute.
+minute of their entry id (Redis' clock) and writes, in one Lua script per page (atomic, like a MULTI), every
+minute it touched and the new cursor: a crash or a Redis failure between pages loses nothing and counts nothing twice (the keys share the model's
+hash tag, so the script works on a Redis Cluster too). A minute's key expires `retention` after the minute.
 
 With exporter replicas (exporter.leases), the writer carries its lease's token: the page's minutes and cursor are
 written by one Lua script that first checks the version's lease still holds that token and the cursor is still the
