@@ -27,7 +27,11 @@ class DriftCollector(Collector):
         self.monitor = monitor
 
     def collect(self) -> Iterable:
-        snaps = list(self.monitor.snapshots.values())
+        if hasattr(self.monitor, "exported"):  # one ownership for the whole scrape (exporter replicas)
+            owned, snapshots, span_view = self.monitor.exported()
+        else:
+            owned, snapshots, span_view = None, self.monitor.snapshots, getattr(self.monitor, "span_snapshots", {})
+        snaps = list(snapshots.values())
         fam = {
             "psi": _gauge(names.DRIFT_PSI, "PSI of the current window against the reference bins", ["feature"]),
             "ks_d": _gauge(names.DRIFT_KS_STATISTIC, "Two-sample KS statistic D against the reference sample", ["feature"]),
@@ -122,11 +126,12 @@ class DriftCollector(Collector):
                 fam["pred_p"].add_metric(model, s.prediction_drift["ks_pvalue"])
                 fam["pred_detected"].add_metric(model, 1.0 if s.prediction_drift["drifted"] else 0.0)
         yield from fam.values()
-        yield from self._spans()
+        yield from self._spans(span_view)
         yield malformed
         yield from self._own_health()
+        yield from self._leases(owned)
 
-    def _spans(self) -> Iterable:
+    def _spans(self, span_view: dict) -> Iterable:
         """The judged windows' figures, label `span` (exporter.spans)."""
         span = ["span"]
         fam = {
@@ -141,7 +146,7 @@ class DriftCollector(Collector):
             "pred": _gauge(names.SPAN_PREDICTION_DRIFT_DETECTED, "1 if the score distribution drifted in this window", span),
             "samples": _gauge(names.SPAN_SAMPLES, "Predictions in this judged window", span),
         }
-        for spans in list(getattr(self.monitor, "span_snapshots", {}).values()):
+        for spans in list(span_view.values()):
             for name, s in spans.items():
                 model = [s.model_name, s.model_version]
                 fam["samples"].add_metric([*model, name], s.predictions)
@@ -164,17 +169,15 @@ class DriftCollector(Collector):
         last = GaugeMetricFamily(names.EXPORTER_LAST_SUCCESS, "Unix time of the last successful refresh cycle")
         last.add_metric([], m.last_success)
         yield from (up, duration, last)
-        yield from self._leases()
 
-    def _leases(self) -> Iterable:
+    def _leases(self, owned: set[str] | None) -> Iterable:
         """Which versions this replica judges (exporter.leases): 1 owned, 0 seen but judged elsewhere or by nobody."""
         leases = getattr(self.monitor, "leases", None)
-        if leases is None:
+        if leases is None or owned is None:
             return
         owned_family = GaugeMetricFamily(names.EXPORTER_LEASE_OWNED, "1 for each model version whose lease this "
                                          "replica holds (it judges and exports it), 0 for the others it sees",
                                          labels=[*MODEL, "replica"])
-        owned = leases.owned()
         for member in sorted(set(self.monitor.members) | owned):
             name, _, version = member.partition("/")
             owned_family.add_metric([name, version, leases.replica], 1.0 if member in owned else 0.0)

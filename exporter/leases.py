@@ -52,6 +52,7 @@ class Leases:
         self.clock = clock
         self.held: dict[str, Lease] = {}  # member -> lease
         self.changes = {"acquired": 0, "released": 0, "lost": 0}
+        self.registered_at = float("-inf")  # monotonic time of the last registration
 
     def _keys(self, member: str) -> layout.Keys:
         return layout.Keys.from_member(member, self.prefix)
@@ -72,9 +73,15 @@ class Leases:
     def register(self, client: redis.Redis) -> int:
         """Say this replica is alive for one more TTL; returns the live replicas, this one included."""
         key, now_ms = layout.replicas_key(self.prefix), int(time.time() * 1000)
+        self.registered_at = self.clock()
         client.zadd(key, {self.replica: now_ms + self._ttl_ms})
         client.zremrangebyscore(key, "-inf", now_ms)
         return max(int(client.zcard(key)), 1)
+
+    def register_if_due(self, client: redis.Redis) -> None:
+        """Within a long cycle: stay counted (a third of the TTL after the last registration)."""
+        if self.clock() - self.registered_at > self.ttl / 3:
+            self.register(client)
 
     def unregister(self, client: redis.Redis) -> None:
         client.zrem(layout.replicas_key(self.prefix), self.replica)
@@ -94,14 +101,10 @@ class Leases:
                 lost.add(member)
         return lost
 
-    def renew_if_due(self, client: redis.Redis, member: str) -> bool:
-        """Renew `member`'s lease when a third of its TTL is spent (a long cycle keeps it); False if lost."""
-        lease = self.held.get(member)
-        if lease is None:
-            return False
-        if lease.valid_until - self.clock() > self.ttl * 2 / 3:
-            return True
-        return not self.renew(client, [member])
+    def renew_due(self, client: redis.Redis) -> set[str]:
+        """Within a long cycle: renew the leases with a third of their TTL spent; returns the versions lost."""
+        now = self.clock()
+        return self.renew(client, [m for m, lease in self.held.items() if lease.valid_until - now <= self.ttl * 2 / 3])
 
     def free(self, client: redis.Redis, members: Iterable[str]) -> set[str]:
         """Which of `members` nobody holds a lease on."""

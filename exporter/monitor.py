@@ -85,8 +85,13 @@ class Monitor:
         self.last_cycle_seconds = time.perf_counter() - started
 
     # What is exported: only the versions whose lease is valid now (read at scrape time, without the lock).
-    def _owned(self, by_member: dict) -> dict:
+    def exported(self) -> tuple[set[str], dict[str, ModelSnapshot], dict[str, dict[str, ModelSnapshot]]]:
+        """(owned versions, their snapshots, their span snapshots) at one instant: one scrape sees one ownership."""
         owned = self.leases.owned()
+        return owned, self._owned(self._snapshots, owned), self._owned(self._span_snapshots, owned)
+
+    def _owned(self, by_member: dict, owned: set[str] | None = None) -> dict:
+        owned = self.leases.owned() if owned is None else owned
         return {m: v for m, v in list(by_member.items()) if m in owned}
 
     @property
@@ -121,8 +126,10 @@ class Monitor:
             self.tracked.pop(gone)
         snapshots, spans = {}, {}
         for member in sorted(owned):
-            if not self.leases.renew_if_due(self.client, member):  # a long cycle: keep the lease before the work
-                self.tracked.pop(member, None)
+            self.leases.register_if_due(self.client)  # a long cycle: stay counted, keep the leases before the work
+            for lost in self.leases.renew_due(self.client):
+                self.tracked.pop(lost, None)
+            if member not in self.leases.owned():
                 continue
             tracked = self.tracked.get(member) or self._open(member)
             if tracked is None:
