@@ -52,6 +52,7 @@ bench: install model  ## write BENCHMARKS.md
 	$(PY) -m bench.estimation
 	$(PY) -m bench.offline_report
 	$(PY) -m bench.redis_durability
+	$(PY) -m bench.redis_cluster_failover
 	$(PY) -m scripts.report_screenshot
 	RECORD_BENCHMARKS=1 $(PY) -m pytest tests/e2e -q  # the alert path's stage times and picture
 	$(PY) -m bench.walkthrough
