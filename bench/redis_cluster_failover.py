@@ -185,8 +185,9 @@ def render(r: FailoverResult, node_timeout_ms: int) -> str:
         "what the dead master acknowledged but had not yet passed to its replica is lost although counted published "
         "(the column 'acknowledged but lost'; `WAIT` per flush would close that gap at the price of a round trip to "
         "the replica). The exporter and the service's client rediscover the cluster's slots by themselves "
-        "(redis-py's `RedisCluster`); the exporter's profile writer notices a cursor that the fail-over moved back "
-        "(its fenced write refuses) and recounts from what the new master holds.",
+        "(redis-py's `RedisCluster`). Had the fail-over lost acknowledged entries, the exporter's profile writer "
+        "would find its cursor moved back (its fenced write compares it and refuses) and recount from what the new "
+        "master holds, while its live window would keep the lost samples until they leave the window.",
     ])
 
 
