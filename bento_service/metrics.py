@@ -5,6 +5,7 @@ from functools import cache
 
 import bentoml
 
+from bento_service.scored_by_store import LabelRouteCounters
 from bento_service.versions import ShadowCounters
 from drift_client.publisher import Counters
 from contracts import metric_names as names
@@ -80,6 +81,34 @@ class PrometheusShadowCounters(ShadowCounters):
 
     def failed(self, model_name: str, version: str, n: int) -> None:
         self._family.labels(model_name, version, "failed").inc(n)
+
+
+@cache
+def _label_families() -> tuple:
+    """Where labels' versions came from, and the writes of the shared scored-by memory (registered once)."""
+    routes = bentoml.metrics.Counter(
+        name=names.SERVICE_LABEL_ROUTES,
+        documentation="Labels by where the versions they went to came from: local (this worker scored the id), shared "
+                      "(another worker or replica, from Redis), current (nobody remembered it), redis_failed (Redis "
+                      "unreachable): the last two go to the versions serving now",
+        labelnames=["model_name", "source"],
+    )
+    writes = bentoml.metrics.Counter(
+        name=names.SERVICE_SCORED_BY_WRITES,
+        documentation="Transaction ids whose scoring versions were written to Redis for the other replicas, or dropped",
+        labelnames=["model_name", "outcome"],
+    )
+    return routes, writes
+
+
+class PrometheusLabelRouteCounters(LabelRouteCounters):
+    """SharedScoredBy outcomes as `ml_monitoring_label_routes_total` and `ml_monitoring_scored_by_writes_total`."""
+
+    def route(self, model_name: str, source: str) -> None:
+        _label_families()[0].labels(model_name, source).inc()
+
+    def writes(self, model_name: str, outcome: str, n: int) -> None:
+        _label_families()[1].labels(model_name, outcome).inc(n)
 
 
 def set_versions_document_up(up: bool) -> None:

@@ -59,6 +59,11 @@ SERVICE_REDIS_UP = "ml_monitoring_redis_up"
 SERVICE_SHADOW_PREDICTIONS = "ml_monitoring_shadow_predictions"  # _total
 # 1 while the service reads the versions document from Redis; 0: it serves the last champion it knew.
 SERVICE_VERSIONS_DOCUMENT_UP = "ml_monitoring_versions_document_up"
+# Service replicas share "which versions scored this id" in Redis (bento_service.scored_by_store): where each label's
+# versions came from, label `source` (local | shared | current | redis_failed), and the writes of that memory,
+# label `outcome` (written | dropped)
+SERVICE_LABEL_ROUTES = "ml_monitoring_label_routes"  # _total
+SERVICE_SCORED_BY_WRITES = "ml_monitoring_scored_by_writes"  # _total, ids
 
 PERFORMANCE_METRICS = ("accuracy", "precision", "recall", "f1", "roc_auc", "average_precision")
 ESTIMATED_METRICS = ("roc_auc", "average_precision", "precision", "recall", "f1")

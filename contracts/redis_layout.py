@@ -17,6 +17,8 @@ transactions on one model work there; different models spread over the nodes):
                                                judges this version, TTL the lease TTL (exporter.leases)
 - `{prefix}:{<name>:<version>}:lease-epoch`    STRING, the version's fencing counter (INCR at each new lease)
 - `{prefix}:exporter-replicas`                 ZSET of live exporter replicas, score: when each registration expires
+- `{prefix}:scored-by:<name>:<transaction id>` HASH whose fields are the versions that scored the id (service replicas share it
+                                               for labels), TTL the samples' retention (bento_service.scored_by_store)
 
 Migration from the keys without a hash tag (`{prefix}:{name}:{version}:...`, before issue 15): they are no longer
 read. Deploy the service and the exporter together; the old streams expire with their retention (2 h) and the old
@@ -118,6 +120,11 @@ class Keys:
 
 def models_key(prefix: str = DEFAULT_PREFIX) -> str:
     return f"{prefix}:models"
+
+
+def scored_by_key(model_name: str, transaction_id: str, prefix: str = DEFAULT_PREFIX) -> str:
+    """Which versions scored a transaction id (no hash tag: ids spread over a cluster's slots)."""
+    return f"{prefix}:scored-by:{model_name}:{transaction_id}"
 
 
 def replicas_key(prefix: str = DEFAULT_PREFIX) -> str:
