@@ -11,6 +11,7 @@ COPY logins ./logins
 COPY contracts ./contracts
 COPY drift_client ./drift_client
 COPY bento_service ./bento_service
+COPY drift ./drift
 COPY exporter ./exporter
 COPY loadgen ./loadgen
 COPY scripts ./scripts

@@ -5,7 +5,7 @@
 For each window size and traffic kind, draws independent windows from `transactions.generate`
 and tests all 12 features against the trained model's reference profile. A window "alarms"
 when any feature is flagged. Rules compared:
-  ours:        the exporter's detectors (exporter/detectors/) with the policy's defaults (contracts/policy.py):
+  ours:        the exporter's detectors (drift/detectors/) with the policy's defaults (contracts/policy.py):
                PSI + KS on numeric features, PSI + chi-square on discrete and binary ones
   before kinds: the same with PSI + KS on every feature (the rule before feature kinds were declared)
   KS p<0.05:   plain uncorrected KS on each feature
@@ -29,10 +29,10 @@ from bento_service.model_store import PROFILE_FILE, model_tag
 from bento_service.registry import LOGIN_RISK
 from contracts.reference_profile import ReferenceProfile
 from contracts.policy import TESTS_BY_KIND, Policy
-from exporter.detectors import ModelDetectors
-from exporter.detectors.base import make
-from exporter.monitoring_config import MonitoringConfig
-from exporter.window import ColumnReference
+from drift.detectors import ModelDetectors
+from drift.detectors.base import make
+from drift.monitoring_config import MonitoringConfig
+from drift.counts import ColumnReference
 from transactions import FEATURE_NAMES, generate, get_scenario
 
 HARMLESS = replace(get_scenario("covariate"), name="harmless", amount_scale=1.02, distance_scale=1.02)
@@ -177,7 +177,7 @@ def main(argv: list[str] | None = None) -> None:
     judges = {"ours": ModelDetectors(profile.model_name, schema, policy),
               "before kinds": ModelDetectors(profile.model_name, schema, policy, all_ks)}
     family = judges["ours"].family
-    level = policy.ks_threshold * (1 - policy.quality_level_share) / family  # what one p-value test gets
+    level = policy.family_wise_level * (1 - policy.quality_level_share) / family  # what one p-value test gets
     sizes = [(500, args.windows), (2_000, args.windows), (20_000, max(20, args.windows // 4)), (200_000, max(10, args.windows // 20))]
     rows, stationary = [], []
     seed = 10_000
@@ -206,7 +206,7 @@ def main(argv: list[str] | None = None) -> None:
         f"(numeric: PSI >= {policy.psi_threshold:g}, or KS p < {level:.2g} and D >= {policy.ks_min_statistic:g}, or "
         f"Mann-Whitney p < {level:.2g} and a quantile shift of at least {policy.quantile_shift_min:g}; "
         f"discrete and binary: PSI, or chi-square p < {level:.2g} and at least {policy.chi2_min_effect:.0%} of the "
-        f"distribution moved), where {level:.2g} is the family-wise level {policy.ks_threshold:g} less the "
+        f"distribution moved), where {level:.2g} is the family-wise level {policy.family_wise_level:g} less the "
         f"{policy.quality_level_share:.0%} kept for the missing/out-of-range checks, over the {family} p-value tests. "
         f"Before kinds: PSI + KS on all 12. Reference: the trained model's profile (the whole training column as the KS reference).",
         "",

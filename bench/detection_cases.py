@@ -30,9 +30,9 @@ from bench.report import write_section
 from contracts.policy import Policy
 from contracts.reference_profile import ReferenceProfile
 from contracts.schema import FeatureSpec, ModelSchema
-from exporter.detectors import FeatureVerdict, ModelDetectors
-from exporter.monitoring_config import MonitoringConfig
-from exporter.window import ColumnReference
+from drift.detectors import FeatureVerdict, ModelDetectors
+from drift.monitoring_config import MonitoringConfig
+from drift.counts import ColumnReference
 from transactions import FEATURE_NAMES, generate
 from transactions.schema import SCHEMA
 
@@ -42,7 +42,7 @@ FALSE_ALARM_WINDOWS = {500: 400, 5_000: 400, 50_000: 100, 360_000: 25}  # statio
 FALSE_ALARM_CASES = ("stationary", "harmless +2% amount")
 SHIFTS = ("harmless +2% amount", "amount +10%")  # the amount's D is kept for these
 LEVELS = (0.01, 0.005, 0.003)  # family-wise levels compared in the D table
-OLD_POLICY = Policy(ks_threshold=0.05, ks_min_statistic=0.07, quality_level_share=0.0)  # no quality checks then
+OLD_POLICY = Policy(family_wise_level=0.05, ks_min_statistic=0.07, quality_level_share=0.0)  # no quality checks then
 COLUMN = {f: i for i, f in enumerate(FEATURE_NAMES)}
 
 
@@ -192,7 +192,7 @@ def critical_d(level: float, n: int, m: int = TRAINING_ROWS) -> float:
 
 def distance_table(distances: dict[tuple[int, str], list[float]], policy: Policy) -> list[str]:
     """The amount's D for the harmless and the +10% shift at each size, and where the rule's threshold lies."""
-    per_test = policy.ks_threshold * (1 - policy.quality_level_share) / JUDGES["new"].family
+    per_test = policy.family_wise_level * (1 - policy.quality_level_share) / JUDGES["new"].family
     lines = ["**The amount's KS D, harmless +2% against +10%** (new rule's windows): a flag needs D at the critical value "
              f"of the corrected level ({per_test:.2g} per test) and at the floor {policy.ks_min_statistic:g}, whichever is "
              "higher; the last columns give the share of windows whose amount KS flags at other family-wise levels "
@@ -243,7 +243,7 @@ def main(argv: list[str] | None = None) -> None:
         "the share with any false alarm, its count and a 95% upper bound (Clopper-Pearson). Each window is judged "
         "against its own independent 35,000-row training draw. "
         f"Old rule: quantile bins, PSI >= {OLD_POLICY.psi_threshold:g} or KS p < 0.05/12 with D >= 0.07 against a 5,000-row sample, rows with "
-        f"a missing value dropped. New rule (the defaults): tests by kind; one family-wise level {p.ks_threshold:g} per window "
+        f"a missing value dropped. New rule (the defaults): tests by kind; one family-wise level {p.family_wise_level:g} per window "
         f"over every p-value test, {1 - p.quality_level_share:.0%} of it for the drift tests (KS against the whole training column, "
         f"D >= {p.ks_min_statistic:g}; for numeric features also Mann-Whitney with the quantile shift (mean log ratio of the "
         f"20th-80th percentiles, or their shift over the IQR) >= {p.quantile_shift_min:g}; chi-square with sparse bins pooled to an expected count of 10, at least "

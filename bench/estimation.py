@@ -4,7 +4,7 @@
 
 For each scenario (transactions/scenarios.py) and window size (500, 5,000, 50,000 predictions), fresh windows are
 generated (seeds never used in training), scored by the trained model, and the exporter's estimator
-(transactions/estimation.py, with the calibrator and score bins of the model's reference profile) is compared with
+(drift/estimation.py, with the calibrator and score bins of the model's reference profile) is compared with
 the realized metric of the same window: mean absolute error, and how often the realized figure falls inside the
 estimate's 95% interval. The same is done with the raw scores taken as probabilities (no calibrator), which is how
 training decides whether the estimator uses the calibrator. A timeline per scenario (4 baseline windows of 5,000,
@@ -30,8 +30,8 @@ from bench.report import write_section
 from bento_service.model_store import BOOSTER_FILE, PROFILE_FILE, load_booster, model_tag, predict_scores
 from contracts.reference_profile import SCORE, ReferenceProfile
 from transactions import FEATURE_NAMES, LABEL, generate
-from transactions.estimation import Calibrator, estimate_from_scores
-from transactions.quality import classification_metrics
+from drift.estimation import Calibrator, estimate_from_scores
+from drift.performance import classification_metrics
 
 SCENARIOS = ("baseline", "covariate", "gradual", "concept", "spec_drift")
 SIZES = {500: 40, 5_000: 12, 50_000: 3}  # windows per scenario and size
@@ -207,7 +207,7 @@ def main() -> None:
     cal = meta.get("calibration", {})
     base = [r for r in rows if r["scenario"] == "baseline"]
     body = f"""`python -m bench.estimation`: held-out windows (seeds never used in training) of every scenario, scored by
-the trained model; the exporter's estimator (`transactions/estimation.py`, calibrator and score bins from the model's
+the trained model; the exporter's estimator (`drift/estimation.py`, calibrator and score bins from the model's
 reference profile) against the realized metric of the same window. MAE: mean absolute error of the estimate;
 "raw": the same estimator taking the raw score as the probability; coverage: share of windows whose realized
 figure lies inside the estimate's 95% interval. Test split: ROC AUC {profile.metrics['roc_auc']:.3f}, average precision

@@ -26,12 +26,12 @@ from contracts import redis_layout as layout
 from contracts.reference_profile import SCORE
 from contracts.policy import Policy
 from exporter.config import Config
-from exporter.detectors import REGISTRY
-from exporter.detectors.base import make
+from drift.detectors import REGISTRY
+from drift.detectors.base import make
 from exporter.monitor import Monitor
-from exporter.stats import psi
+from drift.stats import psi
 from scripts import servers
-from tests.helpers import Publisher
+from scripts.samples import Publisher
 from transactions import FEATURE_NAMES, LABEL, generate
 
 INTERVAL = 30.0

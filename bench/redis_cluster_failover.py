@@ -32,7 +32,7 @@ from bench.report import write_section
 from contracts import redis_layout as layout
 from contracts.redis_client import connect
 from scripts import servers
-from tests.helpers import http, series, wait_for
+from scripts.probes import http, series, wait_for
 from transactions import FEATURE_NAMES, generate
 
 QUIET = {"SERVICE_ACCESS_LOG": "false"}

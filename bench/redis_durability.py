@@ -30,10 +30,10 @@ import numpy as np
 from bench.loadclient import fixed_rate, post_request
 from bench.report import write_section
 from bento_service.model_store import PROFILE_FILE, model_tag
-from bento_service.publisher import PublisherConfig, SamplePublisher
+from drift_client.publisher import PublisherConfig, SamplePublisher
 from contracts import redis_layout as layout
 from scripts import servers
-from tests.helpers import http, series, wait_for
+from scripts.probes import http, series, wait_for
 from transactions import FEATURE_NAMES, generate
 
 QUIET = {"SERVICE_ACCESS_LOG": "false"}

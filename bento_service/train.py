@@ -22,9 +22,9 @@ import xgboost as xgb
 from bento_service.model_store import BOOSTER_FILE, PROFILE_FILE, load_booster, predict_scores
 from bento_service.registry import MODELS, ModelSpec
 from drift_client import profile_from_training
-from exporter.comparison import roc_auc_interval
-from transactions.estimation import Calibrator, fit_isotonic, reliability
-from transactions.quality import best_f1_threshold, classification_metrics
+from drift.comparison import roc_auc_interval
+from drift.estimation import Calibrator, fit_isotonic, reliability
+from drift.performance import best_f1_threshold, classification_metrics
 
 PARAMS = {
     "objective": "binary:logistic",

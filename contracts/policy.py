@@ -12,20 +12,23 @@ was chosen, with the figures that decided it, is in docs/design.md ("The drift r
 from __future__ import annotations
 
 import os
+import warnings
 from dataclasses import MISSING, dataclass, field, fields
 from typing import Any, Mapping
 
 
-def setting(default: Any, env: str, doc: str) -> Any:
-    """A policy field: its default, the environment variable that overrides it and what it means."""
-    return field(default=default, metadata={"env": env, "doc": doc})
+def setting(default: Any, env: str, doc: str, deprecated_env: str | None = None) -> Any:
+    """A policy field: its default, the environment variable that overrides it and what it means; `deprecated_env`
+    is the variable's former name, still read (with a warning) when the new one is unset."""
+    return field(default=default, metadata={"env": env, "doc": doc, "deprecated_env": deprecated_env})
 
 
 @dataclass(frozen=True)
 class Policy:
     psi_warning: float = setting(0.1, "PSI_WARNING", "PSI from which a feature is in the moderate band (health: warning)")
     psi_threshold: float = setting(0.25, "PSI_THRESHOLD", "PSI from which a feature has drifted significantly (critical)")
-    ks_threshold: float = setting(0.005, "KS_THRESHOLD", "family-wise level of every p-value test (KS, chi-square, quality checks), Bonferroni-divided")
+    family_wise_level: float = setting(0.005, "FAMILY_WISE_LEVEL", "family-wise level of every p-value test (KS, quantile shift, chi-square, quality checks), Bonferroni-divided",
+                                       deprecated_env="KS_THRESHOLD")
     ks_min_statistic: float = setting(0.04, "KS_MIN_STATISTIC", "floor on KS D: smaller shifts are never flagged")
     quantile_shift_min: float = setting(0.055, "QUANTILE_SHIFT_MIN", "floor on a numeric feature's quantile shift (mean log ratio of its 20th-80th percentiles, or their shift over the IQR)")
     chi2_min_effect: float = setting(0.03, "CHI2_MIN_EFFECT", "floor on the share moved (total variation) for chi-square")
@@ -87,16 +90,21 @@ class Policy:
             raise ValueError("DRIFT_SPANS names no window")
         return spans
 
-    def ks_level(self, tests: int) -> float:
-        """Per-test KS level: Bonferroni over the `tests` judged together."""
-        return self.ks_threshold / max(tests, 1)
-
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> "Policy":
-        """Defaults overridden by the environment (an empty variable counts as unset, as docker compose passes it)."""
+        """Defaults overridden by the environment (an empty variable counts as unset, as docker compose passes it).
+
+        >>> with warnings.catch_warnings(record=True):  # the former name, deprecated
+        ...     Policy.from_env({"KS_THRESHOLD": "0.01"}).family_wise_level
+        0.01
+        """
         values = {}
         for f in fields(cls):
             raw = environ.get(f.metadata["env"], "")
+            old = f.metadata["deprecated_env"]
+            if not raw.strip() and old and environ.get(old, "").strip():
+                raw = environ[old]
+                warnings.warn(f"{old} is deprecated: set {f.metadata['env']} (the same setting)", DeprecationWarning, stacklevel=2)
             if raw.strip():
                 kind = type(f.default)
                 values[f.name] = kind(float(raw)) if kind is int else kind(raw)
@@ -115,6 +123,11 @@ TESTS_BY_KIND: dict[str, tuple[str, ...]] = {
 def settings() -> list[tuple[str, Any, str]]:
     """(environment variable, default, meaning) of every policy field, in declaration order."""
     return [(f.metadata["env"], f.default, f.metadata["doc"]) for f in fields(Policy) if f.default is not MISSING]
+
+
+def deprecated_names() -> dict[str, str]:
+    """Former environment variable -> the one that replaced it (still read, with a warning)."""
+    return {f.metadata["deprecated_env"]: f.metadata["env"] for f in fields(Policy) if f.metadata["deprecated_env"]}
 
 
 DEFAULT = Policy()

@@ -9,7 +9,7 @@ transactions on one model work there; different models spread over the nodes):
 - `{prefix}:{<name>:<version>}:predictions`      STREAM; one entry per flushed batch of predictions
 - `{prefix}:{<name>:<version>}:labels`           STREAM; one entry per flushed batch of feedback labels
 - `{prefix}:{<name>:<version>}:profile:{minute}` STRING, the exporter's profile of one minute (Unix minutes) of
-                                               predictions (exporter.profiles), TTL profile_retention_seconds
+                                               predictions (drift.profiles), TTL profile_retention_seconds
 - `{prefix}:{<name>:<version>}:profiled`         STRING, id of the last stream entry counted into the profiles
 - `{prefix}:{<name>:<version>}:publish-token:{token}` STRING, a publisher's idempotency fence (in the same slot as
                                                the streams its script writes)
@@ -30,8 +30,8 @@ is a few hundred XRANGE entries of compact binary blobs, not 10^6 hashes:
 prediction entry fields:  v ("2"), width (features per row), n, ids (UTF-8, "\\n"-joined), times (float64 n, Unix s),
                           features (float32 n x width, row-major, in the model schema's order; a categorical
                           feature as its code, contracts.schema), scores (float32 n)
-                          Version 1 entries (no `v`, written before schemas were declared) have width 12: the
-                          fraud model's features. Readers accept both.
+                          An entry without `v` (version 1, written before schemas were declared) is malformed:
+                          readers skip and count it.
 label entry fields:       n, ids, times (float64 n), labels (uint8 n)
 
 The stream entry id is Redis' clock at flush time (ms); windows are cut by it.
@@ -45,7 +45,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from contracts.policy import DEFAULT as DEFAULT_POLICY
-from transactions.schema import N_FEATURES
 
 DEFAULT_PREFIX = "drift"
 DEFAULT_RETENTION_SECONDS = DEFAULT_POLICY.sample_retention_seconds
@@ -185,7 +184,6 @@ def _ids_and_count(fields: dict) -> tuple[list[str], int]:
 
 
 FORMAT_VERSION = 2
-LEGACY_WIDTH = N_FEATURES  # version-1 entries carried the fraud model's 12 features
 
 
 def encode_predictions(batch: PredictionBatch) -> dict[str, bytes]:
@@ -202,11 +200,12 @@ def encode_predictions(batch: PredictionBatch) -> dict[str, bytes]:
 
 
 def decode_predictions(fields: dict, width: int | None = None) -> PredictionBatch:
-    """Decode a predictions stream entry (version 1 or 2); raises MalformedEntry if it is not one, or if its rows
-    are not `width` features wide (a batch that does not match its model's schema)."""
+    """Decode a predictions stream entry; raises MalformedEntry if it is not one of this format's version, or if its
+    rows are not `width` features wide (a batch that does not match its model's schema)."""
     ids, n = _ids_and_count(fields)
-    version = fields.get(b"v", fields.get("v"))
-    entry_width = _int_field(fields, "width") if version is not None else LEGACY_WIDTH
+    if _field(fields, "v") != str(FORMAT_VERSION).encode():
+        raise MalformedEntry(f"field 'v' is not {FORMAT_VERSION} (an entry of an older or newer format)")
+    entry_width = _int_field(fields, "width")
     if width is not None and entry_width != width:
         raise MalformedEntry(f"rows are {entry_width} features wide, the model's schema has {width}")
     return PredictionBatch(

@@ -11,7 +11,7 @@ are len(edges) + 1 bins: (-inf, e0), [e0, e1), ..., [e_last, inf). The edges dep
 they were counted on (the reference's own sampling error, for the tests that account for it). The scores of the test
 split get the numeric treatment under the name "score".
 
-Performance estimation without labels (transactions/estimation.py) needs two more fields: `score_edges`, the
+Performance estimation without labels (drift/estimation.py) needs two more fields: `score_edges`, the
 fine bins of the score the exporter counts predictions in (the threshold is one of them), and `calibrator`, the
 map from raw score to fraud probability fitted on the validation split ({"kind": "identity"} or
 {"kind": "isotonic", "x": [...], "y": [...]}). Profiles published before these fields existed still load: the

@@ -91,12 +91,12 @@ def profile_from_training(train_df, scores: Iterable[float] | np.ndarray | None,
     strings), its scores on held-out data and the training labels.
 
     `importance` (feature -> weight, e.g. mean |SHAP|) weighs drift attribution; equal weights without it.
-    `threshold` is the model's decision threshold; `calibrator` a `transactions.estimation.Calibrator.to_dict()`
+    `threshold` is the model's decision threshold; `calibrator` a `drift.estimation.Calibrator.to_dict()`
     (identity without it) for performance estimation before labels arrive. `metric_lower_bounds` (e.g.
-    `{"roc_auc": exporter.comparison.roc_auc_interval(y_test, scores_test)[0]}`) is what ModelPerformanceDegraded
+    `{"roc_auc": drift.comparison.roc_auc_interval(y_test, scores_test)[0]}`) is what ModelPerformanceDegraded
     compares with; the figure itself without it.
     """
-    from transactions.estimation import score_edges  # the estimator's score bins (maths only)
+    from drift.estimation import score_edges  # the estimator's score bins (maths only)
 
     names = list(schema.names)
     missing = [n for n in names if n not in train_df.columns]

@@ -1,5 +1,5 @@
 """The exporter's configuration: where Redis is, where to listen, the monitoring policy (contracts.policy) and the
-monitoring config (which tests judge which feature: MONITORING_CONFIG, exporter.monitoring_config).
+monitoring config (which tests judge which feature: MONITORING_CONFIG, drift.monitoring_config).
 
 Every default comes from contracts.policy / contracts.ports; the environment overrides them at run time.
 """
@@ -13,7 +13,7 @@ from typing import Mapping
 from contracts import redis_layout as layout
 from contracts.policy import Policy
 from contracts.ports import DEFAULT as PORTS, LOOPBACK
-from exporter.monitoring_config import MonitoringConfig
+from drift.monitoring_config import MonitoringConfig
 
 
 @dataclass(frozen=True)

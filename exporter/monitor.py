@@ -17,17 +17,17 @@ from contracts import redis_layout as layout
 from contracts.reference_profile import ReferenceProfile
 from contracts.policy import Policy
 from exporter.config import Config
-from exporter.detectors import ModelDetectors
+from drift.detectors import ModelDetectors
 from exporter.lease_plan import LeaseView, plan_leases
 from exporter.leases import Leases
 from exporter.profile_store import FencedOut
 from exporter.reader import StreamReader
-from exporter.comparison import PromotionRule
+from drift.comparison import PromotionRule
 from exporter.redis_client import ERRORS, connect
-from exporter.snapshot import ModelSnapshot, compute
+from drift.snapshot import ModelSnapshot, compute
 from exporter.spans import Spans
 from exporter.version_comparison import VersionComparison, compare_versions, models_with_versions
-from exporter.window import Window
+from drift.live_window import LiveWindow
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +38,7 @@ class Tracked:
     judge it, and its judged spans over per-minute profiles."""
 
     reader: StreamReader
-    window: Window
+    window: LiveWindow
     detectors: ModelDetectors
     spans: Spans
 
@@ -206,8 +206,8 @@ class Monitor:
         self.tracked[member] = tracked
         return tracked
 
-    def _window(self, profile: ReferenceProfile, seconds: float) -> Window:
-        return Window(profile, seconds, self.policy.label_grace_seconds)
+    def _window(self, profile: ReferenceProfile, seconds: float) -> LiveWindow:
+        return LiveWindow(profile, seconds, self.policy.label_grace_seconds)
 
     def report(self, hours: float, start: float | None = None, end: float | None = None) -> list[dict]:
         """Drift report: the live figures for the live window's `hours`, else the stored minute profiles of the last

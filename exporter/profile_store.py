@@ -26,7 +26,7 @@ import numpy as np
 import redis
 
 from contracts import redis_layout as layout
-from exporter.profiles import MINUTE, MinuteProfile, ProfileLayout, minute_of
+from drift.profiles import MINUTE, MinuteProfile, ProfileLayout, minute_of
 
 log = logging.getLogger(__name__)
 READ_CHUNK = 500  # stream entries per XRANGE call (and per transaction)

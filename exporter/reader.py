@@ -1,7 +1,7 @@
 """Reads one model version's streams from Redis incrementally: the only part of the window that talks to Redis.
 
 Each refresh asks only for the entries added since the last one (XRANGE from the last id, a page at a time),
-decodes them (contracts.redis_layout), hands them to the pure `exporter.window.Window` about CHUNK_ROWS samples
+decodes them (contracts.redis_layout), hands them to the pure `drift.live_window.Window` about CHUNK_ROWS samples
 at a time (a cold start never holds the whole window twice) and moves its read position only past entries that
 were counted, so Redis failing in the middle of a multi-page read loses nothing. A malformed entry is skipped
 and counted.
@@ -14,7 +14,7 @@ from typing import Callable, Iterator
 import redis
 
 from contracts import redis_layout as layout
-from exporter.window import Window
+from drift.live_window import LiveWindow
 
 log = logging.getLogger(__name__)
 READ_CHUNK = 500  # stream entries per XRANGE call
@@ -27,7 +27,7 @@ class StreamReader:
         self.positions: dict[str, str] = {}  # stream key -> id of the last entry counted
         self.malformed = 0
 
-    def refresh(self, client: redis.Redis, window: Window, now: float) -> int:
+    def refresh(self, client: redis.Redis, window: LiveWindow, now: float) -> int:
         """Feed the window what is new in Redis and expire what left it; returns the new predictions."""
         new = 0
         start = now - window.window_seconds

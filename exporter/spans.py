@@ -1,5 +1,5 @@
 """Several windows judged at every refresh (policy.spans, default 5 min, 1 h, 24 h), each merged from the model
-version's per-minute profiles (exporter.profiles), so a 24 h window costs a sum of 1,440 minutes, not a re-read.
+version's per-minute profiles (drift.profiles), so a 24 h window costs a sum of 1,440 minutes, not a re-read.
 
 The Bonferroni correction counts the windows as well as the tests (ModelDetectors(windows=...)): judging three
 windows is three times as many chances of a false flag. Each window's snapshot says, per feature, whether the drift
@@ -14,11 +14,11 @@ import redis
 from contracts import redis_layout as layout
 from contracts.policy import Policy
 from contracts.reference_profile import ReferenceProfile
-from exporter.detectors import ModelDetectors
-from exporter.monitoring_config import MonitoringConfig
+from drift.detectors import ModelDetectors
+from drift.monitoring_config import MonitoringConfig
 from exporter.profile_store import MinuteCache, ProfileWriter, minute_range, period_minutes, read_minutes
-from exporter.profiles import MINUTE, ProfileLayout
-from exporter.snapshot import ModelSnapshot, compute
+from drift.profiles import MINUTE, ProfileLayout
+from drift.snapshot import ModelSnapshot, compute
 
 
 class Spans:

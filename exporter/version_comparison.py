@@ -1,5 +1,5 @@
 """Champion against challenger on the live window: which versions the versions document names, their labelled
-predictions read back from Redis, and the comparison (exporter/comparison.py) of the right design for the mode.
+predictions read back from Redis, and the comparison (drift/comparison.py) of the right design for the mode.
 
 - shadow: both versions scored every transaction, so the comparison is paired, on the transactions both scored and
   whose label arrived;
@@ -17,7 +17,7 @@ import redis
 
 from contracts import model_versions
 from contracts.redis_layout import DEFAULT_PREFIX
-from exporter.comparison import Comparison, PromotionRule, compare_paired, compare_unpaired, paired_rows
+from drift.comparison import Comparison, PromotionRule, compare_paired, compare_unpaired, paired_rows
 from exporter.labelled_traffic import LabelledTraffic, read_labelled_traffic
 
 

@@ -1,7 +1,7 @@
 """The monitoring mixin: tunables (config.yml), alerting and recording rules (rules.py) and dashboards
-(dashboards.py) kept together; `python -m mixin` writes what Prometheus and Grafana read:
+(dashboards.py) kept together; `python -m mixin` writes what Prometheus, Grafana and Kubernetes read:
 
-    prometheus/rules/alerts.yml, prometheus/rules/recording.yml, grafana/dashboards/*.json
+    prometheus/rules/alerts.yml, prometheus/rules/recording.yml, grafana/dashboards/*.json, deploy/kubernetes/*.yaml
 """
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Write the mixin's outputs: prometheus/rules/{alerts,recording}.yml, grafana/dashboards/*.json and .env.example.
+"""Write the mixin's outputs: prometheus/rules/{alerts,recording}.yml, grafana/dashboards/*.json, .env.example and
+the kustomize base deploy/kubernetes/ (its PrometheusRule and dashboards' ConfigMaps from the same rules and JSON).
 
     python -m mixin            # regenerate after editing contracts/policy.py, mixin/config.yml, rules.py or dashboards.py
     python -m mixin --check    # exit 1 if a committed output differs from what the sources give
@@ -11,7 +12,7 @@ from pathlib import Path
 
 import yaml
 
-from mixin import ROOT, dashboards, env_example, rules
+from mixin import ROOT, dashboards, env_example, kubernetes, rules
 
 
 def _yaml(doc: dict) -> str:
@@ -24,11 +25,15 @@ def outputs() -> dict[Path, str]:
     files.update({dashboards.OUT / name: text for name, text in dashboards.render().items()})
     files[ROOT / ".env.example"] = env_example.render()
     files[env_example.COMPOSE] = env_example.render_compose()
+    files.update({kubernetes.OUT / name: text for name, text in kubernetes.render().items()})
     return files
 
 
 def stale() -> list[Path]:
-    return [path for path, text in outputs().items() if not path.exists() or path.read_text() != text]
+    """Outputs that differ from what the sources give, and files left in deploy/kubernetes/ that no source gives."""
+    files = outputs()
+    extra = [path for path in sorted(kubernetes.OUT.glob("*")) if path not in files]
+    return [path for path, text in files.items() if not path.exists() or path.read_text() != text] + extra
 
 
 def main() -> None:

@@ -2,7 +2,7 @@
 challenger), built from mixin/config.yml.
 
     python -m mixin                       # rewrites grafana/dashboards/*.json (and the rules)
-    python -m grafana.build_dashboards    # the dashboards only
+    python -m mixin.dashboards            # the dashboards only
 
 Dashboards as code: each panel is one call here; a test checks the JSON files are up to date and,
 against the live stack, that every panel's query returns data.
@@ -179,7 +179,7 @@ def drift() -> Board:
     b.add("timeseries", "KS statistic D", [(f"ml_drift_ks_statistic{{{MODEL}}}", "{{feature}}")],
           thresholds=steps(("green", None), ("red", p.ks_min_statistic)),
           description=f"Two-sample Kolmogorov-Smirnov D; the drift rule needs D >= {p.ks_min_statistic:g} as well as significance.")
-    b.add("timeseries", f"KS p-value (rule: < {p.ks_threshold * (1 - p.quality_level_share):.3g} / the model's p-value tests, Bonferroni)", [(f"ml_drift_ks_pvalue{{{MODEL}}}", "{{feature}}")],
+    b.add("timeseries", f"KS p-value (rule: < {p.family_wise_level * (1 - p.quality_level_share):.3g} / the model's p-value tests, Bonferroni)", [(f"ml_drift_ks_pvalue{{{MODEL}}}", "{{feature}}")],
           options={"legend": {"displayMode": "list", "placement": "bottom"}})
     b.add("table", "Drift tests per feature (1 = flags)", [(f"ml_drift_test_detected{{{MODEL}}}", "")], instant=True,
           description="Each feature is judged by the tests of its kind (numeric: PSI + KS; discrete, binary, categorical: "

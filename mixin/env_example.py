@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from contracts.policy import settings
+from contracts.policy import deprecated_names, settings
 from mixin import ROOT
 
 PATH = ROOT / ".env.example"
@@ -37,5 +37,6 @@ def render_compose() -> str:
     """docker-compose.yml with every policy variable passed through to the containers (empty = the default)."""
     text = COMPOSE.read_text()
     start, end = text.index(COMPOSE_BEGIN), text.index(COMPOSE_END)
-    lines = [COMPOSE_BEGIN, *(f"    {env}: ${{{env}:-}}" for env, _, _ in settings())]
+    lines = [COMPOSE_BEGIN, *(f"    {env}: ${{{env}:-}}" for env, _, _ in settings()),
+             *(f"    {old}: ${{{old}:-}}  # deprecated: {new}" for old, new in deprecated_names().items())]
     return text[:start] + "\n".join(lines) + text[end:]

@@ -219,7 +219,7 @@ def replica_alerts(c: dict) -> list[dict]:
 
 
 def data_quality_alerts() -> list[dict]:
-    """A feature arriving missing, or outside anything seen in training (exporter/detectors/quality.py)."""
+    """A feature arriving missing, or outside anything seen in training (drift/detectors/quality.py)."""
     model = "{{ $labels.model_name }} {{ $labels.model_version }}"
     on_feature = "on (model_name, model_version, feature)"
     below = _lookup("ml_feature_out_of_range_ratio", 'side="below"', "%.3f")

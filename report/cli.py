@@ -90,7 +90,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    from exporter.monitoring_config import ConfigError, MonitoringConfig
+    from drift.monitoring_config import ConfigError, MonitoringConfig
     try:
         config = MonitoringConfig.load(args.monitoring_config)
         config.import_plugins()

@@ -22,7 +22,7 @@ from report.core import OFFLINE_MODEL, add_rows, profile_of_arrays
 from report.errors import BadInput
 from report.inference import check_names, numeric_kind
 from report.io import BATCH_ROWS, LARGE_BYTES, Progress, file_format
-from report.tally import Tally
+from drift.tally import Tally
 
 READ_ERRORS = (pa.ArrowException, OSError, UnicodeDecodeError, ValueError)
 

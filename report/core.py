@@ -1,6 +1,6 @@
 """`DriftReport`: a reference and a current data set (or a reference profile and a data set, or a live window)
 judged by the exporter's own code: `ReferenceProfile.build` for the reference, `ColumnReference.counts` for the
-current data (report.tally), `ModelDetectors` for the verdicts and `exporter.snapshot.compute` for every figure.
+current data (drift.tally), `ModelDetectors` for the verdicts and `drift.snapshot.compute` for every figure.
 
 >>> import numpy as np, pandas as pd
 >>> rng = np.random.default_rng(0)
@@ -24,28 +24,20 @@ import numpy as np
 from contracts.policy import Policy
 from contracts.reference_profile import SCORE, ReferenceProfile
 from contracts.schema import ModelSchema
-from exporter.detectors import ModelDetectors
-from exporter.monitoring_config import ConfigError, MonitoringConfig
-from exporter.snapshot import ModelSnapshot, compute
-from exporter.window import ColumnCounts, ColumnReference
+from drift.detectors import ModelDetectors
+from drift.monitoring_config import ConfigError, MonitoringConfig
+from drift.snapshot import ModelSnapshot, compute
+from drift.counts import ColumnCounts, ColumnReference
 from report.errors import BadInput
+from report.html import Distribution, render_fragment, render_page
 from report.inference import MAX_CATEGORIES, check_columns, infer_schema
-from report.tally import Tally
-from transactions.quality import classification_metrics
+from drift.tally import Tally
+from drift.performance import classification_metrics
 
 if TYPE_CHECKING:  # pandas is imported where a data frame is handled: the CLI's Parquet path does without it
     import pandas as pd
 
 OFFLINE_MODEL = "offline"
-
-
-@dataclass
-class Distribution:
-    """One column's reference and current shares over the same bins."""
-
-    labels: list[str]
-    reference: list[float]
-    current: list[float]
 
 
 @dataclass
@@ -135,7 +127,6 @@ class DriftReport:
 
     def to_html(self, path: str | os.PathLike | None = None) -> str:
         """The self-contained HTML page (written to `path` when given)."""
-        from report.html import render_page
         page = render_page(self)
         if path is not None:
             with open(path, "w", encoding="utf-8") as f:
@@ -143,7 +134,6 @@ class DriftReport:
         return page
 
     def _repr_html_(self) -> str:
-        from report.html import render_fragment
         return render_fragment(self)
 
     def __repr__(self) -> str:

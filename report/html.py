@@ -11,14 +11,46 @@ import datetime as dt
 import math
 from html import escape
 
+from dataclasses import dataclass
+from typing import Protocol
+
 from contracts.metric_names import CRITICAL, WARNING
+from contracts.policy import Policy
 from contracts.reference_profile import SCORE
-from report.core import Distribution, DriftReport
+from contracts.schema import ModelSchema
+from drift.snapshot import ModelSnapshot
 
 MAX_BARS = 24  # categories drawn one by one; the rest are summed into "other"
 HEALTH = {0: ("healthy", "#1a7f37"), WARNING: ("warning", "#b35900"), CRITICAL: ("critical", "#c62828")}
 TEST_NAMES = {"psi": "PSI", "ks": "KS", "chi2": "Chi-square", "jensen_shannon": "Jensen-Shannon", "wasserstein": "Wasserstein"}
 REFERENCE_COLOUR, CURRENT_COLOUR = "#7f93b5", "#f08a24"
+
+
+@dataclass
+class Distribution:
+    """One column's reference and current shares over the same bins (one chart)."""
+
+    labels: list[str]
+    reference: list[float]
+    current: list[float]
+
+
+class DriftReport(Protocol):
+    """What the page shows of a report (report.core.DriftReport builds it): the renderer needs nothing else, so it
+    does not import the module that builds reports."""
+
+    snapshot: ModelSnapshot
+    schema: ModelSchema
+    distributions: dict[str, Distribution]
+    reference_rows: int
+    current_rows: int
+    policy: Policy
+    sources: dict[str, str]
+
+    @property
+    def judged(self) -> bool: ...
+
+    def drifted_features(self) -> list[str]: ...
 
 CSS = """
 .dr{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans",sans-serif;color:#1f2328;max-width:1280px;margin:0 auto;padding:16px 24px}
@@ -162,7 +194,7 @@ def _footer(r: DriftReport) -> str:
     p = r.policy
     return (f"<h2>How it was judged</h2><p class=\"note\">The exporter's tests and thresholds: a feature drifts when a test "
             f"of its kind flags: PSI ≥ {p.psi_threshold:g}; KS or chi-square p below "
-            f"{p.ks_threshold * (1 - p.quality_level_share):.3g} / number of tests (the family-wise level {p.ks_threshold:g} "
+            f"{p.family_wise_level * (1 - p.quality_level_share):.3g} / number of tests (the family-wise level {p.family_wise_level:g} "
             f"less the {p.quality_level_share:.0%} kept for the data-quality checks, Bonferroni) with KS D ≥ {p.ks_min_statistic:g} or at least {p.chi2_min_effect:.0%} of the distribution moved. "
             f"Bins are the reference's deciles (numeric), its values (discrete, binary) or its categories plus "
             f"<code>__unseen__</code> (categorical). Health: warning when a feature drifts or a PSI reaches "

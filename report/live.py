@@ -10,9 +10,9 @@ import redis
 from contracts import redis_layout as layout
 from contracts.policy import Policy
 from contracts.reference_profile import ReferenceProfile
-from exporter.monitoring_config import MonitoringConfig
+from drift.monitoring_config import MonitoringConfig
 from exporter.reader import StreamReader
-from exporter.window import Window
+from drift.live_window import LiveWindow
 from report.core import DriftReport
 from report.errors import BadInput
 
@@ -20,7 +20,7 @@ from report.errors import BadInput
 class _Until:
     """The window as the reader sees it, minus the batches that arrived after `end` (a window in the past)."""
 
-    def __init__(self, window: Window, end: float) -> None:
+    def __init__(self, window: LiveWindow, end: float) -> None:
         self._window, self._end = window, end
 
     def __getattr__(self, name: str):
@@ -56,7 +56,7 @@ def live_report(client: redis.Redis, model: str, version: str | None, start: flo
         profile = ReferenceProfile.from_json(raw)
     except (ValueError, TypeError, KeyError) as exc:
         raise BadInput(f"the reference profile of {model}/{version} cannot be read: {exc}") from None
-    window = Window(profile, end - start, policy.label_grace_seconds)
+    window = LiveWindow(profile, end - start, policy.label_grace_seconds)
     reader = StreamReader(keys)
     reader.refresh(client, _Until(window, end), now=end)
     sources = {"redis": f"{model}/{version}", "window": f"{_utc(start)} – {_utc(end)}"}

@@ -7,7 +7,7 @@
     python -m retrain rollback --model fraud_detector     # back to the champion before the last promotion
 
 `--if-wins` promotes only when the challenger beats the champion on the live window (PromotionRule: see
-exporter/comparison.py; PROMOTION_MIN_LABELLED, PROMOTION_MIN_POSITIVES, PROMOTION_MIN_IMPROVEMENT). Environment:
+drift/comparison.py; PROMOTION_MIN_LABELLED, PROMOTION_MIN_POSITIVES, PROMOTION_MIN_IMPROVEMENT). Environment:
 REDIS_URL, ALERTMANAGER_URL (notifications), DRIFT_WINDOW_HOURS (the comparison's window).
 `train` builds a new version from the recent labelled traffic in Redis (retrain/selection.py says which rows and
 why), trains it with bento_service/train.py's code and registers it as the challenger in shadow mode.
@@ -27,7 +27,7 @@ import redis
 from contracts import model_versions as versions
 from contracts.policy import DEFAULT as POLICY
 from contracts.redis_client import connect
-from exporter.comparison import PromotionRule
+from drift.comparison import PromotionRule
 from retrain import notify, promotion
 from retrain.selection import NotEnoughData, SelectionPolicy
 

@@ -18,7 +18,7 @@ from contracts import model_versions as versions
 from exporter.labelled_traffic import LabelledTraffic, read_labelled_traffic
 from retrain import guard, notify
 from retrain.selection import SelectionPolicy, Splits, split_by_time
-from transactions.quality import roc_auc
+from drift.performance import roc_auc
 
 log = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 """Promotion and rollback of a model's versions, by command or automatically when the challenger wins.
 
-The challenger wins when the exporter's rule holds on the live window (exporter/comparison.py's PromotionRule:
+The challenger wins when the exporter's rule holds on the live window (drift/comparison.py's PromotionRule:
 enough labelled traffic, and the whole 95% interval of the ROC AUC difference above the required improvement).
 A promotion keeps the old champion as `previous_champion`, so `python -m retrain rollback` is one command; both send
 a notification (ModelPromoted, ModelRolledBack) through Alertmanager (retrain/notify.py).
@@ -15,7 +15,7 @@ import redis
 
 from contracts import model_versions as versions
 from contracts.redis_layout import DEFAULT_PREFIX
-from exporter.comparison import PromotionRule
+from drift.comparison import PromotionRule
 from exporter.version_comparison import VersionComparison, compare_versions, models_with_versions
 from retrain import notify
 

@@ -34,7 +34,7 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from contracts import metric_names as names
 from contracts.policy import DEFAULT as POLICY
 from contracts.redis_client import connect
-from exporter.comparison import PromotionRule
+from drift.comparison import PromotionRule
 from retrain import guard, notify, promotion
 from scripts.http_server import NO_BODY, JsonHandler, serve_forever
 

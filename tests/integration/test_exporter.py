@@ -16,7 +16,7 @@ from scripts import servers
 from tests.helpers import Publisher, http, series, wait_for
 from contracts.reference_profile import ReferenceProfile
 from transactions import FEATURE_NAMES
-from transactions import estimation as est
+from drift import estimation as est
 
 pytestmark = pytest.mark.integration
 FAST = {"MONITORING_INTERVAL": "0.5", "DRIFT_WINDOW_HOURS": "1"}

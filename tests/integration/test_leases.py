@@ -14,7 +14,7 @@ from exporter.config import Config
 from exporter.leases import Leases
 from exporter.monitor import Monitor
 from exporter.profile_store import FencedOut, ProfileWriter, read_minutes
-from exporter.profiles import ProfileLayout, minute_of
+from drift.profiles import ProfileLayout, minute_of
 from exporter.redis_client import connect
 from scripts import servers
 from tests.helpers import Publisher

@@ -11,8 +11,8 @@ import redis
 from contracts import redis_layout as layout
 from contracts.policy import Policy
 from exporter.reader import StreamReader
-from exporter.snapshot import compute
-from exporter.window import Window
+from drift.snapshot import compute
+from drift.live_window import LiveWindow
 from tests.helpers import Publisher
 
 pytestmark = pytest.mark.integration
@@ -24,8 +24,8 @@ def publisher(redis_server, request):
     return Publisher(client, request.node.name.replace("[", "-").replace("]", ""))
 
 
-def watch(pub: Publisher, seconds: float = 3600.0) -> tuple[StreamReader, Window]:
-    return StreamReader(pub.keys), Window(pub.profile, seconds, Policy().label_grace_seconds)
+def watch(pub: Publisher, seconds: float = 3600.0) -> tuple[StreamReader, LiveWindow]:
+    return StreamReader(pub.keys), LiveWindow(pub.profile, seconds, Policy().label_grace_seconds)
 
 
 def predict(pub: Publisher, ids: list[str], score: float = 0.5) -> None:
@@ -39,7 +39,7 @@ def label(pub: Publisher, ids: list[str], labels: list[int]) -> None:
         layout.LabelBatch(ids, np.full(len(ids), time.time()), np.array(labels, np.uint8))))
 
 
-def labelled(w: Window) -> list[int]:
+def labelled(w: LiveWindow) -> list[int]:
     return sorted(w.labelled()[0].tolist())
 
 

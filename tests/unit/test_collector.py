@@ -13,8 +13,8 @@ from contracts.metric_names import CRITICAL, HEALTHY
 from contracts.policy import Policy
 from exporter.collector import DriftCollector
 from exporter.config import Config
-from exporter.snapshot import compute
-from exporter.window import Window
+from drift.snapshot import compute
+from drift.live_window import LiveWindow
 from tests.helpers import label_batch, prediction_batch, tiny_profile
 
 PROFILE = tiny_profile(("x", "y"))
@@ -22,10 +22,10 @@ PROFILE.metrics["roc_auc"] = 0.83  # what labels drawn as Bernoulli(score) give
 POLICY = Policy(min_labelled_samples=100, min_labelled_positives=5)
 
 
-def filled_window(n: int, x_shift: float = 0.0, label_auc_flip: bool = False, seed: int = 0) -> Window:
+def filled_window(n: int, x_shift: float = 0.0, label_auc_flip: bool = False, seed: int = 0) -> LiveWindow:
     """A window of n predictions whose labels follow the score (or its opposite, for a model gone bad)."""
     rng = np.random.default_rng(seed)
-    w = Window(PROFILE, 3600, 60)
+    w = LiveWindow(PROFILE, 3600, 60)
     x = np.column_stack([rng.normal(x_shift, 1, n), rng.normal(0, 1, n)])
     scores = rng.uniform(size=n)
     ids = [f"t{i}" for i in range(n)]
@@ -43,7 +43,7 @@ class FakeMonitor:
         self.lock = threading.Lock()
 
 
-def registry_of(*windows: Window) -> CollectorRegistry:
+def registry_of(*windows: LiveWindow) -> CollectorRegistry:
     registry = CollectorRegistry()
     snaps = {f"m/{i}": compute(w, POLICY, now=10.0) for i, w in enumerate(windows)}
     for i, snap in enumerate(snaps.values()):

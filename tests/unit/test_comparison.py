@@ -9,7 +9,7 @@ import pytest
 from scipy import stats
 from sklearn.metrics import average_precision_score, roc_auc_score
 
-from exporter.comparison import (Comparison, PromotionRule, compare_paired, compare_unpaired, delong_covariance,
+from drift.comparison import (Comparison, PromotionRule, compare_paired, compare_unpaired, delong_covariance,
                                  midranks, paired_rows, roc_auc_interval)
 
 

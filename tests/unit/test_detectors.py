@@ -13,13 +13,13 @@ from contracts.metric_names import CRITICAL, HEALTHY, WARNING
 from contracts.policy import Policy
 from contracts.reference_profile import Bins
 from contracts.schema import FeatureSpec, ModelSchema
-from exporter import detectors
-from exporter.detectors import ModelDetectors, TestResult
-from exporter.detectors.base import make
-from exporter.detectors.chi_square import pooled_table
-from exporter.detectors.wasserstein import slot_points
-from exporter.monitoring_config import ConfigError, MonitoringConfig
-from exporter.window import ColumnReference
+from drift import detectors
+from drift.detectors import ModelDetectors, TestResult
+from drift.detectors.base import make
+from drift.detectors.chi_square import pooled_table
+from drift.detectors.wasserstein import slot_points
+from drift.monitoring_config import ConfigError, MonitoringConfig
+from drift.counts import ColumnReference
 from tests.helpers import tiny_profile
 
 POLICY = Policy()
@@ -138,7 +138,7 @@ def test_an_empty_window_gives_nan_and_never_flags():
 
 def test_p_value_tests_need_the_corrected_level_and_the_floor():
     ks = make("ks", POLICY)
-    floor, level = POLICY.ks_min_statistic, POLICY.ks_threshold / 12
+    floor, level = POLICY.ks_min_statistic, POLICY.family_wise_level / 12
     assert ks.flags(TestResult(floor, level * 0.99, floor), tests=12)
     assert not ks.flags(TestResult(floor, level * 1.01, floor), tests=12)
     assert ks.flags(TestResult(floor, level * 1.01, floor), tests=1)
@@ -161,9 +161,9 @@ def test_tests_by_kind_and_the_family_they_form():
 def test_drift_tests_and_quality_checks_share_one_family_wise_level():
     d = ModelDetectors("m", SCHEMA, POLICY, windows=3)
     assert d.family == 5 * 3 and d.checks == 2 * 4 * 3  # p-value tests and (missing, out of range) per feature, x windows
-    per_test, per_check = POLICY.ks_threshold / d.drift_divisor, POLICY.ks_threshold / d.quality_divisor
-    assert d.family * per_test + d.checks * per_check == pytest.approx(POLICY.ks_threshold, rel=1e-12)
-    assert d.checks * per_check == pytest.approx(POLICY.ks_threshold * POLICY.quality_level_share, rel=1e-12)
+    per_test, per_check = POLICY.family_wise_level / d.drift_divisor, POLICY.family_wise_level / d.quality_divisor
+    assert d.family * per_test + d.checks * per_check == pytest.approx(POLICY.family_wise_level, rel=1e-12)
+    assert d.checks * per_check == pytest.approx(POLICY.family_wise_level * POLICY.quality_level_share, rel=1e-12)
     with pytest.raises(ValueError, match="QUALITY_LEVEL_SHARE"):
         ModelDetectors("m", SCHEMA, Policy(quality_level_share=1.0))
 

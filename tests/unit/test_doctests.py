@@ -7,7 +7,7 @@ import pkgutil
 
 import pytest
 
-PACKAGES = ("contracts", "exporter", "transactions", "logins")
+PACKAGES = ("contracts", "drift", "exporter", "transactions", "logins")
 
 
 def modules() -> list[str]:
@@ -26,6 +26,6 @@ def test_docstring_examples(module):
 
 def test_the_pure_cores_have_examples():
     with_examples = {m for m in modules() if doctest.testmod(importlib.import_module(m)).attempted}
-    assert {"exporter.stats", "exporter.window", "exporter.labelled", "contracts.policy", "contracts.schema",
+    assert {"drift.stats", "drift.counts", "drift.live_window", "drift.labelled", "drift.window", "contracts.policy", "contracts.schema",
             "transactions.generator", "logins.generator", "logins.schema",
-            *(f"exporter.detectors.{t}" for t in ("psi", "ks", "chi_square", "jensen_shannon", "wasserstein"))} <= with_examples
+            *(f"drift.detectors.{t}" for t in ("psi", "ks", "chi_square", "jensen_shannon", "wasserstein"))} <= with_examples

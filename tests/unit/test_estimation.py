@@ -4,8 +4,8 @@ import pytest
 from sklearn import metrics as sk
 from sklearn.isotonic import IsotonicRegression
 
-from transactions import estimation as est
-from transactions.quality import classification_metrics
+from drift import estimation as est
+from drift.performance import classification_metrics
 
 
 def test_expected_confusion_matrix_by_hand():

@@ -4,7 +4,7 @@ import pytest
 from scipy import stats
 
 from contracts.reference_profile import Bins
-from exporter.stats import KSReference, attribution, ks_pvalue, ks_pvalues, mean_std, psi
+from drift.stats import KSReference, attribution, ks_pvalue, ks_pvalues, mean_std, psi
 
 
 def ks_from_counts(ref, cur, chunks=1):
@@ -154,7 +154,7 @@ def test_ks_pvalues_of_an_empty_side_are_nan():
 def test_the_far_tail_log_pvalue_equals_scipys_logsf_where_scipy_still_gives_one(statistic, n):
     from scipy.stats import kstwo
 
-    from exporter.stats import _far_tail_log_sf
+    from drift.stats import _far_tail_log_sf
 
     assert _far_tail_log_sf(statistic, n, n, 10**12) == pytest.approx(kstwo.logsf(statistic, n), rel=1e-10)
 

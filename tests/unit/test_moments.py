@@ -4,8 +4,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from exporter.moments import batch_moments, pooled_mean_std
-from exporter.stats import mean_std
+from drift.moments import batch_moments, pooled_mean_std
+from drift.stats import mean_std
 
 
 def pooled(batches: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:

@@ -127,7 +127,7 @@ def test_dashboards_are_built_from_code_and_valid():
     datasource_uid = yaml.safe_load((ROOT / "grafana/provisioning/datasources/prometheus.yml").read_text())["datasources"][0]["uid"]
     for uid, board in built.items():
         committed = json.loads((ROOT / "grafana" / "dashboards" / f"{uid}.json").read_text())
-        assert committed == board, f"{uid}.json is stale: run python -m grafana.build_dashboards"
+        assert committed == board, f"{uid}.json is stale: run python -m mixin"
         assert {v["name"] for v in board["templating"]["list"]} == {"model_name", "model_version", "span"}
         ids = [p["id"] for p in board["panels"]]
         assert len(ids) == len(set(ids))

@@ -5,7 +5,10 @@ import re
 import shutil
 import subprocess
 import sys
+import warnings
 from pathlib import Path
+
+import pytest
 
 from contracts.policy import Policy, settings
 from exporter.config import Config
@@ -37,6 +40,14 @@ def test_environment_overrides_every_setting_and_empty_means_default():
     assert Config.from_env({"PSI_THRESHOLD": "0.4"}).policy.psi_threshold == 0.4
 
 
+def test_the_former_ks_threshold_still_sets_the_family_wise_level_with_a_warning():
+    with pytest.warns(DeprecationWarning, match="KS_THRESHOLD is deprecated: set FAMILY_WISE_LEVEL"):
+        assert Policy.from_env({"KS_THRESHOLD": "0.01"}).family_wise_level == 0.01
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the new name: no warning, and it wins over the old one
+        assert Policy.from_env({"FAMILY_WISE_LEVEL": "0.02", "KS_THRESHOLD": "0.01"}).family_wise_level == 0.02
+
+
 PROBE = """
 import json
 from exporter.config import Config
@@ -50,7 +61,7 @@ print(json.dumps({"exporter": Config.from_env({}).policy.psi_threshold, "alerts"
 
 
 def test_changing_the_policy_file_changes_the_exporter_the_alert_rules_and_the_dashboards(tmp_path):
-    for package in ("contracts", "exporter", "mixin", "transactions"):
+    for package in ("contracts", "drift", "exporter", "mixin", "transactions"):
         shutil.copytree(ROOT / package, tmp_path / package, ignore=shutil.ignore_patterns("__pycache__"))
     policy = tmp_path / "contracts" / "policy.py"
     text = policy.read_text()

@@ -9,10 +9,10 @@ from scipy.stats import ks_2samp
 from contracts.redis_layout import MalformedEntry
 from contracts.reference_profile import ReferenceProfile
 from contracts.schema import FeatureSpec, ModelSchema
-from exporter.detectors.chi_square import chi_square_homogeneity
-from exporter.profiles import KS_GRID, CoarseKS, ProfileLayout
-from exporter.stats import KSReference, psi
-from report.tally import Tally
+from drift.detectors.chi_square import chi_square_homogeneity
+from drift.profiles import KS_GRID, CoarseKS, ProfileLayout
+from drift.stats import KSReference, psi
+from drift.tally import Tally
 
 RNG = np.random.default_rng(7)
 SCHEMA = ModelSchema((FeatureSpec("amount", "numeric"), FeatureSpec("count", "discrete"), FeatureSpec("flag", "binary")))

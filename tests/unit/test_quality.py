@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from sklearn import metrics as sk
 
-from transactions.quality import classification_metrics, roc_auc
+from drift.performance import classification_metrics, roc_auc
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])

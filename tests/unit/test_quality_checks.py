@@ -10,17 +10,17 @@ from scipy.stats import betabinom, fisher_exact
 
 from contracts.metric_names import CRITICAL, HEALTHY, WARNING
 from contracts.policy import Policy
-from exporter.detectors import quality
-from exporter.snapshot import compute
-from exporter.window import Window
+from drift.detectors import quality
+from drift.snapshot import compute
+from drift.live_window import LiveWindow
 from tests.helpers import prediction_batch, tiny_profile
 
 PROFILE = tiny_profile(("x", "y"), n=4000)
 POLICY = Policy(min_window_samples=100)
 
 
-def window_of(x: np.ndarray, seed: int = 0) -> Window:
-    w = Window(PROFILE, 3600, 60)
+def window_of(x: np.ndarray, seed: int = 0) -> LiveWindow:
+    w = LiveWindow(PROFILE, 3600, 60)
     scores = np.random.default_rng(seed).uniform(size=len(x))
     w.add_predictions([(prediction_batch([f"r{i}" for i in range(len(x))], x, scores), 1.0)])
     return w

@@ -10,12 +10,12 @@ from scipy.stats import mannwhitneyu
 
 from contracts.policy import Policy
 from contracts.reference_profile import Bins
-from exporter.detectors import make
-from exporter.detectors.quantile_shift import (QUANTILES, mann_whitney, quantile_shift, reference_quantiles,
+from drift.detectors import make
+from drift.detectors.quantile_shift import (QUANTILES, mann_whitney, quantile_shift, reference_quantiles,
                                                window_quantiles)
-from exporter.profiles import CoarseKS
-from exporter.stats import KSReference
-from exporter.window import ColumnReference
+from drift.profiles import CoarseKS
+from drift.stats import KSReference
+from drift.counts import ColumnReference
 
 
 def _resolution(ks: KSReference, x: np.ndarray) -> np.ndarray:
@@ -99,7 +99,7 @@ def test_flags_a_ten_percent_shift_not_two_percent() -> None:
 
 
 def test_a_coarse_reference_grid_gives_nearly_the_exact_figures() -> None:
-    """The exporter's minute profiles count windows on a grid of 512 reference quantiles (exporter.profiles)."""
+    """The exporter's minute profiles count windows on a grid of 512 reference quantiles (drift.profiles)."""
     rng = np.random.default_rng(6)
     exact = KSReference(rng.lognormal(3.0, 1.0, size=35_000))
     coarse = CoarseKS(exact)

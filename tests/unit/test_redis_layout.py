@@ -56,7 +56,7 @@ def test_keys_are_namespaced_by_model_and_version():
     assert layout.entry_time_seconds(b"1700000000123-4") == pytest.approx(1700000000.123)
 
 
-def test_version_2_entries_carry_their_width_and_version_1_entries_still_decode():
+def test_version_2_entries_carry_their_width_and_other_versions_are_malformed():
     narrow = layout.PredictionBatch(["a", "b"], np.zeros(2), np.array([[1, 2, 3], [4, 5, 6]], np.float32), np.zeros(2, np.float32))
     fields = layout.encode_predictions(narrow)
     assert fields["v"] == b"2" and fields["width"] == b"3"
@@ -65,7 +65,10 @@ def test_version_2_entries_carry_their_width_and_version_1_entries_still_decode(
         layout.decode_predictions(fields, width=12)
     legacy = {k: v for k, v in layout.encode_predictions(layout.PredictionBatch(
         ["c"], np.zeros(1), np.arange(12, dtype=np.float32).reshape(1, 12), np.zeros(1, np.float32))).items() if k not in ("v", "width")}
-    assert layout.decode_predictions(legacy, width=12).features.shape == (1, 12)
+    with pytest.raises(layout.MalformedEntry, match="field 'v'"):  # version 1 (no `v`, no `width`): skipped and counted
+        layout.decode_predictions(legacy, width=12)
+    with pytest.raises(layout.MalformedEntry, match="field 'v'"):
+        layout.decode_predictions({**fields, "v": b"3"}, width=3)
     with pytest.raises(layout.MalformedEntry):
         layout.decode_predictions({**fields, "width": b"zero"})
 

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 from contracts.reference_profile import ReferenceProfile
-from exporter.estimation import ScoreCounts
-from transactions.estimation import Calibrator, fit_isotonic, score_edges
+from drift.score_counts import ScoreCounts
+from drift.estimation import Calibrator, fit_isotonic, score_edges
 
 
 def profile() -> ReferenceProfile:

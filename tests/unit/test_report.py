@@ -13,8 +13,8 @@ from scipy import stats
 from contracts.policy import Policy
 from contracts.reference_profile import ReferenceProfile
 from contracts.schema import UNSEEN
-from exporter.snapshot import compute
-from exporter.window import Window
+from drift.snapshot import compute
+from drift.live_window import LiveWindow
 from report import BadInput, DriftReport, infer_schema
 from report.core import profile_of
 from tests.helpers import prediction_batch, same_figures
@@ -68,13 +68,13 @@ def test_unseen_categories_are_counted_and_flag_the_feature():
 
 
 def test_figures_equal_the_exporters_window_on_the_same_rows():
-    """The same rows through the exporter's Window and snapshot.compute give the same figures."""
+    """The same rows through the exporter's LiveWindow and snapshot.compute give the same figures."""
     ref, cur = frames(seed=0), frames(seed=1, shift=0.2, unseen=0.05)
     rng = np.random.default_rng(3)
     ref["score"], cur["score"] = rng.beta(1, 8, len(ref)), rng.beta(1.3, 8, len(cur))
     profile = profile_of(ref, score="score")
     report = DriftReport.from_profile(profile, cur, score="score")
-    window = Window(profile, window_seconds=3600, label_grace_seconds=60)
+    window = LiveWindow(profile, window_seconds=3600, label_grace_seconds=60)
     features = profile.model_schema.encode_frame(cur)
     window.add_predictions([(prediction_batch([str(i) for i in range(len(cur))], features, cur["score"]), 100.0)])
     expected = compute(window, Policy(), now=report.snapshot.computed_at).as_dict()

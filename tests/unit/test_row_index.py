@@ -3,8 +3,8 @@ import doctest
 
 import numpy as np
 
-from exporter import row_index
-from exporter.row_index import NOT_FOUND, RowIndex, id_hashes
+from drift import row_index
+from drift.row_index import NOT_FOUND, RowIndex, id_hashes
 
 
 def test_docstring_example():
@@ -45,7 +45,7 @@ def test_empty_index_and_empty_queries():
 
 
 def test_labelled_scores_docstring_example():
-    from exporter import labelled
+    from drift import labelled
     assert doctest.testmod(labelled).failed == 0
 
 

@@ -4,27 +4,27 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from exporter.window import Window
+from drift.live_window import LiveWindow
 from tests.helpers import label_batch, prediction_batch, tiny_profile
 
 PROFILE = tiny_profile()
 WIDTH = len(PROFILE.features)
 
 
-def window(seconds: float = 3600.0, grace: float = 60.0) -> Window:
-    return Window(PROFILE, seconds, grace)
+def window(seconds: float = 3600.0, grace: float = 60.0) -> LiveWindow:
+    return LiveWindow(PROFILE, seconds, grace)
 
 
-def predict(w: Window, ids: list[str], at: float, score: float = 0.5, x: np.ndarray | None = None) -> int:
+def predict(w: LiveWindow, ids: list[str], at: float, score: float = 0.5, x: np.ndarray | None = None) -> int:
     x = np.ones((len(ids), WIDTH)) if x is None else x
     return w.add_predictions([(prediction_batch(ids, x, np.full(len(ids), score)), at)])
 
 
-def label(w: Window, ids: list[str], labels: list[int], at: float) -> None:
+def label(w: LiveWindow, ids: list[str], labels: list[int], at: float) -> None:
     w.add_labels([(label_batch(ids, labels), at)])
 
 
-def labelled(w: Window) -> list[int]:
+def labelled(w: LiveWindow) -> list[int]:
     return sorted(w.labelled()[0].tolist())
 
 
@@ -150,7 +150,7 @@ def test_score_counts_follow_the_window():
 def test_an_extreme_value_that_left_the_window_does_not_corrupt_its_mean_and_std():
     """amount=1e30 in an old batch: once it expires, mean and std are those of what is left (running sums gave a
     mean of -1.97 and a std of 0)."""
-    from exporter.snapshot import compute
+    from drift.snapshot import compute
     from contracts.policy import Policy
 
     rng = np.random.default_rng(6)
@@ -175,7 +175,7 @@ def test_column_counts_do_not_depend_on_the_order_and_their_sum_of_squares_is_ex
     (a BLAS dot product's last bits depended on its thread count)."""
     import math
 
-    from exporter.window import ColumnReference
+    from drift.counts import ColumnReference
     rng = np.random.default_rng(3)
     values = rng.lognormal(3.6, 1, 50_000).astype(np.float32).astype(float)
     values[::97] = np.nan

@@ -40,11 +40,6 @@ def ks_pvalue(statistic: float, n: int, m: int) -> float:
     return ks_pvalues(statistic, n, m)[0]
 
 
-def ks_log_pvalue(statistic: float, n: int, m: int) -> float:
-    """Natural log of that p-value, finite where the p-value itself underflows to 0 (D above about 0.27 at large n)."""
-    return ks_pvalues(statistic, n, m)[1]
-
-
 def ks_pvalues(statistic: float, n: int, m: int) -> tuple[float, float]:
     """(p-value, log p-value): `kstwo.sf` and `kstwo.logsf` at the effective size round(n m / (n + m)), with the
     survival function evaluated once.

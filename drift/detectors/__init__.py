@@ -3,7 +3,7 @@
 
 Each feature is judged by the tests the monitoring config gives it (by kind by default: PSI + KS + quantile shift
 for numeric, PSI + chi-square for discrete, binary and categorical); it drifts when any of them flags. Every test with a p-value,
-the data-quality checks included, shares one family-wise level `ks_threshold` per refresh (weighted Bonferroni: the
+the data-quality checks included, shares one family-wise level `family_wise_level` per refresh (weighted Bonferroni: the
 quality checks get `quality_level_share` of it, the drift tests the rest, each divided by its number of tests and
 windows) and needs its effect size at a floor, so that large windows do not flag shifts nobody cares about.
 PSI is always computed (severity and attribution use it), and flags only where it is one of the feature's tests.
@@ -17,12 +17,12 @@ from dataclasses import dataclass, field
 from contracts.metric_names import CRITICAL, HEALTHY, WARNING
 from contracts.policy import Policy
 from contracts.schema import ModelSchema
-from exporter.detectors import chi_square, jensen_shannon, ks, psi, quality, quantile_shift, wasserstein  # noqa: F401  (register the built-in tests)
-from exporter.detectors.quality import QualityCheck
-from exporter.detectors.base import REGISTRY, DriftTest, TestResult, make, register
-from exporter.monitoring_config import ConfigError, MonitoringConfig
-from exporter.stats import psi as psi_value
-from exporter.window import ColumnCounts, ColumnReference
+from drift.detectors import chi_square, jensen_shannon, ks, psi, quality, quantile_shift, wasserstein  # noqa: F401  (register the built-in tests)
+from drift.detectors.quality import QualityCheck
+from drift.detectors.base import REGISTRY, DriftTest, TestResult, make, register
+from drift.monitoring_config import ConfigError, MonitoringConfig
+from drift.stats import psi as psi_value
+from drift.counts import ColumnCounts, ColumnReference
 
 __all__ = ["REGISTRY", "DriftTest", "TestResult", "register", "ModelDetectors", "FeatureVerdict", "health_status",
            "performance_dropped"]
@@ -81,7 +81,7 @@ class ModelDetectors:
         verdicts = {name: _verdict(self.tests[name], *columns[name], family=self.drift_divisor) for name in self.tests}
         for name, verdict in verdicts.items():
             reference, counts = columns[name]
-            args = dict(level=self.policy.ks_threshold, floor=self.policy.quality_min_share, family=self.quality_divisor)
+            args = dict(level=self.policy.family_wise_level, floor=self.policy.quality_min_share, family=self.quality_divisor)
             verdict.quality = {"missing": quality.missing(reference, counts, **args),
                                "out_of_range": quality.out_of_range(reference, counts, **args)}
             verdict.all_missing = counts.seen > 0 and counts.n == 0

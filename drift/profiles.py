@@ -11,11 +11,11 @@ A minute's profile holds, for each column (every feature and the score):
   bound of the exact D and falls short of it by at most the training mass strictly between two grid values:
   `CoarseKS.error_bound`, under 1/G (0.002 at G = 512; a column with at most G distinct values is exact);
 - the count, mean and sum of squared deviations of its present values (pooled with Chan's formula, never summed
-  as running sums: exporter.moments);
+  as running sums: drift.moments);
 and for the model: predictions, predicted positives, rows skipped (non-finite score), and the score counts and
-calibrated probability mass per fine score bin (performance estimation without labels, exporter.estimation).
+calibrated probability mass per fine score bin (performance estimation without labels, drift.score_counts).
 
-Labels are not in profiles: the labelled performance stays on the live window's label join (exporter.window).
+Labels are not in profiles: the labelled performance stays on the live window's label join (drift.live_window).
 
 >>> rng = np.random.default_rng(0)
 >>> profile = ReferenceProfile.build(model_name="m", model_version="1", trained_at="", features=["x"], metrics={},
@@ -39,10 +39,10 @@ import numpy as np
 
 from contracts.redis_layout import MalformedEntry
 from contracts.reference_profile import SCORE, ReferenceProfile
-from exporter.estimation import ScoreCounts
-from exporter.moments import pooled_mean_std
-from exporter.stats import KSReference
-from exporter.window import ColumnCounts, ColumnReference
+from drift.score_counts import ScoreCounts
+from drift.moments import pooled_mean_std
+from drift.stats import KSReference
+from drift.counts import ColumnCounts, ColumnReference
 
 KS_GRID = 512
 MAGIC = b"DMP1"
@@ -142,7 +142,7 @@ class ProfileLayout:
 
     def count(self, features: np.ndarray, scores: np.ndarray) -> MinuteProfile:
         """The profile of these rows (features float32 rows x columns, scores float32); rows without a finite score
-        are skipped and counted, a missing feature value counts for its feature only (as in exporter.window)."""
+        are skipped and counted, a missing feature value counts for its feature only (as in drift.live_window)."""
         out = self.empty()
         scored = np.isfinite(scores)
         out.counts[2] = int((~scored).sum())
@@ -170,7 +170,7 @@ class ProfileLayout:
         return out
 
     def merge(self, profiles: list[MinuteProfile]) -> MinuteProfile:
-        """The profile of the union: counts and score mass added, moments pooled (exporter.moments)."""
+        """The profile of the union: counts and score mass added, moments pooled (drift.moments)."""
         if not profiles:
             return self.empty()
         counts = np.zeros(self.size, np.int64)
@@ -219,7 +219,7 @@ class ProfileLayout:
 
 
 class ProfileWindow:
-    """Merged minutes read as exporter.snapshot.compute reads the live window (no labels: drift and estimates)."""
+    """Merged minutes read as drift.snapshot.compute reads the live window (no labels: drift and estimates)."""
 
     def __init__(self, layout: ProfileLayout, merged: MinuteProfile, seconds: float) -> None:
         self.layout = layout

@@ -1,5 +1,5 @@
 """Quantile shift of a numeric feature: a rank test (Mann-Whitney U) whose effect is how far the central quantiles
-moved, both computed from the window's KS slot counts (exporter.stats.KSReference) and the reference's values.
+moved, both computed from the window's KS slot counts (drift.stats.KSReference) and the reference's values.
 
 The effect is scale-free: for a feature whose training values are all positive, the mean over q in QUANTILES of
 log(x_cur(q) / x_ref(q)) (about 0.02 for every value +2%, 0.095 for +10%); for any other numeric feature the mean
@@ -7,7 +7,7 @@ of x_cur(q) - x_ref(q) in units of the reference's interquartile range. KS D is 
 shifts: at 5,000 rows a harmless +2% and a +10% overlap in D (docs/design.md, "The drift rule").
 
 >>> import numpy as np
->>> from exporter.stats import KSReference
+>>> from drift.stats import KSReference
 >>> ref = KSReference(np.arange(1.0, 1001.0))
 >>> round(quantile_shift(ref, ref.counts(np.arange(1.0, 1001.0) * 1.1)), 3)  # log(1.1) = 0.0953, to the resolution
 0.096
@@ -20,16 +20,16 @@ import weakref
 import numpy as np
 
 from contracts.policy import Policy
-from exporter.detectors.base import MIN_PVALUE, DriftTest, TestResult, register
-from exporter.stats import KSReference
-from exporter.window import ColumnCounts, ColumnReference
+from drift.detectors.base import MIN_PVALUE, DriftTest, TestResult, register
+from drift.stats import KSReference
+from drift.counts import ColumnCounts, ColumnReference
 
 QUANTILES = np.round(np.arange(0.2, 0.81, 0.1), 10)  # the central quantiles whose shift is the effect
 
 
 def reference_slots(ks: KSReference) -> np.ndarray:
     """The reference's own mass per slot: at each reference value, and between them where the reference is a grid of
-    the training values' quantiles (exporter.profiles.CoarseKS; none for the exact reference)."""
+    the training values' quantiles (drift.profiles.CoarseKS; none for the exact reference)."""
     slots = np.empty(ks.slots)
     slots[1::2] = ks.ref_cdf - ks.ref_cdf_below
     slots[0::2] = _between(ks)
@@ -135,7 +135,7 @@ class QuantileShift(DriftTest):
 
     @classmethod
     def defaults(cls, policy: Policy) -> dict[str, float]:
-        return {"level": policy.ks_threshold, "floor": policy.quantile_shift_min}
+        return {"level": policy.family_wise_level, "floor": policy.quantile_shift_min}
 
     def compute(self, reference: ColumnReference, counts: ColumnCounts) -> TestResult:
         _, p, log_p = mann_whitney(reference.ks, counts.slots)

@@ -3,7 +3,7 @@
 
 >>> import numpy as np
 >>> from contracts.reference_profile import Bins
->>> from exporter.window import ColumnReference
+>>> from drift.counts import ColumnReference
 >>> reference = ColumnReference(Bins([0.5], [1.0, 0.0], 10), sample=[0.0])
 >>> JensenShannon(threshold=0.1).compute(reference, reference.counts(np.array([1.0, 1.0]))).statistic
 1.0
@@ -13,8 +13,8 @@ from __future__ import annotations
 import math
 
 from contracts.policy import Policy
-from exporter.detectors.base import DriftTest, TestResult, register
-from exporter.window import ColumnCounts, ColumnReference
+from drift.detectors.base import DriftTest, TestResult, register
+from drift.counts import ColumnCounts, ColumnReference
 
 
 @register
@@ -26,7 +26,7 @@ class JensenShannon(DriftTest):
         return {"threshold": policy.js_threshold}
 
     def compute(self, reference: ColumnReference, counts: ColumnCounts) -> TestResult:
-        from scipy.spatial.distance import jensenshannon  # imported when first used: scipy.stats costs about 0.5 s to import (exporter.stats)
+        from scipy.spatial.distance import jensenshannon  # imported when first used: scipy.stats costs about 0.5 s to import (drift.stats)
         if counts.bins.sum() == 0:
             return TestResult(math.nan)
         return TestResult(float(jensenshannon(reference.proportions, counts.bins / counts.bins.sum(), base=2)))

@@ -1,4 +1,4 @@
-"""The window's score counts for performance estimation without labels (CBPE, transactions/estimation.py).
+"""The window's score counts for performance estimation without labels (CBPE, drift/estimation.py).
 
 Predictions are counted per fine score bin (`ReferenceProfile.score_edges`) together with the sum of their
 calibrated fraud probabilities (`ReferenceProfile.calibrator`); batches entering the window are added, batches
@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from contracts.reference_profile import SCORE, ReferenceProfile
-from transactions.estimation import Calibrator, Estimate, bin_scores, estimate, positive_from, score_edges
+from drift.estimation import Calibrator, Estimate, bin_scores, estimate, positive_from, score_edges
 
 
 class ScoreCounts:

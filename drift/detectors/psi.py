@@ -2,7 +2,7 @@
 
 >>> import numpy as np
 >>> from contracts.reference_profile import Bins
->>> from exporter.window import ColumnReference
+>>> from drift.counts import ColumnReference
 >>> reference = ColumnReference(Bins([0.5], [0.5, 0.5], 1000), sample=[0.0, 1.0])
 >>> round(PSI(threshold=0.2).compute(reference, reference.counts(np.array([1.0, 1.0, 1.0, 1.0, 0.0]))).statistic, 4)
 0.4159
@@ -10,9 +10,9 @@
 from __future__ import annotations
 
 from contracts.policy import Policy
-from exporter.detectors.base import DriftTest, TestResult, register
-from exporter.stats import psi
-from exporter.window import ColumnCounts, ColumnReference
+from drift.detectors.base import DriftTest, TestResult, register
+from drift.stats import psi
+from drift.counts import ColumnCounts, ColumnReference
 
 
 @register

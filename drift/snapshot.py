@@ -9,10 +9,11 @@ import numpy as np
 
 from contracts.reference_profile import SCORE
 from contracts.policy import Policy
-from exporter.detectors import FeatureVerdict, ModelDetectors, TestResult, health_status, performance_dropped
-from exporter.stats import attribution, mean_std
-from exporter.window import ColumnCounts, ColumnReference, Window
-from transactions.quality import classification_metrics
+from drift.detectors import FeatureVerdict, ModelDetectors, TestResult, health_status, performance_dropped
+from drift.stats import attribution, mean_std
+from drift.counts import ColumnCounts, ColumnReference
+from drift.window import Window
+from drift.performance import classification_metrics
 
 
 @dataclass
@@ -79,7 +80,7 @@ def compute(window: Window, policy: Policy, now: float | None = None, malformed_
             detectors: ModelDetectors | None = None) -> ModelSnapshot:
     """Every figure of one window (drift figures only when it holds at least min_window_samples predictions).
 
-    `window` is the exporter's `Window` or anything that reads the same (report.tally.Tally: a data frame's counts).
+    `window` is any `drift.window.Window`: the exporter's live window, merged minute profiles, or an offline `Tally`.
     """
     profile = window.profile
     labels, scores = window.labelled()

@@ -6,7 +6,7 @@ distance by at most half the widest gap between neighbouring reference values. O
 
 >>> import numpy as np
 >>> from contracts.reference_profile import Bins
->>> from exporter.window import ColumnReference
+>>> from drift.counts import ColumnReference
 >>> reference = ColumnReference(Bins([], [1.0], 4), sample=[0.0, 1.0, 2.0, 3.0])
 >>> round(Wasserstein(threshold=0.1).compute(reference, reference.counts(np.array([1.0, 2.0, 3.0, 3.0]))).statistic, 4)
 0.6708
@@ -18,8 +18,8 @@ import math
 import numpy as np
 
 from contracts.policy import Policy
-from exporter.detectors.base import DriftTest, TestResult, register
-from exporter.window import ColumnCounts, ColumnReference
+from drift.detectors.base import DriftTest, TestResult, register
+from drift.counts import ColumnCounts, ColumnReference
 
 
 def slot_points(values: np.ndarray) -> np.ndarray:
@@ -42,7 +42,7 @@ class Wasserstein(DriftTest):
         return {"threshold": policy.wasserstein_threshold}
 
     def compute(self, reference: ColumnReference, counts: ColumnCounts) -> TestResult:
-        from scipy.stats import wasserstein_distance  # imported when first used: scipy.stats costs about 0.5 s to import (exporter.stats)
+        from scipy.stats import wasserstein_distance  # imported when first used: scipy.stats costs about 0.5 s to import (drift.stats)
         ks = reference.ks
         if counts.slots.sum() == 0 or len(ks.values) == 0:
             return TestResult(math.nan)

@@ -12,7 +12,7 @@ from typing import ClassVar
 
 from contracts.policy import Policy
 from contracts.schema import KINDS
-from exporter.window import ColumnCounts, ColumnReference
+from drift.counts import ColumnCounts, ColumnReference
 
 REGISTRY: dict[str, type["DriftTest"]] = {}
 MIN_PVALUE = 5e-324  # p-values are reported at least this (never an exact 0); -log10 p carries the magnitude

@@ -1,9 +1,9 @@
-"""Two-sample Kolmogorov-Smirnov against the reference sample, exact from slot counts (exporter.stats.KSReference);
+"""Two-sample Kolmogorov-Smirnov against the reference sample, exact from slot counts (drift.stats.KSReference);
 the effect compared with the floor is D itself.
 
 >>> import numpy as np
 >>> from contracts.reference_profile import Bins
->>> from exporter.window import ColumnReference
+>>> from drift.counts import ColumnReference
 >>> reference = ColumnReference(Bins([0.5], [0.5, 0.5], 2), sample=[0.0, 1.0])
 >>> KS(level=0.05, floor=0.07).compute(reference, reference.counts(np.array([1.0, 1.0, 1.0, 1.0, 0.0]))).statistic
 0.3
@@ -11,8 +11,8 @@ the effect compared with the floor is D itself.
 from __future__ import annotations
 
 from contracts.policy import Policy
-from exporter.detectors.base import MIN_PVALUE, DriftTest, TestResult, register
-from exporter.window import ColumnCounts, ColumnReference
+from drift.detectors.base import MIN_PVALUE, DriftTest, TestResult, register
+from drift.counts import ColumnCounts, ColumnReference
 
 
 @register
@@ -23,7 +23,7 @@ class KS(DriftTest):
 
     @classmethod
     def defaults(cls, policy: Policy) -> dict[str, float]:
-        return {"level": policy.ks_threshold, "floor": policy.ks_min_statistic}
+        return {"level": policy.family_wise_level, "floor": policy.ks_min_statistic}
 
     def compute(self, reference: ColumnReference, counts: ColumnCounts) -> TestResult:
         d, p, log_p = reference.ks.test_with_log(counts.slots)

@@ -1,6 +1,6 @@
 """A data set's counts over a reference profile's bins and KS slots: the exporter's `Window`, without time.
 
-`exporter.snapshot.compute` reads a `Tally` exactly as it reads the exporter's window (profile, columns, counts,
+`drift.snapshot.compute` reads a `Tally` exactly as it reads the exporter's window (profile, columns, counts,
 labelled scores, score counts), so an offline report's figures are the exporter's by construction. The counts of
 each batch come from `ColumnReference.counts`, the same bins and slots the window adds up; rows with a missing or
 non-finite value are skipped and counted, as the window does.
@@ -12,8 +12,8 @@ import math
 import numpy as np
 
 from contracts.reference_profile import SCORE, ReferenceProfile
-from exporter.estimation import ScoreCounts
-from exporter.window import ColumnCounts, ColumnReference
+from drift.score_counts import ScoreCounts
+from drift.counts import ColumnCounts, ColumnReference
 
 
 class Tally:

@@ -7,7 +7,7 @@ percentage points.
 
 >>> import numpy as np
 >>> from contracts.reference_profile import Bins
->>> from exporter.window import ColumnReference
+>>> from drift.counts import ColumnReference
 >>> reference = ColumnReference(Bins([0.5], [0.6, 0.4], 1000), sample=[0.0, 1.0])
 >>> result = ChiSquare(level=0.05, floor=0.05).compute(reference, reference.counts(np.array([0.0] * 500 + [1.0] * 500)))
 >>> round(result.effect, 3), result.pvalue < 1e-3
@@ -20,8 +20,8 @@ import math
 import numpy as np
 
 from contracts.policy import Policy
-from exporter.detectors.base import MIN_PVALUE, DriftTest, TestResult, register
-from exporter.window import ColumnCounts, ColumnReference
+from drift.detectors.base import MIN_PVALUE, DriftTest, TestResult, register
+from drift.counts import ColumnCounts, ColumnReference
 
 
 MIN_EXPECTED = 10.0  # the pooled table's smallest expected count: the approximation must hold far in the tail
@@ -53,7 +53,7 @@ def pooled_table(reference_counts: np.ndarray, current_counts: np.ndarray) -> np
 def chi_square_homogeneity(reference_counts: np.ndarray, current_counts: np.ndarray) -> tuple[float, float, float]:
     """(statistic, p-value, log p-value) of the pooled 2 x k table, by scipy's chi2_contingency(correction=False);
     a 2 x 2 table that pooling cannot make dense enough gets the p-value of Fisher's exact test instead."""
-    from scipy.stats import chi2, chi2_contingency, fisher_exact  # imported when first used: scipy.stats costs about 0.5 s to import (exporter.stats)
+    from scipy.stats import chi2, chi2_contingency, fisher_exact  # imported when first used: scipy.stats costs about 0.5 s to import (drift.stats)
     table = pooled_table(reference_counts, current_counts)
     if table.shape[1] < 2 or (table.sum(axis=1) == 0).any():
         return 0.0, 1.0, 0.0
@@ -77,7 +77,7 @@ class ChiSquare(DriftTest):
 
     @classmethod
     def defaults(cls, policy: Policy) -> dict[str, float]:
-        return {"level": policy.ks_threshold, "floor": policy.chi2_min_effect}
+        return {"level": policy.family_wise_level, "floor": policy.chi2_min_effect}
 
     def compute(self, reference: ColumnReference, counts: ColumnCounts) -> TestResult:
         if counts.bins.sum() == 0:

@@ -13,7 +13,7 @@ p < 1e-4 in 10% of draws and p < 1e-12 in 2.5%, only the floor kept them quiet; 
 
 >>> import numpy as np
 >>> from contracts.reference_profile import Bins
->>> from exporter.window import ColumnReference
+>>> from drift.counts import ColumnReference
 >>> reference = ColumnReference(Bins([0.5], [0.5, 0.5], 10_000), [0.0, 1.0], training_range=(0.0, 1.0))
 >>> check = out_of_range(reference, reference.counts(np.array([0.0, 1.0] * 450 + [-1.0] * 100)), level=0.01, floor=0.01, family=1)
 >>> round(check.ratio, 3), check.flagged
@@ -28,8 +28,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from exporter.detectors.base import MIN_PVALUE
-from exporter.window import ColumnCounts, ColumnReference
+from drift.detectors.base import MIN_PVALUE
+from drift.counts import ColumnCounts, ColumnReference
 
 CHECKS = ("missing", "out_of_range")
 
@@ -51,7 +51,7 @@ def outside_tail(k: int, n: int, m: int) -> tuple[float, float]:
     """(p, log p) of k or more of n new values falling outside the range of m training values (beta-binomial)."""
     if n == 0 or k == 0:
         return 1.0, 0.0
-    from scipy.stats import betabinom  # imported when first used: scipy.stats costs about 0.5 s to import (exporter.stats)
+    from scipy.stats import betabinom  # imported when first used: scipy.stats costs about 0.5 s to import (drift.stats)
     tail = betabinom(n, 2, max(m - 1, 1))
     with np.errstate(divide="ignore", invalid="ignore"):  # logsf is -inf or nan far in the tail: _finite handles it
         return _finite(float(tail.sf(k - 1)), float(tail.logsf(k - 1)), float(tail.logpmf(k)))
@@ -61,7 +61,7 @@ def missing_tail(k: int, n: int, k0: int, m: int) -> tuple[float, float]:
     """(p, log p) of Fisher's exact test, one-sided (greater): k of n missing in the window, k0 of m in training."""
     if n == 0 or k == 0:
         return 1.0, 0.0
-    from scipy.stats import hypergeom  # imported when first used (exporter.stats)
+    from scipy.stats import hypergeom  # imported when first used (drift.stats)
     tail = hypergeom(m + n, k0 + k, n)  # the window's n draws from all m + n values, k0 + k of them missing
     with np.errstate(divide="ignore", invalid="ignore"):
         return _finite(float(tail.sf(k - 1)), float(tail.logsf(k - 1)), float(tail.logpmf(k)))

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from transactions.estimation import average_precision, average_precision_of_sorted
+from drift.estimation import average_precision, average_precision_of_sorted
 
 
 def roc_auc(labels: np.ndarray, scores: np.ndarray) -> float:

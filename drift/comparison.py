@@ -28,7 +28,7 @@ from typing import Mapping
 import numpy as np
 from scipy import stats
 
-from transactions.estimation import average_precision
+from drift.estimation import average_precision
 
 
 @dataclass(frozen=True)
