@@ -1,7 +1,7 @@
 # One image for the Python parts (service, exporter, load generator, webhook receiver). It holds no model: docker
 # compose's one-shot `train` step (`python -m bento_service.train --if-missing`) trains it once into the `models`
 # volume, which the service mounts read-only. (`bentoml build && bentoml containerize` from bentofile.yaml gives a
-# service-only image with the model packed in, as the alternative; README "Packaging".)
+# service-only image with the model packed in, as the alternative; docs/service-api.md, "Packaging".)
 FROM python:3.11.11-slim
 WORKDIR /app
 ENV PYTHONUNBUFFERED=1 BENTOML_DO_NOT_TRACK=True BENTOML_HOME=/bentoml PYTHONPATH=/app

@@ -1,4 +1,4 @@
-"""A fresh `make up`, timed until every page the README's walkthrough names shows the drift; screenshots to docs/.
+"""A fresh `make up`, timed until every page docs/walkthrough.md names shows the drift; screenshots to docs/.
 
     python -m bench.walkthrough      # also `make walkthrough`; part of `make bench`
 
@@ -93,7 +93,7 @@ def main() -> None:
     last = max(seen.values()) if len(seen) == len(steps) else None
     write_section("walkthrough", "`make up` to the drift on every walkthrough page (`bench/walkthrough.py`)", "\n".join([
         "A fresh `make up` (new run directory, free loopback ports; virtualenv and model already in place), the demo's "
-        "settings (20 rps, drift after 60 s, 72 s window judged every 5 s, 5 s scrapes). Each README walkthrough page is "
+        "settings (20 rps, drift after 60 s, 72 s window judged every 5 s, 5 s scrapes). Each walkthrough page (docs/walkthrough.md) is "
         "polled from outside every few seconds, browser pages in headless Chromium by their visible text, so each figure "
         "is up to ~10 s late.",
         "",

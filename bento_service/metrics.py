@@ -11,21 +11,17 @@ from drift_client.publisher import Counters
 from contracts import metric_names as names
 
 
+def _declared(name: str) -> dict:
+    """A metric's name, help and labels as the metric table (contracts/metric_names.py) declares them."""
+    spec = names.spec(name)
+    return {"name": spec.family, "documentation": spec.help, "labelnames": list(spec.labels), "unit": spec.unit}
+
+
 @cache
 def _families() -> tuple:
     """The two metric families, registered once per process (each served model labels its own series)."""
-    labels = ["model_name", "model_version"]
-    samples = bentoml.metrics.Counter(
-        name=names.SERVICE_SAMPLES,
-        documentation="Monitoring samples (predictions and labels) sent to Redis or dropped",
-        labelnames=[*labels, "outcome"],
-    )
-    up = bentoml.metrics.Gauge(
-        name=names.SERVICE_REDIS_UP,
-        documentation="1 if the last contact with Redis (a publish, or a PING each second when idle) succeeded, else 0",
-        labelnames=labels,
-        multiprocess_mode="livemin",
-    )
+    samples = bentoml.metrics.Counter(**_declared(names.SERVICE_SAMPLES))
+    up = bentoml.metrics.Gauge(**_declared(names.SERVICE_REDIS_UP), multiprocess_mode="livemin")
     return samples, up
 
 
@@ -53,17 +49,8 @@ class PrometheusCounters(Counters):
 @cache
 def _version_families() -> tuple:
     """The shadow queue's outcomes and the versions document's readability (registered once per process)."""
-    shadow = bentoml.metrics.Counter(
-        name=names.SERVICE_SHADOW_PREDICTIONS,
-        documentation="Predictions of the challenger in shadow mode, off the request path: scored, dropped (queue full) or failed",
-        labelnames=["model_name", "model_version", "outcome"],
-    )
-    document_up = bentoml.metrics.Gauge(
-        name=names.SERVICE_VERSIONS_DOCUMENT_UP,
-        documentation="1 if the last read of the versions documents in Redis succeeded, else 0 (the last known versions serve)",
-        labelnames=[],
-        multiprocess_mode="livemin",
-    )
+    shadow = bentoml.metrics.Counter(**_declared(names.SERVICE_SHADOW_PREDICTIONS))
+    document_up = bentoml.metrics.Gauge(**_declared(names.SERVICE_VERSIONS_DOCUMENT_UP), multiprocess_mode="livemin")
     return shadow, document_up
 
 
@@ -86,18 +73,8 @@ class PrometheusShadowCounters(ShadowCounters):
 @cache
 def _label_families() -> tuple:
     """Where labels' versions came from, and the writes of the shared scored-by memory (registered once)."""
-    routes = bentoml.metrics.Counter(
-        name=names.SERVICE_LABEL_ROUTES,
-        documentation="Labels by where the versions they went to came from: local (this worker scored the id), shared "
-                      "(another worker or replica, from Redis), current (nobody remembered it), redis_failed (Redis "
-                      "unreachable): the last two go to the versions serving now",
-        labelnames=["model_name", "source"],
-    )
-    writes = bentoml.metrics.Counter(
-        name=names.SERVICE_SCORED_BY_WRITES,
-        documentation="Transaction ids whose scoring versions were written to Redis for the other replicas, or dropped",
-        labelnames=["model_name", "outcome"],
-    )
+    routes = bentoml.metrics.Counter(**_declared(names.SERVICE_LABEL_ROUTES))
+    writes = bentoml.metrics.Counter(**_declared(names.SERVICE_SCORED_BY_WRITES))
     return routes, writes
 
 

@@ -1,86 +1,213 @@
-"""Prometheus metric names and labels, defined once: the service and the exporter import them; a test checks that every
-ml_* series the generated rules and dashboards query is one of them (docs/design.md, "Metrics")."""
+"""Every Prometheus metric of ours, defined once: name, type, help, labels and unit, in one table (`METRICS`).
+
+The exporter's collectors, the service's and the retraining webhook's metrics build their families from it
+(`spec(name)`); a test checks that every ml_* series the generated rules and dashboards query is in it; `python -m
+mixin` writes docs/metrics.md from it. The module-level constants are the names, for code that only needs a name.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
 
 MODEL_LABELS = ("model_name", "model_version")
 
-DRIFT_PSI = "ml_drift_psi"
-DRIFT_KS_STATISTIC = "ml_drift_ks_statistic"
-DRIFT_KS_PVALUE = "ml_drift_ks_pvalue"
-DRIFT_DETECTED = "ml_drift_detected"
-DRIFT_TEST_STATISTIC = "ml_drift_test_statistic"  # every drift test of a feature, label `test`
-DRIFT_TEST_PVALUE = "ml_drift_test_pvalue"
-DRIFT_TEST_DETECTED = "ml_drift_test_detected"
-DRIFT_TEST_NEG_LOG10_PVALUE = "ml_drift_test_pvalue_neg_log10"  # -log10 p from logsf: finite where p underflows
-FEATURE_UNSEEN_RATIO = "ml_feature_unseen_ratio"  # categorical features: share of values never seen in training
-FEATURE_MISSING_RATIO = "ml_feature_missing_ratio"  # share of a feature's values that were missing
-FEATURE_OUT_OF_RANGE_RATIO = "ml_feature_out_of_range_ratio"  # share outside the training range, label `side`
-DATA_QUALITY_DETECTED = "ml_data_quality_detected"  # 1 when a check (label `check`: missing, out_of_range) flags
-PREDICTION_PSI = "ml_drift_prediction_psi"
-PREDICTION_KS_STATISTIC = "ml_drift_prediction_ks_statistic"
-PREDICTION_KS_PVALUE = "ml_drift_prediction_ks_pvalue"
-PREDICTION_DRIFT_DETECTED = "ml_drift_prediction_detected"
-# Several windows judged together (exporter.spans), label `span` ("5m", "1h", "24h": policy.spans). The series above
-# without `span` are the live window's (window_hours, raw samples, labels); `window` on ml_feature_mean/stddev keeps
-# its meaning ("reference" | "current").
-SPAN_DRIFT_DETECTED = "ml_drift_span_detected"  # 1 if the drift rule flags the feature in that window
-SPAN_DRIFT_SIGNIFICANT = "ml_drift_span_significant"  # 1 if a p-value test is significant there, effect aside
-SPAN_DRIFT_TEST_STATISTIC = "ml_drift_span_test_statistic"  # label `test`
-SPAN_DRIFT_PSI = "ml_drift_span_psi"
-SPAN_PREDICTION_DRIFT_DETECTED = "ml_drift_span_prediction_detected"
-SPAN_SAMPLES = "ml_drift_span_samples"  # predictions in that window
-FEATURE_MEAN = "ml_feature_mean"
-FEATURE_STDDEV = "ml_feature_stddev"
-ATTRIBUTION_RATIO = "ml_drift_attribution_ratio"
-MODEL_PERFORMANCE = "ml_model_performance"
-MODEL_REFERENCE_PERFORMANCE = "ml_model_reference_performance"
-MODEL_REFERENCE_PERFORMANCE_LOWER_BOUND = "ml_model_reference_performance_lower_bound"  # 95%, DeLong for roc_auc
-MODEL_ESTIMATED_PERFORMANCE = "ml_model_estimated_performance"  # CBPE from the window's scores, no labels
-MODEL_ESTIMATED_PERFORMANCE_INTERVAL = "ml_model_estimated_performance_interval"  # bound="lower"|"upper"
-MODEL_ESTIMATION_GAP = "ml_model_estimated_performance_gap"  # realized - estimated
-PREDICTION_POSITIVE_RATIO = "ml_prediction_positive_ratio"
-LABEL_POSITIVE_RATIO = "ml_label_positive_ratio"
-WINDOW_SAMPLES = "ml_window_samples"
-MODEL_HEALTH_STATUS = "ml_model_health_status"
-MODEL_INFO = "ml_model_info"
-EXPORTER_REDIS_UP = "ml_exporter_redis_up"
-EXPORTER_CYCLE_DURATION = "ml_exporter_cycle_duration_seconds"
-EXPORTER_LAST_SUCCESS = "ml_exporter_last_success_timestamp_seconds"
-EXPORTER_MALFORMED_ENTRIES = "ml_exporter_malformed_entries_total"
-# Exporter replicas (exporter.leases): 1 for each version this replica judges, 0 for each it sees judged elsewhere
-# or by nobody; labels model_name, model_version, replica
-EXPORTER_LEASE_OWNED = "ml_exporter_lease_owned"
-EXPORTER_LEASE_CHANGES = "ml_exporter_lease_changes_total"  # {replica, change="acquired"|"released"|"lost"}
-EXPORTER_REPLICAS = "ml_exporter_replicas"  # live replicas this one counts (its fair share's divisor)
+GAUGE, COUNTER = "gauge", "counter"
+# Which process exposes the metric on its /metrics (docs/metrics.md groups by it).
+EXPORTER = "exporter"
+SERVICE = "service"  # the BentoML service; the samples counters are drift_client's publisher hooks (Counters)
+RETRAINING = "retraining webhook"
 
-SERVICE_SAMPLES = "ml_monitoring_samples"  # prometheus_client appends _total: ml_monitoring_samples_total{outcome}
-SERVICE_REDIS_UP = "ml_monitoring_redis_up"
-# Shadow mode: the challenger's scoring off the request path, label `outcome` (scored | dropped | failed); dropped
-# when its bounded queue is full (the answer never waits for it).
-SERVICE_SHADOW_PREDICTIONS = "ml_monitoring_shadow_predictions"  # _total
-# 1 while the service reads the versions document from Redis; 0: it serves the last champion it knew.
-SERVICE_VERSIONS_DOCUMENT_UP = "ml_monitoring_versions_document_up"
-# Service replicas share "which versions scored this id" in Redis (bento_service.scored_by_store): where each label's
-# versions came from, label `source` (local | shared | current | redis_failed), and the writes of that memory,
-# label `outcome` (written | dropped)
-SERVICE_LABEL_ROUTES = "ml_monitoring_label_routes"  # _total
-SERVICE_SCORED_BY_WRITES = "ml_monitoring_scored_by_writes"  # _total, ids
+
+@dataclass(frozen=True)
+class MetricSpec:
+    name: str  # as defined in code; a counter's exposed series is `family` + "_total"
+    type: str  # GAUGE | COUNTER
+    help: str
+    labels: tuple[str, ...]
+    unit: str  # Prometheus base unit, the name's suffix ("seconds", "ratio"), or "" when the value has none
+    exposed_by: str
+
+    @property
+    def family(self) -> str:
+        """The name prometheus_client's families take (it appends `_total` to a counter's samples itself)."""
+        return self.name.removesuffix("_total") if self.type == COUNTER else self.name
+
+    @property
+    def series(self) -> str:
+        """The name PromQL queries."""
+        return f"{self.family}_total" if self.type == COUNTER else self.name
+
+
+METRICS: dict[str, MetricSpec] = {}
+
+
+def _metric(name: str, type_: str, help_: str, labels: tuple[str, ...] = (), *, unit: str = "",
+            by: str = EXPORTER, model: bool = True) -> str:
+    """Register one metric and return its name. `model`: labelled by model_name and model_version first."""
+    if name in METRICS:
+        raise ValueError(f"metric {name} defined twice")
+    if unit and not name.removesuffix("_total").endswith(f"_{unit}"):
+        raise ValueError(f"{name}: a metric with unit {unit!r} must end with _{unit} (Prometheus naming)")
+    if type_ not in (GAUGE, COUNTER):
+        raise ValueError(f"{name}: unknown type {type_!r}")
+    METRICS[name] = MetricSpec(name, type_, help_, (*(MODEL_LABELS if model else ()), *labels), unit, by)
+    return name
+
+
+def spec(name: str) -> MetricSpec:
+    return METRICS[name]
+
+
+# --- the exporter: the live window (exporter/collector.py) ---
+DRIFT_PSI = _metric("ml_drift_psi", GAUGE, "PSI of the current window against the reference bins", ("feature",))
+DRIFT_KS_STATISTIC = _metric("ml_drift_ks_statistic", GAUGE, "Two-sample KS statistic D against the reference sample",
+                             ("feature",))
+DRIFT_KS_PVALUE = _metric("ml_drift_ks_pvalue", GAUGE, "Two-sample KS p-value (uncorrected; the rule divides its level "
+                          "by the number of features judged)", ("feature",))
+DRIFT_DETECTED = _metric("ml_drift_detected", GAUGE, "1 if any of the feature's drift tests flags it", ("feature",))
+DRIFT_TEST_STATISTIC = _metric("ml_drift_test_statistic", GAUGE, "Statistic of each drift test of the feature",
+                               ("feature", "test"))
+DRIFT_TEST_PVALUE = _metric("ml_drift_test_pvalue", GAUGE, "p-value of each drift test that has one (uncorrected)",
+                            ("feature", "test"))
+DRIFT_TEST_DETECTED = _metric("ml_drift_test_detected", GAUGE, "1 if this drift test flags the feature",
+                              ("feature", "test"))
+# -log10 p from logsf: finite where p underflows
+DRIFT_TEST_NEG_LOG10_PVALUE = _metric("ml_drift_test_pvalue_neg_log10", GAUGE,
+                                      "-log10 of the p-value of each drift test that has one", ("feature", "test"))
+FEATURE_UNSEEN_RATIO = _metric("ml_feature_unseen_ratio", GAUGE,
+                               "Share of a categorical feature's values never seen in training", ("feature",), unit="ratio")
+FEATURE_MISSING_RATIO = _metric("ml_feature_missing_ratio", GAUGE,
+                                "Share of the feature's values in the window that were missing", ("feature",), unit="ratio")
+FEATURE_OUT_OF_RANGE_RATIO = _metric("ml_feature_out_of_range_ratio", GAUGE,
+                                     "Share of the feature's values outside the training range (side: below, above)",
+                                     ("feature", "side"), unit="ratio")
+DATA_QUALITY_DETECTED = _metric("ml_data_quality_detected", GAUGE,
+                                "1 if the data-quality check (check: missing, out_of_range) flags the feature",
+                                ("feature", "check"))
+ATTRIBUTION_RATIO = _metric("ml_drift_attribution_ratio", GAUGE,
+                            "Share of the drift impact (importance x PSI) owed to the feature", ("feature",), unit="ratio")
+FEATURE_MEAN = _metric("ml_feature_mean", GAUGE, "Feature mean in the reference or the current window",
+                       ("feature", "window"))
+FEATURE_STDDEV = _metric("ml_feature_stddev", GAUGE, "Feature standard deviation in the reference or the current window",
+                         ("feature", "window"))
+PREDICTION_PSI = _metric("ml_drift_prediction_psi", GAUGE, "PSI of the score distribution (prediction drift)")
+PREDICTION_KS_STATISTIC = _metric("ml_drift_prediction_ks_statistic", GAUGE, "KS statistic of the score distribution")
+PREDICTION_KS_PVALUE = _metric("ml_drift_prediction_ks_pvalue", GAUGE, "KS p-value of the score distribution")
+PREDICTION_DRIFT_DETECTED = _metric("ml_drift_prediction_detected", GAUGE,
+                                    "1 if the drift rule (uncorrected: one test) flags the score distribution")
+MODEL_PERFORMANCE = _metric("ml_model_performance", GAUGE, "Performance over the labelled predictions in the window",
+                            ("metric",))
+MODEL_ESTIMATED_PERFORMANCE = _metric("ml_model_estimated_performance", GAUGE,
+                                      "Performance estimated from the window's calibrated scores without labels (CBPE)",
+                                      ("metric",))
+MODEL_ESTIMATED_PERFORMANCE_INTERVAL = _metric(
+    "ml_model_estimated_performance_interval", GAUGE,
+    "95% sampling interval of the realized metric around the estimate (parametric bootstrap)", ("metric", "bound"))
+MODEL_ESTIMATION_GAP = _metric("ml_model_estimated_performance_gap", GAUGE,
+                               "Realized minus estimated performance (labelled window)", ("metric",))
+MODEL_REFERENCE_PERFORMANCE = _metric("ml_model_reference_performance", GAUGE, "Performance on the training test split",
+                                      ("metric",))
+MODEL_REFERENCE_PERFORMANCE_LOWER_BOUND = _metric(  # DeLong's variance for roc_auc
+    "ml_model_reference_performance_lower_bound", GAUGE,
+    "Lower end of the 95% confidence interval of the test-split performance", ("metric",))
+PREDICTION_POSITIVE_RATIO = _metric("ml_prediction_positive_ratio", GAUGE,
+                                    "Share of predictions at or above the decision threshold", unit="ratio")
+LABEL_POSITIVE_RATIO = _metric("ml_label_positive_ratio", GAUGE, "Share of fraud among the labels received for the window",
+                               unit="ratio")
+WINDOW_SAMPLES = _metric("ml_window_samples", GAUGE, "Samples in the current window", ("kind",))
+MODEL_HEALTH_STATUS = _metric("ml_model_health_status", GAUGE, "0 healthy, 1 warning, 2 critical")
+MODEL_INFO = _metric("ml_model_info", GAUGE, "Model metadata; always 1", ("trained_at",))
+EXPORTER_MALFORMED_ENTRIES = _metric("ml_exporter_malformed_entries_total", COUNTER,
+                                     "Redis entries or rows skipped because they could not be decoded")
+
+# --- the exporter: several windows judged together (exporter.spans), label `span` ("5m", "1h", "24h": policy.spans).
+# The series above without `span` are the live window's; `window` on ml_feature_mean/stddev keeps its meaning.
+SPAN_DRIFT_DETECTED = _metric("ml_drift_span_detected", GAUGE, "1 if the drift rule flags the feature in this judged window",
+                              ("feature", "span"))
+SPAN_DRIFT_SIGNIFICANT = _metric("ml_drift_span_significant", GAUGE,
+                                 "1 if a p-value test of the feature is significant in this window after the correction "
+                                 "for features and windows, whatever the effect size", ("feature", "span"))
+SPAN_DRIFT_TEST_STATISTIC = _metric("ml_drift_span_test_statistic", GAUGE,
+                                    "Statistic of each drift test in this judged window (KS D on the coarse grid: at most "
+                                    "1/512 under the exact D)", ("feature", "test", "span"))
+SPAN_DRIFT_PSI = _metric("ml_drift_span_psi", GAUGE, "PSI of the feature in this judged window", ("feature", "span"))
+SPAN_PREDICTION_DRIFT_DETECTED = _metric("ml_drift_span_prediction_detected", GAUGE,
+                                         "1 if the score distribution drifted in this window", ("span",))
+SPAN_SAMPLES = _metric("ml_drift_span_samples", GAUGE, "Predictions in this judged window", ("span",))
+
+# --- the exporter's own health ---
+EXPORTER_REDIS_UP = _metric("ml_exporter_redis_up", GAUGE, "1 if the last cycle reached Redis, else 0", model=False)
+EXPORTER_CYCLE_DURATION = _metric("ml_exporter_cycle_duration_seconds", GAUGE,
+                                  "Duration of the last refresh cycle in seconds", unit="seconds", model=False)
+EXPORTER_LAST_SUCCESS = _metric("ml_exporter_last_success_timestamp_seconds", GAUGE,
+                                "Unix time of the last successful refresh cycle", unit="seconds", model=False)
+
+# --- the exporter replicas (exporter/leases.py): which replica judges which model version ---
+EXPORTER_LEASE_OWNED = _metric("ml_exporter_lease_owned", GAUGE, "1 for each model version whose lease this replica "
+                               "holds (it judges and exports it), 0 for the others it sees", ("replica",))
+EXPORTER_LEASE_CHANGES = _metric("ml_exporter_lease_changes_total", COUNTER,
+                                 "Leases this replica acquired, released (handed over) or lost", ("replica", "change"),
+                                 model=False)
+EXPORTER_REPLICAS = _metric("ml_exporter_replicas", GAUGE, "Live exporter replicas as this one last counted them",
+                            ("replica",), model=False)
+
+# --- the exporter: champion vs challenger (exporter/comparison_collector.py) ---
+_PAIR = ("champion", "challenger", "mode")
+COMPARISON_PERFORMANCE = _metric("ml_model_comparison_performance", GAUGE,
+                                 "Each serving version's performance on the compared labelled traffic",
+                                 ("role", "metric"))
+COMPARISON_LABELLED = _metric("ml_model_comparison_labelled_samples", GAUGE,
+                              "Labelled predictions each version is compared on", ("role",))
+COMPARISON_DIFFERENCE = _metric("ml_model_comparison_difference", GAUGE, "Challenger minus champion",
+                                ("model_name", *_PAIR, "metric"), model=False)
+COMPARISON_DIFFERENCE_INTERVAL = _metric("ml_model_comparison_difference_interval", GAUGE,
+                                         "Confidence interval (95%) of the ROC AUC difference (DeLong)",
+                                         ("model_name", *_PAIR, "bound"), model=False)
+COMPARISON_PVALUE = _metric("ml_model_comparison_pvalue", GAUGE, "DeLong's two-sided p-value of equal ROC AUC",
+                            ("model_name", *_PAIR), model=False)
+COMPARISON_CHALLENGER_WINS = _metric("ml_model_comparison_challenger_wins", GAUGE,
+                                     "1 when the challenger beats the champion by the promotion rule",
+                                     ("model_name", *_PAIR), model=False)
+MODEL_VERSION_ROLE = _metric("ml_model_version_role", GAUGE, "1 for each version that serves, by role", ("role", "mode"))
+MODEL_AB_SHARE = _metric("ml_model_ab_share", GAUGE, "The challenger's share of answered traffic in ab mode (else 0)",
+                         ("model_name",), model=False)
+
+# --- the service (bento_service/metrics.py), next to BentoML's own request metrics ---
+# drift_client's publisher counts every sample once as published or dropped; the service points its hooks here.
+SERVICE_SAMPLES = _metric("ml_monitoring_samples", COUNTER,
+                          "Monitoring samples (predictions and labels) sent to Redis or dropped", ("outcome",), by=SERVICE)
+SERVICE_REDIS_UP = _metric("ml_monitoring_redis_up", GAUGE, "1 if the last contact with Redis (a publish, or a PING each "
+                           "second when idle) succeeded, else 0", by=SERVICE)
+# Shadow mode: the challenger's scoring off the request path; dropped when its bounded queue is full.
+SERVICE_SHADOW_PREDICTIONS = _metric("ml_monitoring_shadow_predictions", COUNTER,
+                                     "Predictions of the challenger in shadow mode, off the request path: scored, dropped "
+                                     "(queue full) or failed", ("outcome",), by=SERVICE)
+# 0: the service serves the last champion it knew.
+SERVICE_VERSIONS_DOCUMENT_UP = _metric("ml_monitoring_versions_document_up", GAUGE,
+                                       "1 if the last read of the versions documents in Redis succeeded, else 0 (the last "
+                                       "known versions serve)", by=SERVICE, model=False)
+# Service replicas share "which versions scored this id" in Redis (bento_service/scored_by_store.py).
+SERVICE_LABEL_ROUTES = _metric("ml_monitoring_label_routes", COUNTER,
+                               "Labels by where the versions they went to came from: local (this worker scored the id), "
+                               "shared (another worker or replica, from Redis), current (nobody remembered it), "
+                               "redis_failed (Redis unreachable): the last two go to the versions serving now",
+                               ("model_name", "source"), by=SERVICE, model=False)
+SERVICE_SCORED_BY_WRITES = _metric("ml_monitoring_scored_by_writes", COUNTER,
+                                   "Transaction ids whose scoring versions were written to Redis for the other "
+                                   "replicas, or dropped", ("model_name", "outcome"), by=SERVICE, model=False)
+
+# --- the retraining loop (scripts/retrain_webhook.py) ---
+RETRAIN_TRIGGERS = _metric("ml_retraining_triggers", COUNTER,
+                           "Retraining requests from alerts, by decision (start, cooldown, running)",
+                           ("model_name", "decision"), by=RETRAINING, model=False)
+RETRAIN_RUNS = _metric("ml_retraining_runs", COUNTER,
+                       "Retraining jobs finished, by outcome (succeeded, not_enough_data, locked, failed)",
+                       ("model_name", "outcome"), by=RETRAINING, model=False)
+RETRAIN_IN_PROGRESS = _metric("ml_retraining_in_progress", GAUGE, "1 while a retraining job of the model runs",
+                              ("model_name",), by=RETRAINING, model=False)
+RETRAIN_LAST_DURATION = _metric("ml_retraining_last_duration_seconds", GAUGE,
+                                "Wall time of the model's last retraining job", ("model_name",), unit="seconds",
+                                by=RETRAINING, model=False)
 
 PERFORMANCE_METRICS = ("accuracy", "precision", "recall", "f1", "roc_auc", "average_precision")
 ESTIMATED_METRICS = ("roc_auc", "average_precision", "precision", "recall", "f1")
 HEALTHY, WARNING, CRITICAL = 0, 1, 2
-
-# The retraining loop (scripts/retrain_webhook.py)
-RETRAIN_TRIGGERS = "ml_retraining_triggers"  # _total{model_name, decision="start"|"cooldown"|"running"}
-RETRAIN_RUNS = "ml_retraining_runs"  # _total{model_name, outcome="succeeded"|"not_enough_data"|"locked"|"failed"}
-RETRAIN_IN_PROGRESS = "ml_retraining_in_progress"
-RETRAIN_LAST_DURATION = "ml_retraining_last_duration_seconds"
-
-# Champion vs challenger (exporter/version_comparison.py); labels model_name, champion, challenger, mode
-COMPARISON_PERFORMANCE = "ml_model_comparison_performance"  # {model_name, model_version, role, metric}
-COMPARISON_LABELLED = "ml_model_comparison_labelled_samples"  # {model_name, model_version, role}
-COMPARISON_DIFFERENCE = "ml_model_comparison_difference"  # challenger - champion, {metric}
-COMPARISON_DIFFERENCE_INTERVAL = "ml_model_comparison_difference_interval"  # ROC AUC difference, {bound}
-COMPARISON_PVALUE = "ml_model_comparison_pvalue"  # DeLong, two-sided
-COMPARISON_CHALLENGER_WINS = "ml_model_comparison_challenger_wins"  # 1 when the promotion rule holds
-MODEL_VERSION_ROLE = "ml_model_version_role"  # 1 per serving version {model_name, model_version, role, mode}
-MODEL_AB_SHARE = "ml_model_ab_share"  # {model_name}: the challenger's configured share in ab mode

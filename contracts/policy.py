@@ -2,7 +2,7 @@
 
 The exporter's defaults, `.env.example` and the generated alert rules and dashboards (`python -m mixin`) read
 this module; an environment variable named in each field's `env` overrides it at run time. Why each value
-was chosen, with the figures that decided it, is in docs/design.md ("The drift rule").
+was chosen is in docs/design.md ("The drift rule"); the figures that decided it are in BENCHMARKS.md.
 
 >>> Policy().psi_threshold
 0.25

@@ -13,10 +13,10 @@ split get the numeric treatment under the name "score".
 
 Performance estimation without labels (drift/estimation.py) needs two more fields: `score_edges`, the
 fine bins of the score the exporter counts predictions in (the threshold is one of them), and `calibrator`, the
-map from raw score to fraud probability fitted on the validation split ({"kind": "identity"} or
-{"kind": "isotonic", "x": [...], "y": [...]}). Profiles published before these fields existed still load: the
-exporter then bins by the reference score sample and takes the raw score as the probability. Unknown fields
-(from a newer trainer) are ignored.
+map from raw score to fraud probability fitted on the validation and test splits ({"kind": "identity"} or
+{"kind": "isotonic", "x": [...], "y": [...]}, either with an optional "error_sd": the calibrator's own error per
+metric). Profiles published before these fields existed still load: the exporter then bins by the reference score
+sample and takes the raw score as the probability. Unknown fields (from a newer trainer) are ignored.
 """
 from __future__ import annotations
 

@@ -13,8 +13,8 @@ negative "mass" per group. With labels the masses are counts (the realized metri
 ties included); with calibrated probabilities they are sums of p_i (the estimate). The exporter keeps these
 masses per fine score bin (`score_edges`), so the estimate is incremental like its other counts; the decision
 threshold is always a bin edge, so the expected confusion matrix is exact, and only pairs inside one bin are
-counted as ties for ROC AUC and average precision (measured: ROC AUC within 1e-5 of the unbinned figure, average
-precision 0.002 lower, for 20,000 beta-distributed scores and ~600 bins).
+counted as ties for ROC AUC and average precision (measured in BENCHMARKS.md: ROC AUC within 1e-4 of the unbinned
+figure; average precision a little lower, which the finer bins in the reference's top 5% keep small).
 
 Sampling interval: a *parametric bootstrap*: each bin's fraud count is drawn from Binomial(n_b, q_b) with
 q_b = (mass of the bin) / n_b, the metrics are recomputed on every draw, and the interval is the central 95% of
@@ -22,9 +22,11 @@ them. It is where the realized metric of this window should fall if the scores a
 within a bin has a variance at most the binomial's, so the interval errs wide), and it is wide for small windows
 with a few frauds, which keeps them from alarming.
 
-Calibration: an isotonic map fitted on the validation split (scipy's pool-adjacent-violators,
+Calibration (`fit_calibrator`): an isotonic map fitted on a labelled reference (scipy's pool-adjacent-violators,
 `scipy.optimize.isotonic_regression`), applied as a piecewise-linear interpolation between its knots, as
-scikit-learn's `IsotonicRegression(out_of_bounds="clip")` predicts.
+scikit-learn's `IsotonicRegression(out_of_bounds="clip")` predicts, kept only when it estimates held-out folds of the
+reference better than the raw score. Its own error (the reference is a sample) is measured when it is fitted and
+widens a second, *total* interval (docs/design.md, "Performance estimation without labels").
 """
 from __future__ import annotations
 
@@ -100,10 +102,14 @@ def average_precision(labels: np.ndarray, scores: np.ndarray) -> float:
 @dataclass(frozen=True)
 class Calibrator:
     """A monotone map from raw score to fraud probability: linear interpolation between knots (x, y),
-    clipped at the ends. No knots: the identity (the raw score is taken as the probability)."""
+    clipped at the ends. No knots: the identity (the raw score is taken as the probability).
+
+    `error_sd`: per metric, the standard deviation that the calibrator's own sampling error (it was fitted on a
+    finite reference) adds to every estimate; it does not shrink with the window's size (`fit_calibrator`)."""
 
     x: tuple[float, ...] = ()
     y: tuple[float, ...] = ()
+    error_sd: dict = field(default_factory=dict, compare=False, hash=False)
 
     def __call__(self, scores: np.ndarray) -> np.ndarray:
         scores = np.asarray(scores, dtype=float)
@@ -116,13 +122,14 @@ class Calibrator:
         return "isotonic" if self.x else "identity"
 
     def to_dict(self) -> dict:
-        return {"kind": self.kind, "x": list(self.x), "y": list(self.y)}
+        return {"kind": self.kind, "x": list(self.x), "y": list(self.y), "error_sd": dict(self.error_sd)}
 
     @classmethod
     def from_dict(cls, data: dict | None) -> "Calibrator":
+        error_sd = {k: float(v) for k, v in (data or {}).get("error_sd", {}).items()}
         if not data or data.get("kind", "identity") == "identity":
-            return cls()
-        return cls(tuple(float(v) for v in data["x"]), tuple(float(v) for v in data["y"]))
+            return cls(error_sd=error_sd)
+        return cls(tuple(float(v) for v in data["x"]), tuple(float(v) for v in data["y"]), error_sd)
 
 
 def fit_isotonic(scores: np.ndarray, labels: np.ndarray) -> Calibrator:
@@ -137,6 +144,55 @@ def fit_isotonic(scores: np.ndarray, labels: np.ndarray) -> Calibrator:
     change = np.r_[True, fitted[1:] != fitted[:-1]]
     keep = change | np.r_[change[1:], True]
     return Calibrator(tuple(xs[keep].tolist()), tuple(np.clip(fitted[keep], 0, 1).tolist()))
+
+
+CALIBRATION_FOLDS = 5
+CALIBRATION_RESAMPLES = 40
+
+
+def _expected_metrics(sorted_scores: np.ndarray, probabilities: np.ndarray, threshold: float) -> dict[str, float]:
+    """Every metric's ratio of expectations for one row per group (scores ascending): cheap, for the reference."""
+    first = int(np.searchsorted(sorted_scores, threshold_edge(threshold), side="left"))
+    return {k: float(v) for k, v in grouped_metrics(probabilities, 1 - probabilities, first).items()}
+
+
+def fit_calibrator(scores: np.ndarray, labels: np.ndarray, threshold: float = 0.5, *,
+                   resamples: int = CALIBRATION_RESAMPLES, seed: int = 0) -> Calibrator:
+    """The calibrator of a labelled reference: isotonic on the reference's own scores and labels, as NannyML's CBPE
+    fits it, kept only when it estimates held-out data better than the raw score does. The test is on what the
+    calibrator is for: CALIBRATION_FOLDS-fold cross-validation of every estimated metric of each held-out fold
+    against its realized value (a Brier score would be decided by the 98% of easy negatives; a small reference
+    overfits isotonic; well-calibrated scores need none).
+
+    `error_sd` is measured here, once: the estimate of the reference itself under calibrators refitted on
+    `resamples` bootstrap resamples of the reference. It is the part of the estimate's error that comes from the
+    reference being a sample (its frauds were a lucky or unlucky draw) and that no window size averages away; for
+    the identity, the gap between the estimated and realized metric of the reference stands in for it."""
+    s, y = np.asarray(scores, float), np.asarray(labels, float)
+    order = np.argsort(s, kind="stable")
+    s, y = s[order], y[order]
+    rng = np.random.default_rng(seed)
+    folds = rng.integers(0, CALIBRATION_FOLDS, len(s))
+    error = {"identity": 0.0, "isotonic": 0.0}
+    for k in range(CALIBRATION_FOLDS):
+        fit, held = folds != k, folds == k
+        if not (0 < y[fit].sum() < fit.sum() and 0 < y[held].sum() < held.sum()):
+            continue
+        realized = _expected_metrics(s[held], y[held], threshold)
+        for name, probabilities in (("identity", np.clip(s[held], 0, 1)),
+                                    ("isotonic", fit_isotonic(s[fit], y[fit])(s[held]))):
+            estimated = _expected_metrics(s[held], probabilities, threshold)
+            error[name] += sum(abs(estimated[m] - realized[m]) for m in METRICS if np.isfinite(realized[m]))
+    if not error["isotonic"] < error["identity"]:
+        estimated, realized = _expected_metrics(s, np.clip(s, 0, 1), threshold), _expected_metrics(s, y, threshold)
+        return Calibrator(error_sd={m: abs(estimated[m] - realized[m]) for m in METRICS})
+    calibrator = fit_isotonic(s, y)
+    draws = []
+    for _ in range(resamples):
+        pick = np.sort(rng.integers(0, len(s), len(s)))  # s is sorted: sorted indices keep the resample sorted
+        draws.append(_expected_metrics(s, fit_isotonic(s[pick], y[pick])(s), threshold))
+    error_sd = {m: float(np.nanstd([d[m] for d in draws], ddof=1)) for m in METRICS}
+    return Calibrator(calibrator.x, calibrator.y, error_sd)
 
 
 @dataclass
@@ -166,12 +222,14 @@ def reliability(probabilities: np.ndarray, labels: np.ndarray, bins: int = 10) -
 # ---------------------------------------------------------------- score bins and the estimate
 
 def score_edges(reference_scores: np.ndarray, threshold: float, quantile_bins: int = 400,
-                logit_points: int = 193, tail_points: int = 30) -> np.ndarray:
-    """Fine bin edges for the score: quantiles of the test split's scores (resolution where traffic is), finer
-    quantiles in its top 0.5% (average precision is decided there), a grid uniform in log-odds from 1e-6 to
-    1 - 1e-6 (resolution wherever drift moves the scores), and the threshold."""
+                logit_points: int = 193, tail_points: int = 30, top_points: int = 200) -> np.ndarray:
+    """Fine bin edges for the score: quantiles of the reference's scores (resolution where traffic is), finer
+    quantiles in its top 5% and finer still in its top 0.5% (average precision is decided there: pairs merged in a
+    bin lowered the estimate of 50,000-row fraud windows by about 0.006 without the top 5%'s, BENCHMARKS.md), a grid
+    uniform in log-odds from 1e-6 to 1 - 1e-6 (resolution wherever drift moves the scores), and the threshold."""
     ref = np.asarray(reference_scores, float)
-    levels = np.r_[np.linspace(0, 1, quantile_bins + 1)[1:-1], 1 - np.logspace(-2.3, -4.5, tail_points)]
+    levels = np.r_[np.linspace(0, 1, quantile_bins + 1)[1:-1], np.linspace(0.95, 0.995, top_points),
+                   1 - np.logspace(-2.3, -4.5, tail_points)]
     quantiles = np.quantile(ref, levels)
     grid = 1 / (1 + np.exp(-np.linspace(-np.log(1e6), np.log(1e6), logit_points)))
     return np.unique(np.r_[quantiles.astype(np.float32), grid.astype(np.float32), np.float32(threshold)].astype(float))
@@ -202,10 +260,14 @@ class Estimate:
     metrics: dict[str, float]
     lower: dict[str, float]
     upper: dict[str, float]
+    total_lower: dict[str, float] = field(default_factory=dict)  # sampling and the calibrator's own error
+    total_upper: dict[str, float] = field(default_factory=dict)
+    draws_mean: dict[str, float] = field(default_factory=dict)  # mean realized metric over the bootstrap draws
 
     def as_dict(self) -> dict:
         return {"n": self.n, "expected_positives": self.expected_positives, "confusion": self.confusion,
-                "metrics": self.metrics, "lower": self.lower, "upper": self.upper}
+                "metrics": self.metrics, "lower": self.lower, "upper": self.upper,
+                "total_lower": self.total_lower, "total_upper": self.total_upper}
 
 
 def expected_confusion(counts: np.ndarray, mass: np.ndarray, first_positive_bin: int) -> dict[str, float]:
@@ -216,18 +278,26 @@ def expected_confusion(counts: np.ndarray, mass: np.ndarray, first_positive_bin:
 
 
 def estimate(counts: np.ndarray, mass: np.ndarray, first_positive_bin: int, *, draws: int = INTERVAL_DRAWS,
-             level: float = INTERVAL_LEVEL, seed: int = 0) -> Estimate:
+             level: float = INTERVAL_LEVEL, seed: int = 0, calibration_sd: dict | None = None) -> Estimate:
     """CBPE from per-bin prediction counts and sums of calibrated probabilities, with a bootstrap interval.
 
-    Point estimates are the expected *realized* metric of the window: precision exactly (E[TP] / predicted fraud,
-    whose denominator is known without labels); recall, F1, ROC AUC and average precision as the mean over the
-    bootstrap draws, because they are ratios with a random denominator (average precision of a window with ten
-    frauds is biased upwards by about 0.05 against the ratio of expectations)."""
+    Point estimates: precision exactly (E[TP] / predicted fraud, whose denominator is known without labels); ROC
+    AUC and average precision from the expected curves (each prediction counted p times a positive and 1 - p times a
+    negative), as NannyML's CBPE computes them; recall and F1 as the mean of the realized metric over the bootstrap
+    draws (ratios with a random denominator: in a small window the expected recall is not the ratio of
+    expectations). For average precision the mean over draws (`draws_mean`, the point before issue 25) is higher in
+    small windows; with known probabilities the two were within each other's noise (BENCHMARKS.md), and the curve
+    carries no Monte Carlo noise.
+
+    (lower, upper) is the sampling interval: where the realized metric falls if the calibrated probabilities are
+    right. (total_lower, total_upper) adds `calibration_sd` (Calibrator.error_sd) in quadrature on each side: the
+    calibrator was fitted on a finite reference, an error that dominates large windows."""
     counts = np.asarray(counts, float)
     mass = np.clip(np.asarray(mass, float), 0, counts)
     if counts.sum() == 0:
         nan = {name: float("nan") for name in METRICS}
-        return Estimate(0, 0.0, expected_confusion(counts, mass, first_positive_bin), nan, dict(nan), dict(nan))
+        return Estimate(0, 0.0, expected_confusion(counts, mass, first_positive_bin), nan, dict(nan), dict(nan),
+                        dict(nan), dict(nan), dict(nan))
     confusion = expected_confusion(counts, mass, first_positive_bin)
     q = _safe_ratio(mass, counts)
     rng = np.random.default_rng(seed)
@@ -245,9 +315,27 @@ def estimate(counts: np.ndarray, mass: np.ndarray, first_positive_bin: int, *, d
             point[name], lower[name], upper[name] = float(finite.mean()), float(lo), float(hi)
         else:
             point[name] = lower[name] = upper[name] = float("nan")
+    draws_mean = dict(point)
     predicted = confusion["tp"] + confusion["fp"]
     point["precision"] = confusion["tp"] / predicted if predicted else 0.0
-    return Estimate(int(counts.sum()), float(mass.sum()), confusion, point, lower, upper)
+    # ROC AUC and average precision from the expected curves (NannyML's sampling-free approach): no Monte Carlo
+    # noise in a gauge that alerts and forecasts read
+    for name, curve in (("roc_auc", grouped_roc_auc), ("average_precision", grouped_average_precision)):
+        if np.isfinite(point[name]):
+            point[name] = float(curve(mass, counts - mass))
+    z = float(_normal_quantile(1 - (1 - level) / 2))
+    sd = calibration_sd or {}
+    total_lower = {m: min(lower[m], point[m] - float(np.hypot(max(point[m] - lower[m], 0.0), z * sd.get(m, 0.0))))
+                   for m in point}
+    total_upper = {m: max(upper[m], point[m] + float(np.hypot(max(upper[m] - point[m], 0.0), z * sd.get(m, 0.0))))
+                   for m in point}
+    return Estimate(int(counts.sum()), float(mass.sum()), confusion, point, lower, upper, total_lower, total_upper,
+                    draws_mean)
+
+
+def _normal_quantile(q: float) -> float:
+    from statistics import NormalDist  # the standard library's: no scipy at run time
+    return NormalDist().inv_cdf(q)
 
 
 def estimate_from_scores(scores: np.ndarray, calibrator: Calibrator, edges: np.ndarray, threshold: float,
@@ -257,4 +345,4 @@ def estimate_from_scores(scores: np.ndarray, calibrator: Calibrator, edges: np.n
     size = len(edges) + 1
     counts = np.bincount(bins, minlength=size)
     mass = np.bincount(bins, weights=calibrator(scores), minlength=size)
-    return estimate(counts, mass, positive_from(edges, threshold), **kwargs)
+    return estimate(counts, mass, positive_from(edges, threshold), calibration_sd=calibrator.error_sd, **kwargs)

@@ -37,4 +37,4 @@ class ScoreCounts:
         self.mass += sign * np.bincount(bins, weights=self.calibrator(scores), minlength=len(self.counts))
 
     def estimate(self) -> Estimate:
-        return estimate(self.counts, self.mass, self.first_positive_bin)
+        return estimate(self.counts, self.mass, self.first_positive_bin, calibration_sd=self.calibrator.error_sd)

@@ -1,4 +1,4 @@
-"""Publish any model's predictions and labels to Redis for the drift exporter (see README, "The publishing client").
+"""Publish any model's predictions and labels to Redis for the drift exporter (see docs/own-model.md).
 
     from drift_client import DriftClient, profile_from_training
 """

@@ -4,13 +4,14 @@ from __future__ import annotations
 import math
 from typing import Iterable
 
-from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from contracts import metric_names as names
+from exporter.collector import family
 
-PAIR = ["model_name", "champion", "challenger", "mode"]
-VERSION = ["model_name", "model_version", "role"]
+COMPARISON = (names.COMPARISON_PERFORMANCE, names.COMPARISON_LABELLED, names.COMPARISON_DIFFERENCE,
+              names.COMPARISON_DIFFERENCE_INTERVAL, names.COMPARISON_PVALUE, names.COMPARISON_CHALLENGER_WINS,
+              names.MODEL_VERSION_ROLE, names.MODEL_AB_SHARE)
 
 
 class ComparisonCollector(Collector):
@@ -18,19 +19,7 @@ class ComparisonCollector(Collector):
         self.monitor = monitor
 
     def collect(self) -> Iterable:
-        perf = GaugeMetricFamily(names.COMPARISON_PERFORMANCE, "Each serving version's performance on the compared labelled traffic",
-                                 labels=[*VERSION, "metric"])
-        labelled = GaugeMetricFamily(names.COMPARISON_LABELLED, "Labelled predictions each version is compared on",
-                                     labels=VERSION)
-        difference = GaugeMetricFamily(names.COMPARISON_DIFFERENCE, "Challenger minus champion", labels=[*PAIR, "metric"])
-        interval = GaugeMetricFamily(names.COMPARISON_DIFFERENCE_INTERVAL,
-                                     "Confidence interval (95%) of the ROC AUC difference (DeLong)", labels=[*PAIR, "bound"])
-        pvalue = GaugeMetricFamily(names.COMPARISON_PVALUE, "DeLong's two-sided p-value of equal ROC AUC", labels=PAIR)
-        wins = GaugeMetricFamily(names.COMPARISON_CHALLENGER_WINS,
-                                 "1 when the challenger beats the champion by the promotion rule", labels=PAIR)
-        role = GaugeMetricFamily(names.MODEL_VERSION_ROLE, "1 for each version that serves, by role", labels=[*VERSION, "mode"])
-        share = GaugeMetricFamily(names.MODEL_AB_SHARE, "The challenger's share of answered traffic in ab mode (else 0)",
-                                  labels=["model_name"])
+        perf, labelled, difference, interval, pvalue, wins, role, share = (family(name) for name in COMPARISON)
         for name, state in list(getattr(self.monitor, "model_versions", {}).items()):
             role.add_metric([name, state.champion, "champion", state.mode], 1.0)
             if state.challenger is not None:

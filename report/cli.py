@@ -1,4 +1,4 @@
-"""`drift-monitor`: offline drift reports from the command line (README, "Offline drift reports").
+"""`drift-monitor`: offline drift reports from the command line (docs/offline-reports.md).
 
     drift-monitor report --reference REF --current CUR [--schema FILE] [--save-schema FILE] [--json OUT] [--html OUT]
     drift-monitor report --from-redis --model NAME [--version V] (--hours H | --start T --end T) [--redis-url URL]

@@ -31,8 +31,9 @@ from drift.counts import ColumnCounts, ColumnReference
 from report.errors import BadInput
 from report.html import Distribution, render_fragment, render_page
 from report.inference import MAX_CATEGORIES, check_columns, infer_schema
-from drift.tally import Tally
+from drift.estimation import fit_calibrator, score_edges
 from drift.performance import classification_metrics
+from drift.tally import Tally
 
 if TYPE_CHECKING:  # pandas is imported where a data frame is handled: the CLI's Parquet path does without it
     import pandas as pd
@@ -184,12 +185,18 @@ def profile_of_arrays(train: np.ndarray, schema: ModelSchema, scores: np.ndarray
         known = np.isfinite(labels)
         if known.any():
             metrics = classification_metrics(labels[known], scores[known], threshold)
-        labels = labels[known]
+        labels, labelled_scores = labels[known], scores[known]
     weights = importance or {f: 1.0 / schema.width for f in schema.names}
     profile = ReferenceProfile.build(model_name=model_name, model_version="reference", trained_at="",
                                      features=list(schema.names), metrics=metrics, train=train, scores=scores,
                                      labels=labels, importance=weights, schema=schema, arrays=True)
     profile.threshold = threshold
+    if scores is not None:
+        # the estimator's score bins, and its calibrator fitted on the reference's labelled scores (NannyML's CBPE
+        # does the same): without one, the raw score was taken as the probability (issue 25: ROC AUC off by 0.013)
+        profile.score_edges = score_edges(scores, threshold).tolist()
+        if labels is not None and len(np.unique(labels)) == 2:
+            profile.calibrator = fit_calibrator(labelled_scores, labels, threshold).to_dict()
     return profile
 
 

@@ -145,7 +145,7 @@ class Chromium:
 
 @dataclass(frozen=True)
 class View:
-    """A page as the README's walkthrough shows it: where, what to click first, what must be visible."""
+    """A page as docs/walkthrough.md shows it: where, what to click first, what must be visible."""
     name: str
     url: str
     prepare: str | None = None

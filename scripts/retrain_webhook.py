@@ -42,6 +42,12 @@ log = logging.getLogger("retrain_webhook")
 EXIT_OUTCOMES = {0: "succeeded", 3: "not_enough_data", 4: "locked"}  # python -m retrain's exit statuses
 
 
+def _declared(name: str) -> dict:
+    """Name, help, labels and unit of one of our metrics, as the metric table (contracts/metric_names.py) declares them."""
+    spec = names.spec(name)
+    return {"name": spec.family, "documentation": spec.help, "labelnames": list(spec.labels), "unit": spec.unit}
+
+
 class Retrainer:
     """Decides per alert (guard.decide) and runs the job in a thread; counts everything."""
 
@@ -51,14 +57,10 @@ class Retrainer:
         self.critical_only = critical_only  # alert names that count only when severity="critical"
         self.log_dir = log_dir
         self.registry = CollectorRegistry()
-        self.triggers = Counter(names.RETRAIN_TRIGGERS, "Retraining requests from alerts, by decision",
-                                ["model_name", "decision"], registry=self.registry)
-        self.runs = Counter(names.RETRAIN_RUNS, "Retraining jobs finished, by outcome", ["model_name", "outcome"],
-                            registry=self.registry)
-        self.in_progress = Gauge(names.RETRAIN_IN_PROGRESS, "1 while a retraining job of the model runs",
-                                 ["model_name"], registry=self.registry)
-        self.duration = Gauge(names.RETRAIN_LAST_DURATION, "Wall time of the model's last retraining job",
-                              ["model_name"], registry=self.registry)
+        self.triggers = Counter(**_declared(names.RETRAIN_TRIGGERS), registry=self.registry)
+        self.runs = Counter(**_declared(names.RETRAIN_RUNS), registry=self.registry)
+        self.in_progress = Gauge(**_declared(names.RETRAIN_IN_PROGRESS), registry=self.registry)
+        self.duration = Gauge(**_declared(names.RETRAIN_LAST_DURATION), registry=self.registry)
         self.history: list[dict] = []
         self.threads: list[threading.Thread] = []
 

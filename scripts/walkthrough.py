@@ -1,4 +1,4 @@
-"""The README's demo walkthrough as a person follows it natively: each page it names, and what on it shows the drift.
+"""docs/walkthrough.md's demo walkthrough as a person follows it natively: each page it names, and what on it shows the drift.
 
 Used by the e2e test (tests/e2e/test_alert_path.py: the pages in headless Chromium during the alert-path run)
 and by bench/walkthrough.py (a fresh `make up`, timed until every page shows the drift; screenshots to docs/).

@@ -2,7 +2,7 @@
 the decision (Bonferroni correction and effect-size floor for tests with a p-value, a threshold for distances).
 
 Register a test by name with `@register`; the monitoring config assigns tests to features by those names, so a
-user's own test needs no change to the exporter (README, "Your own drift test").
+user's own test needs no change to the exporter (docs/custom-drift-tests.md).
 """
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""A user's own drift test, added exactly as the README shows, is used by the real exporter without any change to
+"""A user's own drift test, added exactly as docs/custom-drift-tests.md shows, is used by the real exporter without any change to
 its code: it appears in /metrics and in the JSON report."""
 from __future__ import annotations
 
@@ -13,16 +13,18 @@ from tests.helpers import Publisher, http, series, wait_for
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
+PAGE = "docs/custom-drift-tests.md"
 
 
-def readme_block(language: str, first_line: str) -> str:
-    blocks = re.findall(rf"```{language}\n(.*?)```", (ROOT / "README.md").read_text(), re.S)
+def doc_block(page: str, language: str, first_line: str) -> str:
+    """The code block of a docs page that starts with `first_line`, exactly as a reader copies it."""
+    blocks = re.findall(rf"```{language}\n(.*?)```", (ROOT / page).read_text(), re.S)
     return next(b for b in blocks if b.startswith(first_line))
 
 
-def test_a_drift_test_added_as_the_readme_shows_reaches_metrics_and_the_report(log_dir, tmp_path):
-    (tmp_path / "my_drift_tests.py").write_text(readme_block("python", "# my_drift_tests.py"))
-    (tmp_path / "monitoring.yml").write_text(readme_block("yaml", "# monitoring.yml"))
+def test_a_drift_test_added_as_the_docs_show_reaches_metrics_and_the_report(log_dir, tmp_path):
+    (tmp_path / "my_drift_tests.py").write_text(doc_block(PAGE, "python", "# my_drift_tests.py"))
+    (tmp_path / "monitoring.yml").write_text(doc_block(PAGE, "yaml", "# monitoring.yml"))
     with servers.start_redis(log_dir) as redis_srv:
         client = redis.Redis.from_url(redis_srv.extra["url"])
         publisher = Publisher(client, "custom")

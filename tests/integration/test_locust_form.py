@@ -1,4 +1,4 @@
-"""Locust's web form as a person sees it (headless Chromium) matches the README, and what it submits drives the run."""
+"""Locust's web form as a person sees it (headless Chromium) matches docs/traffic.md, and what it submits drives the run."""
 from __future__ import annotations
 
 import re
@@ -40,7 +40,7 @@ def test_form_greys_out_the_user_count_and_offers_scenario_and_rps(form, tmp_pat
     for label in ("Scenario", "Rps", "Drift after", "Ramp seconds"):  # what a person sees once the section is open
         assert label.lower() in visible.lower(), (label, visible)
     fields = inputs(dom)
-    for name in ("userCount", "spawnRate"):  # what the README says: greyed out at 0, RateShape decides
+    for name in ("userCount", "spawnRate"):  # what docs/traffic.md says: greyed out at 0, RateShape decides
         assert 'disabled=""' in fields[name] and 'value="0"' in fields[name], fields[name]
     assert "Custom parameters" in dom
     custom = {n for n in fields if n not in {"userCount", "spawnRate", "host", "runTime", "profile"}}

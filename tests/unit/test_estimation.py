@@ -34,8 +34,10 @@ def test_expected_confusion_matrix_of_a_simulation_with_known_probabilities():
     tp, fp, fn = p64[hit].sum(), (1 - p64[hit]).sum(), p64[~hit].sum()  # the expected confusion matrix, directly
     assert e.confusion == pytest.approx({"tp": tp, "fp": fp, "fn": fn, "tn": (1 - p64[~hit]).sum()}, rel=1e-9)
     assert e.metrics["precision"] == pytest.approx(tp / (tp + fp), rel=1e-9)
-    assert e.metrics["recall"] == pytest.approx(tp / (tp + fn), rel=2e-3)  # a large window: ratio of expectations
-    assert e.metrics["f1"] == pytest.approx(2 * tp / (2 * tp + fp + fn), rel=2e-3)
+    # a large window: ratio of expectations, to within the Monte Carlo noise of the mean of 400 draws (recall's
+    # sampling sd here is about 0.009, so the mean's is about 0.00045: rel 5e-3 is about 3 of them)
+    assert e.metrics["recall"] == pytest.approx(tp / (tp + fn), rel=5e-3)
+    assert e.metrics["f1"] == pytest.approx(2 * tp / (2 * tp + fp + fn), rel=5e-3)
     # labels drawn from those probabilities: the realized metrics average to the estimate and fall in the interval
     realized = {m: [] for m in est.METRICS}
     order = np.argsort(p, kind="stable")

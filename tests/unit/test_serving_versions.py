@@ -235,7 +235,7 @@ def test_the_token_variables_are_the_documented_ones():
     from pathlib import Path
 
     root = Path(__file__).resolve().parents[2]
-    for doc in ("README.md", "docs/design.md"):
+    for doc in ("docs/champion-challenger.md", "docs/configuration.md", "docs/design.md"):
         text = (root / doc).read_text()
         assert TOKEN_FILE_ENV in text and TOKEN_ENV in text, doc
 

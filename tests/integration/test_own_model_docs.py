@@ -1,4 +1,4 @@
-"""The README's Flask example, run exactly as written (a real Flask server, real redis-server, real exporter):
+"""docs/own-model.md's Flask example, run exactly as written (a real Flask server, real redis-server, real exporter):
 its predictions and labels land in Redis in the sample format, and the exporter reads and judges them."""
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from contracts.reference_profile import ReferenceProfile
 from logins.schema import SCHEMA
 from scripts import servers
 from tests.helpers import http, series, wait_for
-from tests.integration.test_custom_drift_test import ROOT, readme_block
+from tests.integration.test_custom_drift_test import ROOT, doc_block
 from tests.integration.test_exporter import report
 from tests.integration.test_models_api import login_rows
 from tests.integration.test_service import read_predictions
@@ -22,8 +22,8 @@ pytestmark = pytest.mark.integration
 N = 400
 
 
-def test_the_readme_flask_app_is_monitored(log_dir, tmp_path):
-    (tmp_path / "app.py").write_text(readme_block("python", "# app.py"))
+def test_the_documented_flask_app_is_monitored(log_dir, tmp_path):
+    (tmp_path / "app.py").write_text(doc_block("docs/own-model.md", "python", "# app.py"))
     with servers.start_redis(log_dir) as redis_srv:
         port = servers.free_port()
         env = {**os.environ, "REDIS_URL": redis_srv.extra["url"], "PYTHONPATH": f"{ROOT}:{tmp_path}"}
