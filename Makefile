@@ -8,6 +8,9 @@ SCHEMA_STAMP := .cache/grafana-schema/node_modules/.lock-sha256
 export BENTOML_DO_NOT_TRACK := True
 export PYTHONPATH := $(CURDIR)
 
+# the code the native stack's memory is compared with (bench/stack_memory.py): main before issue 24
+STACK_MEMORY_BASELINE ?= 8f283c6
+
 .PHONY: install train model test test-unit check-config bench up down alerts walkthrough serve exporter load clean retrain promote rollback versions
 
 install: $(STAMP) $(SCHEMA_STAMP)
@@ -37,9 +40,14 @@ check-config:  ## promtool / amtool checks of the monitoring configuration
 test-unit: install
 	$(PY) -m pytest tests/unit -q
 
+# test files run in parallel processes (pytest-xdist), each file's tests in one process (module-scoped servers are
+# shared within a file): the suite mostly waits on servers and the e2e alert paths, so 3 processes pay on 2 cores.
+# --no-loadscope-reorder keeps pytest's order (tests/e2e first): the longest files start first instead of last
+TEST_WORKERS ?= 3
+
 test: install model check-config  ## everything CI runs; it must leave every tracked file as it found it
 	@mkdir -p .run && git status --porcelain > .run/status-before-test 2>/dev/null || true
-	$(PY) -m pytest tests -q
+	$(PY) -m pytest tests -q -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 	@git status --porcelain 2>/dev/null | diff -u .run/status-before-test - || { echo "make test changed the files above"; exit 1; }
 
 bench: install model  ## write BENCHMARKS.md
@@ -51,8 +59,10 @@ bench: install model  ## write BENCHMARKS.md
 	$(PY) -m bench.loadgen
 	$(PY) -m bench.estimation
 	$(PY) -m bench.offline_report
+	$(PY) -m bench.offline_dask  # generates 10 M rows into .cache/offline-dask once
 	$(PY) -m bench.redis_durability
 	$(PY) -m bench.redis_cluster_failover
+	$(PY) -m bench.stack_memory --baseline $(STACK_MEMORY_BASELINE)
 	$(PY) -m scripts.report_screenshot
 	RECORD_BENCHMARKS=1 $(PY) -m pytest tests/e2e -q  # the alert path's stage times and picture
 	$(PY) -m bench.walkthrough

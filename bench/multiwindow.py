@@ -34,7 +34,7 @@ from contracts.policy import Policy
 from drift.detectors import ModelDetectors
 from exporter.profile_store import read_minutes
 from drift.profiles import MinuteProfile, ProfileLayout, minute_of
-from exporter.redis_client import connect
+from contracts.redis_client import connect
 from exporter.spans import Spans
 from scripts import servers
 from transactions import FEATURE_NAMES, generate, get_scenario

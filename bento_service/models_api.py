@@ -12,10 +12,9 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
-import xgboost as xgb
 from pydantic import BaseModel, ValidationError
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -31,6 +30,9 @@ from contracts.reference_profile import ReferenceProfile
 from contracts.schema import ModelSchema
 from drift_client import DriftClient, PublisherConfig
 
+if TYPE_CHECKING:
+    import xgboost as xgb
+
 
 def publisher_config() -> PublisherConfig:
     """Where and how samples are published, from the environment (REDIS_URL unset: publishing off)."""
@@ -45,7 +47,7 @@ def publisher_config() -> PublisherConfig:
 class ServedModel:
     name: str
     version: str
-    booster: xgb.Booster
+    booster: "xgb.Booster"
     threshold: float
     schema: ModelSchema
     info: dict
@@ -77,6 +79,8 @@ class ServedModel:
 
     def explain(self, transaction_id: str, features: BaseModel) -> ModelExplanation:
         """Exact TreeSHAP contributions per feature name, in log-odds (categoricals: of their code)."""
+        import xgboost as xgb  # loaded by then (load_booster): here, so that the service's supervisor does not import it
+
         rows = self.rows([features])
         contribs = self.booster.predict(xgb.DMatrix(rows, feature_names=list(self.schema.names)), pred_contribs=True)[0]
         return ModelExplanation(transaction_id=transaction_id, score=float(predict_scores(self.booster, rows)[0]),

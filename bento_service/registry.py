@@ -6,9 +6,7 @@ Adding a model is one entry here: `make train` trains it, the service serves it 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
-
-import pandas as pd
+from typing import TYPE_CHECKING, Callable
 
 import logins
 import transactions
@@ -17,12 +15,15 @@ from contracts.schema import ModelSchema
 from logins.schema import SCHEMA as LOGIN_SCHEMA
 from transactions.schema import SCHEMA as FRAUD_SCHEMA
 
+if TYPE_CHECKING:
+    import pandas as pd
+
 
 @dataclass(frozen=True)
 class ModelSpec:
     name: str  # the BentoML model name, the `model_name` label of every series
     task: str  # what the score means (a label on the stored model)
-    generate: Callable[..., pd.DataFrame]  # generate(n, seed=...) -> the features and the label
+    generate: Callable[..., "pd.DataFrame"]  # generate(n, seed=...) -> the features and the label
     schema: ModelSchema
     label: str
 

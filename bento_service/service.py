@@ -1,5 +1,5 @@
-"""The BentoML service: serves every registered model (the fraud model on its own routes, and each model on
-`/api/v1/models/{model_name}/...`) and publishes each model version's monitoring samples through its own client.
+"""The BentoML service (`ModelService`): serves every model of bento_service/registry.py (each on
+`/api/v1/models/{model_name}/...`, and the fraud model on its own routes as well) and publishes each model version's monitoring samples through its own client.
 Each model's champion and challenger (shadow or A/B) follow its versions document in Redis
 (bento_service/versions.py; `GET|PUT /api/v1/models/{model_name}/versions`, bento_service/versions_api.py).
 
@@ -12,7 +12,6 @@ import os
 
 import bentoml
 import numpy as np
-import xgboost as xgb
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -21,9 +20,9 @@ from starlette.routing import Route
 from bento_service.guard import RequestGuard, install_known_route_metrics
 from bento_service.metrics import PrometheusShadowCounters
 from bento_service.model_schemas import ACTION_TEMPLATES, ACTIONS, MODELS_ROUTE
-from bento_service.model_store import model_tag, predict_scores
+from bento_service.model_store import import_xgboost_without_sklearn, model_tag, predict_scores
 from bento_service.models_api import CATALOGUE, ServedModel, action_endpoint, list_models, publisher_config
-from bento_service.registry import FRAUD, LOGIN_RISK
+from bento_service.registry import FRAUD, MODELS
 from bento_service.versions import ShadowScorer
 from bento_service.versions_api import VERSIONS_TEMPLATE, document_versions_routes, start_versions_poller, versions_endpoint
 from bento_service.schemas import (BatchPrediction, Explanation, Feedback, FeedbackReceipt, Prediction, Transaction,
@@ -32,7 +31,7 @@ from contracts.ports import Ports
 from transactions.schema import FEATURE_NAMES
 
 LATENCY_BUCKETS_SECONDS = [0.001, 0.0025, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.03, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0]
-_service: "FraudDetector | None" = None
+_service: "ModelService | None" = None
 
 
 async def health(request: Request) -> JSONResponse:
@@ -68,28 +67,32 @@ def legacy_info(served: ServedModel) -> dict:
             "calibration": meta.get("calibration")}  # reliability, Brier, ECE on the test split (None: older model)
 
 
+# BentoML packs (`bentoml build`) and loads the models it finds among the service class's attributes: one attribute per
+# registered model, made from the registry, so that adding a model stays one entry there.
+RegisteredModels = type("RegisteredModels", (), {f"{name}_model": bentoml.models.BentoModel(model_tag(name)) for name in MODELS})
+
+
 @bentoml.asgi_app(routes, path="/")
 @bentoml.service(
-    name="fraud_detector_service",
+    name="model_service",
     workers=int(os.environ.get("SERVICE_WORKERS", "1")),
     traffic={"timeout": 10},
     http={"port": Ports.from_env().service},
     logging={"access": {"enabled": os.environ.get("SERVICE_ACCESS_LOG", "true").lower() == "true"}},
     metrics={"duration": {"buckets": LATENCY_BUCKETS_SECONDS}},
 )
-class FraudDetector:
-    # One attribute per served model (bento_service/registry.py), so that `bentoml build` packs each of them.
-    model = bentoml.models.BentoModel(model_tag(FRAUD.name))
-    login_model = bentoml.models.BentoModel(model_tag(LOGIN_RISK.name))
+class ModelService(RegisteredModels):
+    """Every registered model on /api/v1/models/{model_name}/..., the fraud model on its own routes as well."""
 
     def __init__(self) -> None:
         global _service
+        import_xgboost_without_sklearn()  # the worker serves Boosters: ~125 MB less (bento_service/model_store.py)
         config = publisher_config()
         shadow = ShadowScorer(counters=PrometheusShadowCounters()).start()
-        for stored in (self.model, self.login_model):
-            CATALOGUE.add(ServedModel.load(stored, config), shadow)
+        for name in MODELS:
+            CATALOGUE.add(ServedModel.load(getattr(self, f"{name}_model"), config), shadow)
         # the fraud routes and /api/v1/models/fraud_detector/ share one set of versions (and their clients)
-        self.versions = CATALOGUE.versions[self.model.tag.name]
+        self.versions = CATALOGUE.versions[FRAUD.name]
         self.poller = start_versions_poller(config, CATALOGUE.versions)  # follows Redis from the first request on
         gc.collect()
         gc.freeze()
@@ -121,6 +124,8 @@ class FraudDetector:
     @bentoml.api(route="/api/v1/explain", input_spec=Transaction)
     async def explain(self, transaction_id: str, features) -> Explanation:
         """Exact TreeSHAP contributions in log-odds: base_value + sum(contributions) = logit(fraud_probability)."""
+        import xgboost as xgb  # loaded by then (model_store.load_booster): not in the supervisor (issue 24)
+
         rows = feature_matrix([features])
         served = self.versions.answering(transaction_id)
         contribs = served.booster.predict(xgb.DMatrix(rows, feature_names=list(FEATURE_NAMES)), pred_contribs=True)[0]
@@ -139,5 +144,5 @@ class FraudDetector:
         return FeedbackReceipt(transaction_id=transaction_id, label=int(label), accepted=True, model_versions=list(reached))
 
 
-FraudDetector.add_asgi_middleware(RequestGuard, models=REQUEST_MODELS, resolve=CATALOGUE.request_model,
+ModelService.add_asgi_middleware(RequestGuard, models=REQUEST_MODELS, resolve=CATALOGUE.request_model,
                                   document=document_versions_routes)

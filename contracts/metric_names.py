@@ -110,12 +110,16 @@ MODEL_REFERENCE_PERFORMANCE_LOWER_BOUND = _metric(  # DeLong's variance for roc_
     "ml_model_reference_performance_lower_bound", GAUGE,
     "Lower end of the 95% confidence interval of the test-split performance", ("metric",))
 PREDICTION_POSITIVE_RATIO = _metric("ml_prediction_positive_ratio", GAUGE,
-                                    "Share of predictions at or above the decision threshold", unit="ratio")
-LABEL_POSITIVE_RATIO = _metric("ml_label_positive_ratio", GAUGE, "Share of fraud among the labels received for the window",
+                                    "Share of predictions at or above the decision threshold (binary models)", unit="ratio")
+LABEL_POSITIVE_RATIO = _metric("ml_label_positive_ratio", GAUGE, "Share of positives among the labels received for the window (binary models)",
                                unit="ratio")
 WINDOW_SAMPLES = _metric("ml_window_samples", GAUGE, "Samples in the current window", ("kind",))
 MODEL_HEALTH_STATUS = _metric("ml_model_health_status", GAUGE, "0 healthy, 1 warning, 2 critical")
-MODEL_INFO = _metric("ml_model_info", GAUGE, "Model metadata; always 1", ("trained_at",))
+MODEL_INFO = _metric("ml_model_info", GAUGE, "Model metadata (task: binary, regression or multiclass); always 1",
+                     ("trained_at", "task"))  # dashboards and rules pick their panels by `task` (contracts/tasks.py)
+PREDICTION_CLASS_RATIO = _metric("ml_prediction_class_ratio", GAUGE,
+                                 "Share of the window's predictions per predicted class (multiclass models)", ("class",),
+                                 unit="ratio")
 EXPORTER_MALFORMED_ENTRIES = _metric("ml_exporter_malformed_entries_total", COUNTER,
                                      "Redis entries or rows skipped because they could not be decoded")
 
@@ -210,4 +214,7 @@ RETRAIN_LAST_DURATION = _metric("ml_retraining_last_duration_seconds", GAUGE,
 
 PERFORMANCE_METRICS = ("accuracy", "precision", "recall", "f1", "roc_auc", "average_precision")
 ESTIMATED_METRICS = ("roc_auc", "average_precision", "precision", "recall", "f1")
+# the `metric` label of ml_model_performance and ml_model_reference_performance by task (contracts/tasks.py)
+REGRESSION_METRICS = ("mae", "rmse", "r2")
+MULTICLASS_METRICS = ("accuracy", "macro_f1", "log_loss")
 HEALTHY, WARNING, CRITICAL = 0, 1, 2

@@ -36,7 +36,8 @@ class Policy:
     wasserstein_threshold: float = setting(0.1, "WASSERSTEIN_THRESHOLD", "Wasserstein distance / reference std that flags, when on")
     quality_min_share: float = setting(0.01, "QUALITY_MIN_SHARE", "excess share of missing or out-of-range values that flags")
     quality_level_share: float = setting(0.05, "QUALITY_LEVEL_SHARE", "share of the family-wise level spent on the missing and out-of-range checks")
-    performance_drop: float = setting(0.05, "PERFORMANCE_DROP", "ROC AUC drop below the test split that is critical")
+    performance_drop: float = setting(0.05, "PERFORMANCE_DROP", "drop of ROC AUC (binary), R² (regression), accuracy or macro F1 (multiclass) below the test split that is critical")
+    performance_error_rise: float = setting(0.2, "PERFORMANCE_ERROR_RISE", "relative rise of MAE or RMSE (regression) or log loss (multiclass) over the test split that is critical")
     window_hours: float = setting(1.0, "DRIFT_WINDOW_HOURS", "window judged at every refresh (fractions allowed)")
     interval_seconds: float = setting(30.0, "MONITORING_INTERVAL", "seconds between refreshes")
     lease_ttl_seconds: float = setting(0.0, "EXPORTER_LEASE_TTL_SECONDS",

@@ -32,7 +32,10 @@ prediction entry fields:  v ("2"), width (features per row), n, ids (UTF-8, "\\n
                           feature as its code, contracts.schema), scores (float32 n)
                           An entry without `v` (version 1, written before schemas were declared) is malformed:
                           readers skip and count it.
-label entry fields:       n, ids, times (float64 n), labels (uint8 n)
+                          Optional, multiclass models (contracts.tasks): classes (k), probabilities (float32 n x k,
+                          row-major: each prediction's class probabilities; the score is the predicted class index)
+label entry fields:       n, ids, times (float64 n), labels (uint8 n, 0 or 1), or with `dtype` "f4": labels (float32 n,
+                          a regression target or a multiclass class index: contracts.tasks); readers accept both
 
 The stream entry id is Redis' clock at flush time (ms); windows are cut by it.
 Memory stays bounded: every XADD trims the stream with MINID ~ (now - retention)
@@ -137,6 +140,7 @@ class PredictionBatch:
     times: np.ndarray  # float64 (n,)
     features: np.ndarray  # float32 (n, 12)
     scores: np.ndarray  # float32 (n,)
+    probabilities: np.ndarray | None = None  # float32 (n, classes): a multiclass model's class probabilities
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -146,7 +150,7 @@ class PredictionBatch:
 class LabelBatch:
     ids: list[str]
     times: np.ndarray  # float64 (n,)
-    labels: np.ndarray  # uint8 (n,)
+    labels: np.ndarray  # uint8 (n,) 0/1, or float32 (n,) for regression targets and class indices
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -188,7 +192,12 @@ FORMAT_VERSION = 2
 
 def encode_predictions(batch: PredictionBatch) -> dict[str, bytes]:
     features = np.asarray(batch.features).reshape(len(batch), -1)
-    return {
+    extra = {}
+    if batch.probabilities is not None:
+        probabilities = np.asarray(batch.probabilities).reshape(len(batch), -1)
+        extra = {"classes": str(probabilities.shape[1]).encode(),
+                 "probabilities": np.ascontiguousarray(probabilities, dtype="<f4").tobytes()}
+    return {**extra,
         "v": str(FORMAT_VERSION).encode(),
         "width": str(features.shape[1]).encode(),
         "n": str(len(batch)).encode(),
@@ -213,7 +222,15 @@ def decode_predictions(fields: dict, width: int | None = None) -> PredictionBatc
         times=_array(fields, "times", "<f8", n),
         features=_array(fields, "features", "<f4", n, entry_width).reshape(n, entry_width),
         scores=_array(fields, "scores", "<f4", n),
+        probabilities=_probabilities(fields, n),
     )
+
+
+def _probabilities(fields: dict, n: int) -> np.ndarray | None:
+    if fields.get(b"classes", fields.get("classes")) is None:
+        return None
+    k = _int_field(fields, "classes")
+    return _array(fields, "probabilities", "<f4", n, k).reshape(n, k)
 
 
 def _int_field(fields: dict, name: str) -> int:
@@ -227,17 +244,33 @@ def _int_field(fields: dict, name: str) -> int:
 
 
 def encode_labels(batch: LabelBatch) -> dict[str, bytes]:
-    return {
+    """Float labels (regression, multiclass) travel as float32 with `dtype` "f4"; 0/1 labels as uint8, as before."""
+    floats = np.asarray(batch.labels).dtype.kind == "f"
+    fields = {
         "n": str(len(batch)).encode(),
         "ids": _join_ids(batch.ids),
         "times": np.ascontiguousarray(batch.times, dtype="<f8").tobytes(),
-        "labels": np.ascontiguousarray(batch.labels, dtype="u1").tobytes(),
+        "labels": np.ascontiguousarray(batch.labels, dtype="<f4" if floats else "u1").tobytes(),
     }
+    if floats:
+        fields["dtype"] = FLOAT_LABELS
+    return fields
+
+
+FLOAT_LABELS = b"f4"
 
 
 def decode_labels(fields: dict) -> LabelBatch:
     """Decode a labels stream entry; raises MalformedEntry if it is not one."""
     ids, n = _ids_and_count(fields)
+    kind = fields.get(b"dtype", fields.get("dtype"))
+    if kind is not None:
+        if (kind if isinstance(kind, bytes) else str(kind).encode()) != FLOAT_LABELS:
+            raise MalformedEntry(f"labels dtype {kind!r} is not {FLOAT_LABELS.decode()!r}")
+        labels = _array(fields, "labels", "<f4", n)
+        if n and not np.isfinite(labels).all():
+            raise MalformedEntry("labels must be finite numbers")
+        return LabelBatch(ids=ids, times=_array(fields, "times", "<f8", n), labels=labels)
     labels = _array(fields, "labels", "u1", n)
     if n and labels.max() > 1:
         raise MalformedEntry("labels must be 0 or 1")

@@ -26,6 +26,7 @@ from dataclasses import asdict, dataclass, field, fields
 import numpy as np
 
 from contracts.schema import FeatureSpec, ModelSchema
+from contracts.tasks import BINARY, MULTICLASS, check_classes, task_of
 
 QUANTILES = tuple(q / 10 for q in range(1, 10))
 MAX_VALUE_BINS = 64
@@ -99,6 +100,18 @@ class ReferenceProfile:
     # lower end of the 95% confidence interval of a test-split figure (DeLong for ROC AUC): a retrained version's
     # test split can be a few hundred rows, and the degradation alert must not take its luck for its level
     metric_lower_bounds: dict[str, float] = field(default_factory=dict)
+    task: str = BINARY  # contracts.tasks: what the score and the labels mean; profiles without it are binary
+    classes: list[str] = field(default_factory=list)  # multiclass: the class names, the score is an index in them
+
+    def __post_init__(self) -> None:
+        task_of(self.task)
+        check_classes(self.task, self.classes)
+
+    def score_spec(self) -> FeatureSpec:
+        """How the score column is judged: a probability (binary), a number (regression) or a class (multiclass)."""
+        if self.task == MULTICLASS:
+            return FeatureSpec(SCORE, "categorical", categories=tuple(self.classes))
+        return FeatureSpec(SCORE, "numeric", (0.0, 1.0) if self.task == BINARY else None)
 
     def metric_lower_bound(self, metric: str) -> float:
         """The figure's lower bound when training measured one, else the figure itself (older profiles)."""
@@ -137,6 +150,8 @@ class ReferenceProfile:
         sample_size: int | None = None,
         seed: int = 0,
         arrays: bool = False,
+        task: str = BINARY,
+        classes: list[str] | None = None,
     ) -> "ReferenceProfile":
         """Profile of `train` (rows x features, categoricals as codes, NaN where a value is missing) and of the
         model's `scores` on held-out data. The KS reference keeps every training value unless `sample_size` caps it:
@@ -147,7 +162,12 @@ class ReferenceProfile:
         offline report's: 4 million Python floats for 360,000 x 12 rows cost 0.2 s and 150 MB); `to_json` writes
         lists either way. Each column is sorted once: its quantiles, distinct values and bin counts are read from
         the sorted values (the same figures as from the unsorted ones).
+
+        `task` (contracts.tasks) says what the scores are: a multiclass model's scores are class indices in
+        `classes` and get one bin per class; the positive rate exists for binary models only.
         """
+        task_of(task)
+        check_classes(task, classes or [])
         schema = schema or ModelSchema(tuple(FeatureSpec(f, "numeric") for f in features))
         rng = np.random.default_rng(seed)
         raw = {name: train[:, i].astype(np.float32).astype(float) for i, name in enumerate(features)}
@@ -156,7 +176,8 @@ class ReferenceProfile:
         sample = {name: _kept(_draw(col, sample_size, rng), arrays) for name, col in columns.items()}
         if scores is not None:
             score_values = scores.astype(np.float32).astype(float)
-            bins[SCORE] = Bins.from_values(np.sort(score_values))
+            bins[SCORE] = (Bins.per_category(score_values, len(classes or [])) if task == MULTICLASS
+                           else Bins.from_values(np.sort(score_values)))
             sample[SCORE] = _kept(_draw(score_values, sample_size, rng), arrays)
         return cls(
             model_name=model_name,
@@ -164,7 +185,8 @@ class ReferenceProfile:
             trained_at=trained_at,
             features=list(features),
             metrics=metrics,
-            positive_rate=float(np.mean(labels)) if labels is not None and len(labels) else float("nan"),
+            positive_rate=(float(np.mean(labels)) if task == BINARY and labels is not None and len(labels)
+                           else float("nan")),
             bins=bins,
             sample=sample,
             means={name: float(col.mean()) for name, col in columns.items()},
@@ -173,6 +195,8 @@ class ReferenceProfile:
             schema=schema.to_list(),
             ranges={name: [float(col.min()), float(col.max())] for name, col in columns.items() if len(col)},
             missing={name: float(1 - len(columns[name]) / max(len(col), 1)) for name, col in raw.items()},
+            task=task,
+            classes=list(classes or []),
         )
 
 

@@ -44,7 +44,7 @@ class ColumnReference:
 
     @classmethod
     def of(cls, profile: ReferenceProfile, column: str) -> "ColumnReference":
-        spec = profile.model_schema[column] if column != SCORE else FeatureSpec(SCORE, "numeric", (0.0, 1.0))
+        spec = profile.model_schema[column] if column != SCORE else profile.score_spec()
         training_range = tuple(profile.ranges[column]) if column in profile.ranges else None
         return cls(profile.bins[column], profile.sample[column], spec, profile.stds.get(column, math.nan),
                    profile.means.get(column, math.nan), training_range, profile.missing.get(column, 0.0))

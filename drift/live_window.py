@@ -14,7 +14,7 @@ arrives before its prediction waits `label_grace_seconds` for it.
 2
 >>> w.add_labels([(LabelBatch(["a"], np.zeros(1), np.array([1], np.uint8)), 101.0)])
 >>> w.labelled()
-(array([1], dtype=int8), array([0.9], dtype=float32))
+(array([1.], dtype=float32), array([0.9], dtype=float32))
 >>> w.expire(now=161.0); w.predictions
 0
 """
@@ -27,6 +27,7 @@ import numpy as np
 
 from contracts.redis_layout import LabelBatch, PredictionBatch
 from contracts.reference_profile import SCORE, ReferenceProfile
+from contracts.tasks import task_of
 from drift.counts import ColumnCounts, ColumnReference
 from drift.score_counts import ScoreCounts
 from drift.labelled import LabelledScores
@@ -44,17 +45,18 @@ class Batch:
     entry_time: float
     first_row: int  # window-wide number of its first row (RowIndex rows)
     scores: np.ndarray  # float32 (n,)
-    labels: np.ndarray  # int8 (n,), -1 until the label arrives
+    labels: np.ndarray  # float32 (n,), NaN until the label arrives (0/1, a class index or a regression target)
     bins: np.ndarray  # (n, columns): bin indices, the column's missing_bin for a missing value
     slots: np.ndarray  # (n, columns): KS slot indices, missing_slot for a missing value
     below: np.ndarray  # int64 (columns,): values under the training range
     above: np.ndarray  # int64 (columns,): values over it
     positives: int
+    probabilities: np.ndarray | None = None  # float32 (n, classes): a multiclass model's, when the client sent them
 
 
 @dataclass
 class PendingLabel:
-    label: int
+    label: float
     arrived: float
 
 
@@ -72,7 +74,8 @@ class LiveWindow:
         self.skipped_rows = 0
         self.index = RowIndex()
         self.labelled_scores = LabelledScores()
-        self.score_counts = ScoreCounts(profile)  # performance estimation without labels
+        self.counts_positives = task_of(profile.task).positive_ratio
+        self.score_counts = ScoreCounts(profile)  # performance estimation without labels (binary models only)
         self.next_row = 0
         self.pending_labels: dict[int, PendingLabel] = {}  # id hash -> label waiting for its prediction
         # each arrival's per-batch (present, mean, M2) arrays, (batches, columns), in the batches' order
@@ -107,9 +110,9 @@ class LiveWindow:
         for k, (batch, entry_time) in enumerate(kept):
             rows = slice(offset, offset + len(batch))
             offset += len(batch)
-            positives = int((batch.scores >= self.profile.threshold).sum())
-            self.batches.append(Batch(entry_time, self.next_row, batch.scores, np.full(len(batch), -1, np.int8),
-                                      bins[rows], slots[rows], below[k], above[k], positives))
+            positives = int((batch.scores >= self.profile.threshold).sum()) if self.counts_positives else 0
+            self.batches.append(Batch(entry_time, self.next_row, batch.scores, np.full(len(batch), np.nan, np.float32),
+                                      bins[rows], slots[rows], below[k], above[k], positives, batch.probabilities))
             keys.append(id_hashes(batch.ids))
             self.next_row += len(batch)
             self.predicted_positive += positives
@@ -125,11 +128,11 @@ class LiveWindow:
         if not arrived:
             return
         keys = np.concatenate([id_hashes(b.ids) for b, _ in arrived])
-        values = np.concatenate([b.labels for b, _ in arrived]).astype(np.int8)
+        values = np.concatenate([b.labels for b, _ in arrived]).astype(np.float32)
         times = np.concatenate([np.full(len(b), t) for b, t in arrived])
         rows = self.index.find(keys)
         for i in np.flatnonzero(rows == NOT_FOUND):
-            self.pending_labels[int(keys[i])] = PendingLabel(int(values[i]), float(times[i]))
+            self.pending_labels[int(keys[i])] = PendingLabel(float(values[i]), float(times[i]))
         found = np.flatnonzero(rows != NOT_FOUND)
         if len(found):
             self._set_labels(rows[found], values[found])
@@ -159,6 +162,11 @@ class LiveWindow:
         """(labels, scores) of the predictions in the window whose label has arrived, in ascending score order."""
         return self.labelled_scores.labels, self.labelled_scores.scores
 
+    def labelled_true_class_probabilities(self) -> np.ndarray:
+        """Each labelled prediction's probability of its true class (multiclass; NaN where none was sent), in the
+        order of `labelled()` (log loss)."""
+        return self.labelled_scores.true_class
+
     def _scored_rows(self, batch: PredictionBatch) -> PredictionBatch:
         """The batch without rows whose score is NaN or infinite (counted as skipped)."""
         scored = np.isfinite(batch.scores)
@@ -166,7 +174,8 @@ class LiveWindow:
             return batch
         self.skipped_rows += int((~scored).sum())
         keep = np.flatnonzero(scored)
-        return PredictionBatch([batch.ids[i] for i in keep], batch.times[keep], batch.features[keep], batch.scores[keep])
+        return PredictionBatch([batch.ids[i] for i in keep], batch.times[keep], batch.features[keep], batch.scores[keep],
+                               None if batch.probabilities is None else batch.probabilities[keep])
 
     def _batch_figures(self, data: np.ndarray, starts: np.ndarray) -> tuple[np.ndarray, ...]:
         """Per batch (rows from each of `starts`) and column: values under the training range, over it, and the
@@ -220,8 +229,8 @@ class LiveWindow:
     def _take_pending_labels(self, keys: np.ndarray, first_row: int) -> None:
         """Labels that arrived before these new predictions (rows first_row, first_row + 1, ...)."""
         waiting = np.flatnonzero(np.isin(keys, np.fromiter(self.pending_labels, np.int64, len(self.pending_labels))))
-        values = np.array([self.pending_labels.pop(int(keys[i]), PendingLabel(-1, 0.0)).label for i in waiting], np.int8)
-        taken = values >= 0
+        values = np.array([self.pending_labels.pop(int(keys[i]), PendingLabel(np.nan, 0.0)).label for i in waiting], np.float32)
+        taken = ~np.isnan(values)
         if taken.any():
             self._set_labels(first_row + waiting[taken], values[taken])
 
@@ -231,24 +240,38 @@ class LiveWindow:
         rows, values = rows[last], values[last]
         starts = np.fromiter((b.first_row for b in self.batches), np.int64, len(self.batches))
         owner = np.searchsorted(starts, rows, side="right") - 1
-        new_rows, new_scores, new_values, relabelled = [], [], [], False
+        new_rows, new_scores, new_values, new_true, relabelled = [], [], [], [], False
         for group in np.split(np.arange(len(rows)), np.flatnonzero(np.diff(owner)) + 1):
             batch = self.batches[int(owner[group[0]])]
             at = rows[group] - batch.first_row
-            first_time = batch.labels[at] < 0
+            first_time = np.isnan(batch.labels[at])
             relabelled |= bool(np.any(batch.labels[at][~first_time] != values[group][~first_time]))
             batch.labels[at] = values[group]
             new_rows.append(rows[group][first_time])
             new_scores.append(batch.scores[at[first_time]])
             new_values.append(values[group][first_time])
+            new_true.append(_true_class(batch, at[first_time], values[group][first_time]))
         if relabelled:
             self.labelled_scores.rebuild(*self._labelled_rows())
         else:
-            self.labelled_scores.add(np.concatenate(new_rows), np.concatenate(new_scores), np.concatenate(new_values))
+            self.labelled_scores.add(np.concatenate(new_rows), np.concatenate(new_scores), np.concatenate(new_values),
+                                     np.concatenate(new_true))
 
-    def _labelled_rows(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(rows, scores, labels) of every labelled prediction, read from the batches."""
+    def _labelled_rows(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(rows, scores, labels, true-class probabilities) of every labelled prediction, read from the batches."""
         labels = np.concatenate([b.labels for b in self.batches])
-        known = labels >= 0
+        known = ~np.isnan(labels)
         rows = np.concatenate([np.arange(b.first_row, b.first_row + len(b.scores)) for b in self.batches])
-        return rows[known], np.concatenate([b.scores for b in self.batches])[known], labels[known]
+        true = np.concatenate([_true_class(b, np.arange(len(b.scores)), b.labels) for b in self.batches])
+        return rows[known], np.concatenate([b.scores for b in self.batches])[known], labels[known], true[known]
+
+
+def _true_class(batch: Batch, at: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """The probability the model gave each row's true class (multiclass with probabilities), else NaN."""
+    out = np.full(len(at), np.nan, np.float32)
+    if batch.probabilities is None:
+        return out
+    classes = batch.probabilities.shape[1]
+    ok = np.isfinite(labels) & (labels >= 0) & (labels < classes)
+    out[ok] = batch.probabilities[at[ok], labels[ok].astype(np.int64)]
+    return out

@@ -9,11 +9,13 @@ import numpy as np
 
 from contracts.reference_profile import SCORE
 from contracts.policy import Policy
+from contracts.tasks import BINARY, MULTICLASS, REGRESSION, task_of
 from drift.detectors import FeatureVerdict, ModelDetectors, TestResult, health_status, performance_dropped
 from drift.stats import attribution, mean_std
 from drift.counts import ColumnCounts, ColumnReference
 from drift.window import Window
-from drift.performance import classification_metrics
+from drift.performance import (classification_metrics, log_loss_of_true_class, multiclass_metrics, regression_metrics,
+                               task_performance_dropped)
 
 
 @dataclass
@@ -71,6 +73,8 @@ class ModelSnapshot:
     health_status: int = 0
     skipped_rows: int = 0
     malformed_entries: int = 0
+    task: str = BINARY  # contracts.tasks: which of the figures above exist
+    prediction_class_ratio: dict[str, float] = field(default_factory=dict)  # multiclass: share predicted per class
 
     def as_dict(self) -> dict:
         return _json_safe(asdict(self))
@@ -90,18 +94,21 @@ def compute(window: Window, policy: Policy, now: float | None = None, malformed_
         predictions=window.predictions, labels=len(labels), enough_samples=window.predictions >= policy.min_window_samples,
         reference_performance=dict(profile.metrics),
         reference_performance_lower_bound={m: profile.metric_lower_bound(m) for m in profile.metrics},
-        skipped_rows=window.skipped_rows, malformed_entries=malformed_entries,
+        skipped_rows=window.skipped_rows, malformed_entries=malformed_entries, task=profile.task,
     )
-    if window.predictions:
+    task = task_of(profile.task)
+    scored = SCORE in window.columns  # an offline report of input data alone has no score column
+    if task.positive_ratio and window.predictions:
         snap.prediction_positive_ratio = window.predicted_positive / window.predictions
-    if len(labels):
+    if task.positive_ratio and len(labels):
         snap.label_positive_ratio = float(labels.mean())
-    if len(labels) >= policy.min_labelled_samples and labels.sum() >= policy.min_labelled_positives:
-        snap.performance = classification_metrics(labels, scores, profile.threshold, sorted_by_score=True)
+    snap.performance = realized_performance(profile.task, labels, scores, profile.threshold, policy,
+                                            _true_class(window, len(labels)))
+    if scored and profile.task == MULTICLASS and window.predictions:
+        snap.prediction_class_ratio = class_ratio(profile.classes, *window.column(SCORE))
     if not snap.enough_samples:
         return snap
-    scored = SCORE in window.columns  # an offline report of input data alone has no score column
-    if scored:
+    if scored and task.estimates:
         _add_estimate(snap, window)
 
     detectors = detectors or ModelDetectors(profile.model_name, profile.model_schema, policy)
@@ -115,13 +122,48 @@ def compute(window: Window, policy: Policy, now: float | None = None, malformed_
     if scored:
         score = detectors.judge_score(*window.column(SCORE))
         score_drifted = score.drifted
-        snap.prediction_drift = {"psi": score.psi, "ks_statistic": score.results["ks"].statistic,
-                                 "ks_pvalue": score.results["ks"].pvalue, "drifted": score.drifted}
-    degraded = bool(snap.performance) and performance_dropped(snap.performance, snap.reference_performance_lower_bound, policy)
+        test = "chi2" if profile.task == MULTICLASS else "ks"  # predicted classes are counts, predictions values
+        snap.prediction_drift = {"psi": score.psi, f"{test}_statistic": score.results[test].statistic,
+                                 f"{test}_pvalue": score.results[test].pvalue, "drifted": score.drifted}
+    degraded = bool(snap.performance) and (
+        performance_dropped(snap.performance, snap.reference_performance_lower_bound, policy) if profile.task == BINARY
+        else bool(task_performance_dropped(profile.task, snap.performance, snap.reference_performance, policy)))
     snap.health_status = health_status({f: v.psi for f, v in verdicts.items()}, flags, score_drifted, degraded, policy,
                                        {f: v.quality_flagged for f, v in verdicts.items()},
                                        {f: v.all_missing for f, v in verdicts.items()})
     return snap
+
+
+def _true_class(window, n: int) -> np.ndarray | None:
+    """The window's true-class probabilities of its labelled predictions (multiclass), when every one has one."""
+    read = getattr(window, "labelled_true_class_probabilities", None)  # a Tally or stored minutes have none
+    values = read() if read else None
+    return values if values is not None and len(values) == n and n and np.isfinite(values).all() else None
+
+
+def realized_performance(task: str, labels: np.ndarray, scores: np.ndarray, threshold: float,
+                         policy: Policy, true_class: np.ndarray | None = None) -> dict[str, float]:
+    """The task's performance over the labelled predictions (labels and scores in ascending score order), once there
+    are min_labelled_samples of them (and min_labelled_positives for a binary model). A multiclass model's log loss
+    needs the probability it gave each true class (`true_class`): with a prediction logged as a bare class, none."""
+    if len(labels) < policy.min_labelled_samples:
+        return {}
+    if task == REGRESSION:
+        return regression_metrics(labels, scores)
+    if task == MULTICLASS:
+        found = multiclass_metrics(labels, scores)
+        if true_class is not None:
+            found["log_loss"] = log_loss_of_true_class(true_class)
+        return found
+    if labels.sum() < policy.min_labelled_positives:
+        return {}
+    return classification_metrics(labels, scores, threshold, sorted_by_score=True)
+
+
+def class_ratio(classes: list[str], reference: ColumnReference, counts: ColumnCounts) -> dict[str, float]:
+    """Share of the window's predictions per class (the score column's per-class bins; unseen indices last)."""
+    return {name: float(c / counts.n) if counts.n else math.nan
+            for name, c in zip(reference.spec.labels(), counts.bins)}
 
 
 def feature_drift(verdict: FeatureVerdict, reference: ColumnReference, counts: ColumnCounts, reference_mean: float,

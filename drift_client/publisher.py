@@ -24,7 +24,6 @@ from collections import deque
 from dataclasses import dataclass
 
 import numpy as np
-import redis
 
 from contracts import redis_layout as layout
 from contracts.redis_client import connect
@@ -73,13 +72,15 @@ class Counters:
 
 
 class SamplePublisher:
-    def __init__(self, config: PublisherConfig, keys: layout.Keys, reference_json: str, counters: Counters | None = None):
+    def __init__(self, config: PublisherConfig, keys: layout.Keys, reference_json: str, counters: Counters | None = None,
+                 float_labels: bool = False):
         self.config = config
+        self.label_dtype = np.float32 if float_labels else np.uint8  # regression and multiclass labels (contracts.tasks)
         self.keys = keys
         self.reference_json = reference_json
         self.counters = counters or Counters()
-        self._predictions: deque[tuple[str, float, np.ndarray, float]] = deque()
-        self._labels: deque[tuple[str, float, int]] = deque()
+        self._predictions: deque[tuple[str, float, np.ndarray, float, np.ndarray | None]] = deque()
+        self._labels: deque[tuple[str, float, float]] = deque()
         self._reference_ok = False
         self._next_reference_check = 0.0
         self._next_heartbeat = 0.0
@@ -107,8 +108,10 @@ class SamplePublisher:
     def stop(self) -> None:
         self._worker.stop()
 
-    def add_predictions(self, ids: list[str], rows: np.ndarray, scores: np.ndarray) -> None:
-        """Queue predictions for publishing; O(n) appends, never blocks on Redis."""
+    def add_predictions(self, ids: list[str], rows: np.ndarray, scores: np.ndarray,
+                        probabilities: np.ndarray | None = None) -> None:
+        """Queue predictions for publishing (a multiclass model's class probabilities too, n x classes); O(n)
+        appends, never blocks on Redis."""
         if not self.enabled:
             return
         if len(self._predictions) + len(ids) > self.config.max_buffered:
@@ -116,11 +119,12 @@ class SamplePublisher:
             return
         now = time.time()
         for i, tid in enumerate(ids):
-            self._predictions.append((tid, now, rows[i], float(scores[i])))
+            self._predictions.append((tid, now, rows[i], float(scores[i]),
+                                      None if probabilities is None else probabilities[i]))
         if len(self._predictions) >= self.config.flush_size:
             self._worker.wake()
 
-    def add_label(self, transaction_id: str, label: int) -> None:
+    def add_label(self, transaction_id: str, label: float) -> None:
         if not self.enabled:
             return
         if len(self._labels) >= self.config.max_buffered:
@@ -136,6 +140,8 @@ class SamplePublisher:
 
     def flush(self) -> None:
         """Send what is buffered in one script call; count every sample once, as published or dropped."""
+        import redis  # here (cached after the first flush): the service's supervisor imports this module, not the client
+
         predictions = self._drain(self._predictions)
         labels = self._drain(self._labels)
         n = len(predictions) + len(labels)
@@ -189,13 +195,14 @@ class SamplePublisher:
         args: list = [self.config.token_ttl_seconds, layout.stream_id_at(time.time() - self.config.retention_seconds)]
         prediction_fields: list = []
         if predictions:
-            ids, times, rows, scores = zip(*predictions)
-            batch = layout.PredictionBatch(list(ids), np.array(times), np.stack(rows), np.array(scores, dtype=np.float32))
+            ids, times, rows, scores, probabilities = zip(*predictions)
+            batch = layout.PredictionBatch(list(ids), np.array(times), np.stack(rows), np.array(scores, dtype=np.float32),
+                                           _stacked(probabilities))
             prediction_fields = [x for kv in layout.encode_predictions(batch).items() for x in kv]
         args += [len(prediction_fields), *prediction_fields]
         if labels:
             ids, times, values = zip(*labels)
-            batch = layout.LabelBatch(list(ids), np.array(times), np.array(values, dtype=np.uint8))
+            batch = layout.LabelBatch(list(ids), np.array(times), np.array(values, dtype=self.label_dtype))
             args += [x for kv in layout.encode_labels(batch).items() for x in kv]
         self._publish_once(keys=[self._token_key(token), self.keys.predictions, self.keys.labels], args=args)
 
@@ -212,3 +219,12 @@ class SamplePublisher:
         pipe.execute()
         self._reference_ok = True
         self._next_reference_check = now + self.config.reference_check_interval
+
+
+def _stacked(probabilities: tuple) -> np.ndarray | None:
+    """Class probabilities of a batch (NaN rows for predictions logged without them), None when none has them."""
+    known = [p for p in probabilities if p is not None]
+    if not known:
+        return None
+    width = len(known[0])
+    return np.stack([p if p is not None else np.full(width, np.nan, np.float32) for p in probabilities]).astype(np.float32)

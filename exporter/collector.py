@@ -47,6 +47,7 @@ LIVE_WINDOW = (
     names.WINDOW_SAMPLES,
     names.MODEL_HEALTH_STATUS,
     names.MODEL_INFO,
+    names.PREDICTION_CLASS_RATIO,
 )
 SPANS = (names.SPAN_DRIFT_DETECTED, names.SPAN_DRIFT_SIGNIFICANT, names.SPAN_DRIFT_TEST_STATISTIC, names.SPAN_DRIFT_PSI,
          names.SPAN_PREDICTION_DRIFT_DETECTED, names.SPAN_SAMPLES)
@@ -76,7 +77,10 @@ class DriftCollector(Collector):
             fam[names.WINDOW_SAMPLES].add_metric([*model, "predictions"], s.predictions)
             fam[names.WINDOW_SAMPLES].add_metric([*model, "labels"], s.labels)
             fam[names.MODEL_HEALTH_STATUS].add_metric(model, s.health_status)
-            fam[names.MODEL_INFO].add_metric([*model, s.trained_at], 1)
+            fam[names.MODEL_INFO].add_metric([*model, s.trained_at, s.task], 1)
+            for cls, share in s.prediction_class_ratio.items():
+                if not math.isnan(share):
+                    fam[names.PREDICTION_CLASS_RATIO].add_metric([*model, cls], share)
             malformed.add_metric(model, s.malformed_entries + s.skipped_rows)
             for metric, value in s.reference_performance.items():
                 fam[names.MODEL_REFERENCE_PERFORMANCE].add_metric([*model, metric], value)
@@ -90,9 +94,9 @@ class DriftCollector(Collector):
                     fam[names.MODEL_ESTIMATED_PERFORMANCE_INTERVAL].add_metric([*model, metric, bound], limit)
             for metric, value in s.estimated_performance_gap.items():
                 fam[names.MODEL_ESTIMATION_GAP].add_metric([*model, metric], value)
-            if s.predictions:
+            if not math.isnan(s.prediction_positive_ratio):  # binary models only (contracts.tasks)
                 fam[names.PREDICTION_POSITIVE_RATIO].add_metric(model, s.prediction_positive_ratio)
-            if s.labels:
+            if not math.isnan(s.label_positive_ratio):
                 fam[names.LABEL_POSITIVE_RATIO].add_metric(model, s.label_positive_ratio)
             for feature, f in s.features.items():
                 labels = [*model, feature]
@@ -123,8 +127,9 @@ class DriftCollector(Collector):
                 fam[names.FEATURE_STDDEV].add_metric([*labels, "current"], f.current_std)
             if s.prediction_drift:
                 fam[names.PREDICTION_PSI].add_metric(model, s.prediction_drift["psi"])
-                fam[names.PREDICTION_KS_STATISTIC].add_metric(model, s.prediction_drift["ks_statistic"])
-                fam[names.PREDICTION_KS_PVALUE].add_metric(model, s.prediction_drift["ks_pvalue"])
+                if "ks_statistic" in s.prediction_drift:  # a multiclass model's classes are judged by chi-square
+                    fam[names.PREDICTION_KS_STATISTIC].add_metric(model, s.prediction_drift["ks_statistic"])
+                    fam[names.PREDICTION_KS_PVALUE].add_metric(model, s.prediction_drift["ks_pvalue"])
                 fam[names.PREDICTION_DRIFT_DETECTED].add_metric(model, 1.0 if s.prediction_drift["drifted"] else 0.0)
         yield from fam.values()
         yield from self._spans(span_view)

@@ -23,7 +23,8 @@ from exporter.leases import Leases
 from exporter.profile_store import FencedOut
 from exporter.reader import StreamReader
 from drift.comparison import PromotionRule
-from exporter.redis_client import ERRORS, connect
+from contracts.redis_client import connect
+from exporter.redis_errors import ERRORS
 from drift.snapshot import ModelSnapshot, compute
 from exporter.spans import Spans
 from exporter.version_comparison import VersionComparison, compare_versions, models_with_versions

@@ -10,13 +10,15 @@ predictions), not kept incrementally like the drift window: the comparison exist
 """
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass
 
 import redis
 
 from contracts import model_versions
-from contracts.redis_layout import DEFAULT_PREFIX
+from contracts.redis_layout import DEFAULT_PREFIX, Keys
+from contracts.tasks import BINARY
 from drift.comparison import Comparison, PromotionRule, compare_paired, compare_unpaired, paired_rows
 from exporter.labelled_traffic import LabelledTraffic, read_labelled_traffic
 
@@ -50,10 +52,21 @@ def compare_versions(client: redis.Redis, state: model_versions.VersionsState, m
     """The live comparison of the document's champion and challenger (None when there is no challenger or the mode is off)."""
     if state.challenger is None or state.mode == "off":
         return None
+    if _task(client, model_name, state.champion, prefix) != BINARY:  # ROC AUC and DeLong: binary classifiers only
+        return None
     read = lambda version: read_labelled_traffic(client, model_name, hours, now, None, prefix, [version])[0]  # noqa: E731
     comparison = compare_traffic(read(state.champion), read(state.challenger), state.mode)
     return VersionComparison(model_name, state.champion, state.challenger, state.mode, state.ab_share, comparison,
                              rule.challenger_wins(comparison))
+
+
+def _task(client: redis.Redis, model_name: str, version: str, prefix: str) -> str:
+    """The task a version's reference profile declares (contracts.tasks; binary when it has none or is gone)."""
+    raw = client.get(Keys(model_name, version, prefix).reference)
+    try:
+        return json.loads(raw).get("task", BINARY) if raw else BINARY
+    except (ValueError, AttributeError):
+        return BINARY
 
 
 def models_with_versions(client: redis.Redis, prefix: str = DEFAULT_PREFIX) -> dict[str, model_versions.VersionsState]:

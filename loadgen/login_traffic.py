@@ -9,7 +9,8 @@ import itertools
 import math
 from dataclasses import dataclass
 
-from logins import LABEL, generate, get_scenario
+from logins import LABEL, get_scenario
+from logins.generator import generate_columns
 from logins.scenarios import Scenario
 from logins.schema import SCHEMA
 
@@ -66,11 +67,11 @@ class LoginSource:
 
     def next(self, scenario: Scenario) -> Login:
         if not self._blocks.get(scenario):
-            frame = generate(BLOCK, seed=self.seed * 1_000_003 + next(self._sequence), scenario=scenario)
+            columns = generate_columns(BLOCK, seed=self.seed * 1_000_003 + next(self._sequence), scenario=scenario)
             kinds = [(f.name, f.kind) for f in SCHEMA.features]
             self._blocks[scenario] = [
-                Login("", {name: _json_value(kind, row[name]) for name, kind in kinds}, int(row[LABEL]))
-                for row in frame.to_dict("records")
+                Login("", {name: _json_value(kind, columns[name][i]) for name, kind in kinds}, int(columns[LABEL][i]))
+                for i in range(BLOCK)
             ][::-1]
         login = self._blocks[scenario].pop()
         login.transaction_id = f"{self.run_id}-l{next(self._sequence)}"

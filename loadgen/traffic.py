@@ -11,7 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from transactions import FEATURE_NAMES, LABEL, Scenario, generate, get_scenario
+from transactions import FEATURE_NAMES, LABEL, Scenario, get_scenario
+from transactions.generator import generate_columns
 
 LOADGEN_SCENARIOS = ("baseline", "covariate", "concept", "gradual", "spec_drift", "demo", "demo_concept")
 # demo: baseline, then the spec's drift after --drift-after; demo_concept: baseline, then concept drift (the retraining demo)
@@ -74,8 +75,8 @@ class TransactionSource:
     def _rows(self, scenario: Scenario) -> list[dict]:
         if scenario not in self._blocks:
             block_seed = self.seed * 1_000_003 + next(self._sequence)
-            frame = generate(BLOCK, seed=block_seed, scenario=scenario)
-            values = frame[[*FEATURE_NAMES, LABEL]].to_numpy(np.float64)
+            columns = generate_columns(BLOCK, seed=block_seed, scenario=scenario)  # no pandas in Locust's process
+            values = np.column_stack([np.asarray(columns[name], np.float64) for name in (*FEATURE_NAMES, LABEL)])
             self._blocks[scenario] = [dict(zip([*FEATURE_NAMES, LABEL], map(float, r))) for r in values]
             self._positions[scenario] = 0
         return self._blocks[scenario]

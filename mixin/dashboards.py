@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 
+from contracts.tasks import BINARY, MULTICLASS, REGRESSION
 from mixin import ROOT, config, policy
 from mixin.rules import seconds
 
@@ -66,9 +67,13 @@ def psi_bands() -> str:
 
 
 class Board:
-    def __init__(self, key: str, title: str, description: str) -> None:
+    def __init__(self, key: str, title: str, description: str, task: str | None = None) -> None:
+        """`task` (contracts.tasks): the board lists only that task's models (its panels are that task's figures)."""
         self.uid = config()["links"]["dashboard_uids"][key]
         self.title, self.description = title, description
+        self.models = f'ml_model_info{{task="{task}"}}' if task else "ml_model_info"
+        task_matcher = f', task="{task}"' if task else ""
+        self.versions = f'ml_model_info{{model_name="$model_name"{task_matcher}}}'
         self.panels: list[dict] = []
         self.x = self.y = self.row_height = 0
 
@@ -104,10 +109,10 @@ class Board:
         ds = datasource()
         variables = [
             {"name": "model_name", "label": "Model", "type": "query", "datasource": ds,
-             "query": {"query": "label_values(ml_model_info, model_name)", "refId": "model_name"},
+             "query": {"query": f"label_values({self.models}, model_name)", "refId": "model_name"},
              "refresh": 2, "sort": 1, "options": []},
             {"name": "model_version", "label": "Version", "type": "query", "datasource": ds,
-             "query": {"query": 'label_values(ml_model_info{model_name="$model_name"}, model_version)', "refId": "model_version"},
+             "query": {"query": f"label_values({self.versions}, model_version)", "refId": "model_version"},
              "refresh": 2, "sort": 1, "options": []},
             {"name": "span", "label": "Judged window", "type": "query", "datasource": ds,
              "query": {"query": 'label_values(ml_drift_span_samples{model_name="$model_name"}, span)', "refId": "span"},
@@ -116,6 +121,7 @@ class Board:
         uids = c["links"]["dashboard_uids"]
         links = [{"title": title, "url": f"/d/{uids[key]}?${{__url_time_range}}&${{__all_variables}}", "type": "link", **LINK}
                  for key, title in (("overview", "Overview"), ("drift", "Drift"), ("performance", "Performance"),
+                                    ("regression", "Regression"), ("multiclass", "Multiclass"),
                                     ("comparison", "Model comparison"))]
         d = c["dashboards"]
         return {"uid": self.uid, "title": self.title, "description": self.description, "tags": ["ml", "drift"],
@@ -201,7 +207,8 @@ def performance() -> Board:
     c = config()
     t, w = c["thresholds"], c["windows"]
     latency = "job_endpoint_quantile:bentoml_service_request_duration_seconds:histogram_quantile"
-    b = Board("performance", "ML model: Performance", "Quality over labelled predictions, traffic, latency and drift trends.")
+    b = Board("performance", "ML model: Performance", "Binary classifiers (regression and multiclass models have their "
+              "own boards): quality over labelled predictions, traffic, latency and drift trends.", task=BINARY)
     b.add("timeseries", "Quality over the labelled window (accuracy, precision, recall, F1, ROC AUC)",
           [(f"ml_model_performance{{{MODEL}}}", "{{metric}}"),
            (f'ml_model_reference_performance{{{MODEL}, metric="roc_auc"}}', "roc_auc (test split)")],
@@ -279,8 +286,65 @@ def comparison() -> Board:
     return b
 
 
+def _task_common(b: Board) -> None:
+    """What every task's board shows besides its own figures: labelled counts, drift trend."""
+    b.add("stat", "Predictions / labels in the window", [(f'ml_window_samples{{{MODEL}, kind="predictions"}}', "predictions"),
+                                                         (f'ml_window_samples{{{MODEL}, kind="labels"}}', "labels")],
+          width=6, height=8, description="Performance is computed from MIN_LABELLED_SAMPLES labelled predictions on.")
+    b.add("timeseries", "Drift trend: max PSI and features drifting", [(f"max(ml_drift_psi{{{MODEL}}})", "max PSI"),
+                                                                       (f"sum(ml_drift_detected{{{MODEL}}})", "features drifting")],
+          width=18, thresholds=psi_steps())
+
+
+def regression() -> Board:
+    """Regression models (contracts.tasks): errors and R² against the test split, the predictions' drift."""
+    p = policy()
+    b = Board("regression", "ML model: Regression", "Regression models: errors over labelled predictions against the "
+              "test split, and drift of the predicted values.", task=REGRESSION)
+    b.add("timeseries", "MAE and RMSE over the labelled window vs the test split",
+          [(f'ml_model_performance{{{MODEL}, metric=~"mae|rmse"}}', "{{metric}}"),
+           (f'ml_model_reference_performance{{{MODEL}, metric=~"mae|rmse"}}', "{{metric}} (test split)"),
+           (f'ml_model_reference_performance{{{MODEL}, metric=~"mae|rmse"}} * (1 + {p.performance_error_rise:g})',
+            "{{metric}} alert line")],
+          description="In the target's units. ModelErrorRose fires above the alert line (test split + "
+                      f"{p.performance_error_rise * 100:g}%).")
+    b.add("timeseries", "R² over the labelled window vs the test split",
+          [(f'ml_model_performance{{{MODEL}, metric="r2"}}', "r2"),
+           (f'ml_model_reference_performance{{{MODEL}, metric="r2"}}', "r2 (test split)"),
+           (f'ml_model_reference_performance{{{MODEL}, metric="r2"}} - {p.performance_drop:g}', "alert line")], decimals=3)
+    b.add("timeseries", "Prediction drift (PSI and KS D of the predicted values)",
+          [(f"ml_drift_prediction_psi{{{MODEL}}}", "PSI"), (f"ml_drift_prediction_ks_statistic{{{MODEL}}}", "KS D")],
+          width=24, thresholds=psi_steps())
+    _task_common(b)
+    return b
+
+
+def multiclass() -> Board:
+    """Multiclass models (contracts.tasks): accuracy, macro F1 and log loss against the test split, predicted classes."""
+    p = policy()
+    b = Board("multiclass", "ML model: Multiclass", "Multiclass models: accuracy, macro F1 and log loss over labelled "
+              "predictions against the test split, and the predicted classes' shares.", task=MULTICLASS)
+    b.add("timeseries", "Accuracy and macro F1 over the labelled window vs the test split",
+          [(f'ml_model_performance{{{MODEL}, metric=~"accuracy|macro_f1"}}', "{{metric}}"),
+           (f'ml_model_reference_performance{{{MODEL}, metric=~"accuracy|macro_f1"}}', "{{metric}} (test split)"),
+           (f'ml_model_reference_performance{{{MODEL}, metric=~"accuracy|macro_f1"}} - {p.performance_drop:g}',
+            "{{metric}} alert line")], unit="percentunit")
+    b.add("timeseries", "Log loss over the labelled window vs the test split",
+          [(f'ml_model_performance{{{MODEL}, metric="log_loss"}}', "log loss"),
+           (f'ml_model_reference_performance{{{MODEL}, metric="log_loss"}}', "log loss (test split)")], decimals=3,
+          description="Realized only when the client logs class probabilities (a bare predicted class has none).")
+    b.add("timeseries", "Predicted-class shares", [(f"ml_prediction_class_ratio{{{MODEL}}}", "{{class}}")],
+          unit="percentunit")
+    b.add("timeseries", "Prediction drift (PSI of the predicted classes)",
+          [(f"ml_drift_prediction_psi{{{MODEL}}}", "PSI"), (f"ml_drift_prediction_detected{{{MODEL}}}", "flagged (chi-square)")],
+          thresholds=psi_steps())
+    _task_common(b)
+    return b
+
+
 def build() -> dict[str, dict]:
-    return {board.uid: board.json() for board in (overview(), drift(), performance(), comparison())}
+    return {board.uid: board.json() for board in (overview(), drift(), performance(), regression(), multiclass(),
+                                                  comparison())}
 
 
 def render() -> dict[str, str]:

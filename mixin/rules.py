@@ -8,6 +8,7 @@ Recording rules follow `level:metric:operations` over BentoML's own request metr
 from __future__ import annotations
 
 from contracts import metric_names as m
+from contracts.tasks import BINARY, TASK
 from mixin import config, policy
 
 MODEL = ("model_name", "model_version")
@@ -147,6 +148,7 @@ def alerting_rules() -> dict:
                "(test split {{ with printf `ml_model_reference_performance{model_name=\"%s\",model_version=\"%s\",metric=\"roc_auc\"}` "
                "$labels.model_name $labels.model_version | query }}{{ . | first | value | printf \"%.3f\" }}{{ else }}n/a{{ end }}).",
                "performance"),
+        *task_performance_alerts(p, model),
         *estimation_rules(),
         _alert("PredictionLatencyHigh",
                f'{_p95_record()}{{job="{sel["service_job"]}", endpoint="{sel["latency_endpoint"]}", quantile="0.95"}} '
@@ -176,6 +178,38 @@ def alerting_rules() -> dict:
         *data_quality_alerts(),
     ]
     return {"groups": [{"name": "ml-drift.alerts", "rules": rules}]}
+
+
+def task_performance_alerts(p, model: str) -> list[dict]:
+    """Regression and multiclass models (contracts.tasks), one rule per task keyed by the `task` label of
+    ml_model_info and pointing at that task's dashboard: an error metric (MAE, RMSE, log loss) risen more than
+    performance_error_rise over the test split, or a score (R², accuracy, macro F1) fallen more than
+    performance_drop below it. Binary models keep ModelPerformanceDegraded (ROC AUC only)."""
+    on = "on (model_name, model_version, metric)"
+    reference = ("{{ with printf `ml_model_reference_performance{model_name=\"%s\",model_version=\"%s\",metric=\"%s\"}` "
+                 "$labels.model_name $labels.model_version $labels.metric | query }}{{ . | first | value | printf \"%.4g\" }}"
+                 "{{ else }}n/a{{ end }}")
+    rise, drop = _fmt(p.performance_error_rise), _fmt(p.performance_drop)
+    rules = []
+    for task in (t for t in TASK.values() if t.name != BINARY):
+        of_task = f'and on (model_name, model_version) {m.MODEL_INFO}{{task="{task.name}"}}'
+        errors = "|".join(x for x in task.metrics if x in task.lower_is_better)
+        scores = "|".join(x for x in task.metrics if x not in task.lower_is_better)
+        rules.append(_alert(
+            "ModelErrorRose",
+            f'({m.MODEL_PERFORMANCE}{{metric=~"{errors}"}} > {on} '
+            f'({m.MODEL_REFERENCE_PERFORMANCE}{{metric=~"{errors}"}} * (1 + {rise}))) {of_task}', "critical",
+            f"{{{{ $labels.metric }}}} of {model} rose more than {_fmt(p.performance_error_rise * 100)}% over its test split.",
+            f"{{{{ $labels.metric }}}} over the labelled predictions in the window is {{{{ $value | printf \"%.4g\" }}}} "
+            f"(test split {reference}).", task.name, extra_labels={"task": task.name}))
+        rules.append(_alert(
+            "ModelScoreDropped",
+            f'({m.MODEL_PERFORMANCE}{{metric=~"{scores}"}} < {on} '
+            f'({m.MODEL_REFERENCE_PERFORMANCE}{{metric=~"{scores}"}} - {drop})) {of_task}', "critical",
+            f"{{{{ $labels.metric }}}} of {model} fell more than {drop} below its test split.",
+            f"{{{{ $labels.metric }}}} over the labelled predictions in the window is {{{{ $value | printf \"%.3f\" }}}} "
+            f"(test split {reference}).", task.name, extra_labels={"task": task.name}))
+    return rules
 
 
 def multiwindow_alerts(c: dict) -> list[dict]:

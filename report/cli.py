@@ -1,6 +1,7 @@
 """`drift-monitor`: offline drift reports from the command line (docs/offline-reports.md).
 
     drift-monitor report --reference REF --current CUR [--schema FILE] [--save-schema FILE] [--json OUT] [--html OUT]
+    drift-monitor report --reference REF --current DIR [--engine dask [--scheduler ADDRESS]] ...
     drift-monitor report --from-redis --model NAME [--version V] (--hours H | --start T --end T) [--redis-url URL]
 
 Exit status: 0 no drift, 1 drift found (a feature or the scores), 2 bad input or usage. Bad input is one line on
@@ -40,12 +41,22 @@ def parser() -> argparse.ArgumentParser:
                        description="Exit status: 0 no drift, 1 drift found, 2 bad input or usage.")
     files = p.add_argument_group("data sets (CSV or Parquet)")
     files.add_argument("--reference", type=Path, help="the reference data set (e.g. the training data)")
-    files.add_argument("--current", type=Path, help="the data set to judge")
+    files.add_argument("--current", type=Path, help="the data set to judge (a file, or a directory of Parquet files)")
     files.add_argument("--schema", type=Path, help="feature kinds (YAML or JSON, as --save-schema writes); inferred when absent")
     files.add_argument("--save-schema", type=Path, help="write the schema used (inferred or given) to edit it")
     files.add_argument("--score-column", help="the model's score (prediction drift)")
-    files.add_argument("--label-column", help="the true label, 0 or 1 (performance; needs --score-column)")
+    files.add_argument("--label-column", help="the true label: 0 or 1, the true value (regression) or the class index "
+                       "(multiclass) (performance; needs --score-column)")
     files.add_argument("--threshold", type=float, default=0.5, help="decision threshold on the score (default 0.5)")
+    files.add_argument("--task", choices=("binary", "regression", "multiclass"),
+                       help="what the model predicts (default: binary when every reference score is in [0, 1], "
+                            "else regression; multiclass must be named: its score is the predicted class index)")
+    files.add_argument("--classes", help="multiclass: the class names, comma-separated, in index order")
+    scale = p.add_argument_group("a current data set too large for one process (a directory of Parquet files)")
+    scale.add_argument("--engine", choices=("local", "dask"), default="local",
+                       help="count the files in this process (local, default) or on Dask workers (dask)")
+    scale.add_argument("--scheduler", help="a Dask scheduler's address (tcp://HOST:8786); default: a LocalCluster "
+                       "of this machine's cores")
     live = p.add_argument_group("a model version's live window, as the exporter sees it")
     live.add_argument("--from-redis", action="store_true", help="read the window from Redis")
     live.add_argument("--model", help="model name")
@@ -121,16 +132,23 @@ def _files(args: argparse.Namespace, policy: Policy, config) -> "DriftReport":
         raise BadInput("--model, --version, --hours, --start and --end go with --from-redis")
     if args.reference is None or args.current is None:
         raise BadInput("give --reference and --current (or --from-redis --model NAME --hours H)")
+    if args.scheduler and args.engine != "dask":
+        raise BadInput("--scheduler goes with --engine dask")
     schema = load_schema(args.schema) if args.schema else None
-    numbers_only = columns.applies(args.reference, args.current, schema)  # Parquet of numbers: no pandas
+    # a directory (or --engine dask) is counted a file at a time and merged (report/partitions.py)
+    partitioned = args.current.is_dir() or args.engine == "dask"
+    current = args.reference if partitioned else args.current  # each partition picks its own reader
+    numbers_only = columns.applies(args.reference, current, schema)  # Parquet of numbers: no pandas
     if numbers_only:
         profile, rows = columns.profile(args.reference, schema, score=args.score_column, label=args.label_column,
-                                        threshold=args.threshold, model_name=args.reference.stem, progress=args.progress)
+                                        threshold=args.threshold, model_name=args.reference.stem, progress=args.progress,
+                                        task=args.task, classes=_class_names(args))
     else:
         text = tuple(f.name for f in schema.features if f.is_categorical) if schema else ()
         reference = read_frame(args.reference, "reference", args.progress, text)
         profile = profile_of(reference, schema, score=args.score_column, label=args.label_column,
-                             threshold=args.threshold, model_name=args.reference.stem)
+                             threshold=args.threshold, model_name=args.reference.stem, task=args.task,
+                             classes=_class_names(args))
         rows = len(reference)
         del reference  # the current data is read a batch at a time: only the counts stay
     if schema is None and not args.save_schema:
@@ -139,6 +157,9 @@ def _files(args: argparse.Namespace, policy: Policy, config) -> "DriftReport":
     if args.save_schema:
         save_schema(profile.model_schema, args.save_schema)
     sources = {"reference": str(args.reference), "current": str(args.current)}
+    if partitioned:
+        return DriftReport.from_tally(_partitioned(args, profile), policy, config=config, reference_rows=rows,
+                                      sources=sources)
     if numbers_only:
         tally = columns.count(args.current, profile, score=args.score_column, label=args.label_column,
                               progress=args.progress)
@@ -149,13 +170,32 @@ def _files(args: argparse.Namespace, policy: Policy, config) -> "DriftReport":
                                     policy=policy, reference_rows=rows, sources=sources)
 
 
+def _class_names(args: argparse.Namespace) -> list[str] | None:
+    if args.classes and args.task != "multiclass":
+        raise BadInput("--classes goes with --task multiclass")
+    return [c.strip() for c in args.classes.split(",")] if args.classes else None
+
+
+def _partitioned(args: argparse.Namespace, profile) -> "Tally":
+    from report.partitions import count_in_turn, parquet_files
+    files = parquet_files(args.current)
+    if args.engine == "dask":
+        from report.dask_engine import count_on_dask  # only here: the local engine never imports dask
+        return count_on_dask(files, profile, score=args.score_column, label=args.label_column,
+                             scheduler=args.scheduler, progress=args.progress)
+    return count_in_turn(files, profile, score=args.score_column, label=args.label_column, progress=args.progress)
+
+
 def _live(args: argparse.Namespace, policy: Policy, config) -> "DriftReport":
     import redis
 
     from contracts.redis_client import RedisPasswordFileError, connect, redact
     from report.live import live_report
-    if args.reference or args.current or args.schema:
-        raise BadInput("--reference, --current and --schema do not go with --from-redis")
+    if args.reference or args.current or args.schema or args.task or args.classes:
+        raise BadInput("--reference, --current, --schema, --task and --classes do not go with --from-redis "
+                       "(the model's profile declares its task)")
+    if args.engine != "local" or args.scheduler:
+        raise BadInput("--engine and --scheduler go with --reference and --current (files), not --from-redis")
     if not args.model:
         raise BadInput("--from-redis needs --model NAME")
     if not args.redis_url:
@@ -232,7 +272,7 @@ def save_schema(schema: ModelSchema, path: Path) -> None:
 def summary(report) -> str:
     snap = report.snapshot
     lines = [f"{report.current_rows:,} current rows vs {report.reference_rows:,} reference rows; health "
-             f"{['healthy', 'warning', 'critical'][min(snap.health_status, 2)]}"]
+             f"{['healthy', 'warning', 'critical'][min(snap.health_status, 2)]}; task {snap.task}"]
     for name in sorted(snap.features, key=lambda f: (not snap.features[f].drifted, f)):
         v = snap.features[name]
         tests = ", ".join(f"{t} {_g(r.statistic)}" + (f" p={r.pvalue:.2g}" if r.pvalue is not None and not math.isnan(r.pvalue) else "")
@@ -240,8 +280,17 @@ def summary(report) -> str:
         lines.append(f"  {'DRIFT' if v.drifted else 'ok   '} {name:<28} {v.kind:<11} PSI {_g(v.psi)}  {tests}")
     if snap.prediction_drift:
         p = snap.prediction_drift
+        test = "ks" if "ks_statistic" in p else "chi2"  # a multiclass model's predicted classes: chi-square
         lines.append(f"  {'DRIFT' if p['drifted'] else 'ok   '} {'(prediction) score':<28} {'':<11} PSI {_g(p['psi'])}  "
-                     f"ks {_g(p['ks_statistic'])} p={p['ks_pvalue']:.2g}")
+                     f"{test} {_g(p[test + '_statistic'])} p={p[test + '_pvalue']:.2g}")
+    if snap.prediction_class_ratio:
+        lines.append("  predicted classes: " + ", ".join(f"{c} {_g(v)}" for c, v in snap.prediction_class_ratio.items()))
+    if snap.performance:
+        lines.append(f"  performance ({snap.labels:,} labelled rows): " + ", ".join(
+            f"{m} {_g(v)} (reference {_g(snap.reference_performance.get(m))})" for m, v in snap.performance.items()))
+    if snap.estimated_performance:
+        lines.append("  estimated performance (no labels): " + ", ".join(
+            f"{m} {_g(v)}" for m, v in snap.estimated_performance.items()))
     lines.append("drift found" if report.drift_found else "no drift")
     return "\n".join(lines)
 

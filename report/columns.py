@@ -64,7 +64,8 @@ def _index_columns(schema: pa.Schema) -> set[str]:
 
 def profile(path: Path, schema: ModelSchema | None, *, score: str | None, label: str | None, threshold: float,
             model_name: str = OFFLINE_MODEL, progress: bool | None = None,
-            source: str = "reference") -> tuple[ReferenceProfile, int]:
+            source: str = "reference", task: str | None = None,
+            classes: list[str] | None = None) -> tuple[ReferenceProfile, int]:
     """(the reference profile, its rows), as `report.core.profile_of` makes them of the same file read by pandas."""
     columns = _read(path, source, progress)
     rows = len(next(iter(columns.values())))
@@ -81,15 +82,17 @@ def profile(path: Path, schema: ModelSchema | None, *, score: str | None, label:
     train = _encode(columns, schema, rows)
     scores = columns[score].astype(float) if score else None
     labels = columns[label].astype(float) if label else None
-    built = profile_of_arrays(train, schema, scores, labels, threshold=threshold, model_name=model_name, source=source)
+    built = profile_of_arrays(train, schema, scores, labels, threshold=threshold, model_name=model_name, source=source,
+                              task=task, classes=classes, label=label)
     return built, rows
 
 
 def count(path: Path, profile: ReferenceProfile, *, score: str | None, label: str | None,
-          progress: bool | None = None, source: str = "current") -> Tally:
-    """The current file counted a batch at a time over the profile's bins (only the counts are kept)."""
+          progress: bool | None = None, source: str = "current", into: Tally | None = None) -> Tally:
+    """The current file counted a batch at a time over the profile's bins (only the counts are kept), added to
+    `into` when given."""
     schema = profile.model_schema
-    tally = Tally(profile)
+    tally = into if into is not None else Tally(profile)
     try:
         file = pq.ParquetFile(path)
         index = _index_columns(file.schema_arrow)

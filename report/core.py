@@ -24,10 +24,12 @@ import numpy as np
 from contracts.policy import Policy
 from contracts.reference_profile import SCORE, ReferenceProfile
 from contracts.schema import ModelSchema
+from contracts.tasks import BINARY, MULTICLASS, REGRESSION, TASKS
 from drift.detectors import ModelDetectors
 from drift.monitoring_config import ConfigError, MonitoringConfig
 from drift.snapshot import ModelSnapshot, compute
 from drift.counts import ColumnCounts, ColumnReference
+from drift.performance import multiclass_metrics, regression_metrics
 from report.errors import BadInput
 from report.html import Distribution, render_fragment, render_page
 from report.inference import MAX_CATEGORIES, check_columns, infer_schema
@@ -56,11 +58,12 @@ class DriftReport:
     def compare(cls, reference: pd.DataFrame, current: pd.DataFrame, schema: ModelSchema | None = None, *,
                 score: str | None = None, label: str | None = None, threshold: float = 0.5,
                 policy: Policy | None = None, config: MonitoringConfig | None = None, model_name: str = OFFLINE_MODEL,
-                importance: dict[str, float] | None = None, max_categories: int = MAX_CATEGORIES) -> "DriftReport":
+                importance: dict[str, float] | None = None, max_categories: int = MAX_CATEGORIES,
+                task: str | None = None, classes: list[str] | None = None) -> "DriftReport":
         """Judge `current` against `reference` (schema inferred when None; prediction drift with a `score` column,
-        performance with a `label` column as well)."""
+        performance with a `label` column as well; `task` as `resolve_task` says)."""
         profile = profile_of(reference, schema, score=score, label=label, threshold=threshold, model_name=model_name,
-                             importance=importance, max_categories=max_categories)
+                             importance=importance, max_categories=max_categories, task=task, classes=classes)
         return cls.from_profile(profile, current, score=score, label=label, policy=policy, config=config,
                                 reference_rows=len(reference))
 
@@ -146,8 +149,9 @@ class DriftReport:
 def profile_of(reference: pd.DataFrame, schema: ModelSchema | None = None, *, score: str | None = None,
                label: str | None = None, threshold: float = 0.5, model_name: str = OFFLINE_MODEL,
                importance: dict[str, float] | None = None, max_categories: int = MAX_CATEGORIES,
-               source: str = "reference") -> ReferenceProfile:
-    """The reference profile of a data frame, built by `ReferenceProfile.build` as training builds a model's."""
+               source: str = "reference", task: str | None = None, classes: list[str] | None = None) -> ReferenceProfile:
+    """The reference profile of a data frame, built by `ReferenceProfile.build` as training builds a model's
+    (`task`: see `resolve_task`)."""
     if label is not None and score is None:
         raise BadInput("a label column needs a score column as well (performance compares labels with scores)")
     if len(reference) == 0:
@@ -165,13 +169,34 @@ def profile_of(reference: pd.DataFrame, schema: ModelSchema | None = None, *, sc
     scores = _numbers(reference, score, source) if score else None
     labels = _numbers(reference, label, source) if label else None
     return profile_of_arrays(train, schema, scores, labels, threshold=threshold, model_name=model_name,
-                             importance=importance, source=source)
+                             importance=importance, source=source, task=task, classes=classes, label=label)
+
+
+def resolve_task(task: str | None, scores: np.ndarray | None, source: str = "reference") -> str:
+    """The task of an offline report: the one given (--task); else, with a score column, binary when every reference
+    score is a probability in [0, 1] and regression otherwise (a multiclass model's class indices look like
+    numbers: it must be named); binary without scores (no figure depends on it then)."""
+    if task is not None:
+        if task not in TASKS:
+            raise BadInput(f"--task must be one of {', '.join(TASKS)}, got {task!r}")
+        return task
+    if scores is None:
+        return BINARY
+    finite = scores[np.isfinite(scores)]
+    return BINARY if len(finite) and finite.min() >= 0 and finite.max() <= 1 else REGRESSION
 
 
 def profile_of_arrays(train: np.ndarray, schema: ModelSchema, scores: np.ndarray | None = None,
                       labels: np.ndarray | None = None, *, threshold: float = 0.5, model_name: str = OFFLINE_MODEL,
-                      importance: dict[str, float] | None = None, source: str = "reference") -> ReferenceProfile:
+                      importance: dict[str, float] | None = None, source: str = "reference", task: str | None = None,
+                      classes: list[str] | None = None, label: str | None = None) -> ReferenceProfile:
     """The profile of encoded rows (`schema.encode_frame`'s float32 matrix) with their scores and labels."""
+    task = resolve_task(task, scores, source)
+    if task == BINARY and scores is not None and np.any((scores < 0) | (scores > 1)):
+        raise BadInput(f"{source}: a binary model's scores are probabilities in [0, 1] (--task regression for a "
+                       "regressor's predictions)")
+    if task == MULTICLASS:
+        classes = _classes(classes, scores, labels, source)
     # a missing feature value counts for its feature only (the profile keeps each feature's missing share)
     finite = np.isfinite(scores) if scores is not None else np.ones(len(train), bool)
     if not finite.any() or not np.isfinite(train).any(axis=0).all():
@@ -183,15 +208,17 @@ def profile_of_arrays(train: np.ndarray, schema: ModelSchema, scores: np.ndarray
     if labels is not None:
         labels = labels[finite]
         known = np.isfinite(labels)
+        check_labels(task, labels[known], label, source, len(classes or []))
         if known.any():
-            metrics = classification_metrics(labels[known], scores[known], threshold)
+            metrics = task_metrics(task, labels[known], scores[known], threshold)
         labels, labelled_scores = labels[known], scores[known]
     weights = importance or {f: 1.0 / schema.width for f in schema.names}
     profile = ReferenceProfile.build(model_name=model_name, model_version="reference", trained_at="",
                                      features=list(schema.names), metrics=metrics, train=train, scores=scores,
-                                     labels=labels, importance=weights, schema=schema, arrays=True)
+                                     labels=labels, importance=weights, schema=schema, arrays=True, task=task,
+                                     classes=classes)
     profile.threshold = threshold
-    if scores is not None:
+    if scores is not None and task == BINARY:  # estimation without labels is for binary models (contracts.tasks)
         # the estimator's score bins, and its calibrator fitted on the reference's labelled scores (NannyML's CBPE
         # does the same): without one, the raw score was taken as the probability (issue 25: ROC AUC off by 0.013)
         profile.score_edges = score_edges(scores, threshold).tolist()
@@ -215,10 +242,40 @@ def add_frame(tally: Tally, frame: pd.DataFrame, *, score: str | None = None, la
 
 def add_rows(tally: Tally, features: np.ndarray, scores: np.ndarray | None = None, labels: np.ndarray | None = None,
              *, label: str | None = None, source: str = "current") -> None:
-    """Count encoded rows (`schema.encode_frame`'s matrix) with their scores and labels (0, 1 or NaN)."""
-    if labels is not None and not np.isin(labels[np.isfinite(labels)], (0, 1)).all():
-        raise BadInput(f"{source}: column {label!r} (labels) must hold 0 or 1")
+    """Count encoded rows (`schema.encode_frame`'s matrix) with their scores and labels (the task's, or NaN)."""
+    profile = tally.profile
+    if labels is not None:
+        check_labels(profile.task, labels[np.isfinite(labels)], label, source, len(profile.classes))
+    if scores is not None and profile.task == MULTICLASS:
+        check_labels(MULTICLASS, scores[np.isfinite(scores)], "score", source, len(profile.classes))
     tally.add(features, scores, labels)
+
+
+def check_labels(task: str, labels: np.ndarray, column: str | None, source: str, n_classes: int = 0) -> None:
+    """Labels the task can have: 0 or 1 (binary), class indices (multiclass), any number (regression)."""
+    if task == BINARY and not np.isin(labels, (0, 1)).all():
+        raise BadInput(f"{source}: column {column!r} (labels) must hold 0 or 1 for a binary model "
+                       "(--task regression or --task multiclass for another)")
+    if task == MULTICLASS and not (np.all(labels == np.round(labels)) and np.all((labels >= 0) & (labels < n_classes))):
+        raise BadInput(f"{source}: column {column!r} must hold class indices 0 to {n_classes - 1} (multiclass)")
+
+
+def task_metrics(task: str, labels: np.ndarray, scores: np.ndarray, threshold: float) -> dict[str, float]:
+    if task == REGRESSION:
+        return regression_metrics(labels, scores)
+    if task == MULTICLASS:
+        return multiclass_metrics(labels, scores)
+    return classification_metrics(labels, scores, threshold)
+
+
+def _classes(classes: list[str] | None, scores: np.ndarray | None, labels: np.ndarray | None, source: str) -> list[str]:
+    """A multiclass report's class names: given (--classes), else the indices seen in the reference's scores and labels."""
+    if classes:
+        return list(classes)
+    seen = np.concatenate([v[np.isfinite(v)] for v in (scores, labels) if v is not None] or [np.zeros(0)])
+    if not len(seen) or not np.all(seen == np.round(seen)) or seen.min() < 0:
+        raise BadInput(f"{source}: a multiclass score column holds class indices 0, 1, ... (or give --classes)")
+    return [str(i) for i in range(int(seen.max()) + 1)]
 
 
 def distribution(reference: ColumnReference, counts: ColumnCounts) -> Distribution:

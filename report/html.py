@@ -142,8 +142,10 @@ def _prediction(r: DriftReport) -> str:
     if not p:
         return ("<h2>Prediction drift</h2><p class=\"note\">No score column: pass one (<code>--score-column</code>, "
                 "<code>score=</code>) to judge the model's output.</p>")
-    table = (f"<table><tr><th>PSI</th><th>KS D</th><th>KS p-value</th><th>drifted</th></tr><tr><td>{_num(p['psi'])}</td>"
-             f"<td>{_num(p['ks_statistic'])}</td><td>{_p(p['ks_pvalue'])}</td><td>{_yes_no(p['drifted'])}</td></tr></table>")
+    test, label = ("ks", "KS D") if "ks_statistic" in p else ("chi2", "chi-square")  # multiclass: predicted classes
+    table = (f"<table><tr><th>PSI</th><th>{label}</th><th>p-value</th><th>drifted</th></tr><tr><td>{_num(p['psi'])}</td>"
+             f"<td>{_num(p[test + '_statistic'])}</td><td>{_p(p[test + '_pvalue'])}</td><td>{_yes_no(p['drifted'])}</td></tr>"
+             f"</table>")
     chart = _chart(r.distributions[SCORE], "score") if SCORE in r.distributions else ""
     flagged = " flagged" if p["drifted"] else ""
     return f"<h2>Prediction drift</h2><div class=\"feature{flagged}\">{chart}<div class=\"figs\">{table}</div></div>"
@@ -162,8 +164,9 @@ def _performance(r: DriftReport) -> str:
             est += f" <span class=\"note\">[{_num(interval['lower'])}, {_num(interval['upper'])}]</span>"
         rows.append(f"<tr><td class=\"l\">{m}</td><td>{_num(snap.reference_performance.get(m))}</td>"
                     f"<td>{_num(snap.performance.get(m))}</td><td>{est}</td></tr>")
+    positives = f" and {r.policy.min_labelled_positives} positives" if snap.task == "binary" else ""
     note = "" if snap.performance else (f"<p class=\"note\">Realized figures need a label column with at least "
-                                        f"{r.policy.min_labelled_samples} labels and {r.policy.min_labelled_positives} positives.</p>")
+                                        f"{r.policy.min_labelled_samples} labels{positives}.</p>")
     return ("<h2>Performance</h2><table><tr><th class=\"l\">metric</th><th>reference</th><th>current (labels)</th>"
             "<th>estimated from scores [95% interval]</th></tr>" + "".join(rows) + "</table>" + note)
 

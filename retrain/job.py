@@ -1,6 +1,6 @@
 """One retraining: recent labelled traffic from Redis -> a new version trained by `bento_service/train.py`'s own
 `fit_and_save` (same parameters, early stopping, threshold, calibration, reference profile from its training rows)
--> registered as the challenger in shadow mode. Holds the model's retraining lock throughout (retrain/guard.py).
+-> registered as the challenger in shadow mode. Holds the model's retraining lock throughout (retrain/admission.py).
 """
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from bento_service.model_store import BOOSTER_FILE, load_booster, model_tag, pre
 from bento_service.registry import MODELS, ModelSpec
 from contracts import model_versions as versions
 from exporter.labelled_traffic import LabelledTraffic, read_labelled_traffic
-from retrain import guard, notify
+from retrain import admission, notify
 from retrain.selection import SelectionPolicy, Splits, split_by_time
 from drift.performance import roc_auc
 
@@ -75,7 +75,7 @@ def register_challenger(client: redis.Redis, model_name: str, champion: str, cha
 def run(client: redis.Redis, model_name: str, policy: SelectionPolicy, now: float | None = None) -> versions.VersionsState:
     """Train and register a challenger; raises Locked, NotEnoughData (nothing is saved then)."""
     spec = MODELS[model_name]
-    lock = guard.Lock(client, model_name)
+    lock = admission.Lock(client, model_name)
     if not lock.acquire():
         raise Locked(f"another retraining of {model_name} is running")
     try:

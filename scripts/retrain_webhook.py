@@ -1,5 +1,5 @@
 """Alertmanager's retraining receiver: an alert that the model's quality fell starts `python -m retrain` for that
-model, at most one at a time and one per cooldown (retrain/guard.py), whatever the alert storm.
+model, at most one at a time and one per cooldown (retrain/admission.py), whatever the alert storm.
 
     python -m scripts.retrain_webhook --port 5002 [--cooldown 3600] [--alerts ModelPerformanceDegraded,FeatureDrift]
 
@@ -35,7 +35,7 @@ from contracts import metric_names as names
 from contracts.policy import DEFAULT as POLICY
 from contracts.redis_client import connect
 from drift.comparison import PromotionRule
-from retrain import guard, notify, promotion
+from retrain import admission, notify, promotion
 from scripts.http_server import NO_BODY, JsonHandler, serve_forever
 
 log = logging.getLogger("retrain_webhook")
@@ -49,7 +49,7 @@ def _declared(name: str) -> dict:
 
 
 class Retrainer:
-    """Decides per alert (guard.decide) and runs the job in a thread; counts everything."""
+    """Decides per alert (admission.decide) and runs the job in a thread; counts everything."""
 
     def __init__(self, client: redis.Redis, cooldown: float, alerts: set[str], command: list[str],
                  log_dir: Path, critical_only: set[str] = frozenset()) -> None:
@@ -81,7 +81,7 @@ class Retrainer:
     def handle(self, notification: dict) -> dict[str, str]:
         decisions = {}
         for model in self.models_to_retrain(notification):
-            decision = guard.decide(self.client, model, self.cooldown)
+            decision = admission.decide(self.client, model, self.cooldown)
             self.triggers.labels(model, decision).inc()
             log.info("retraining request for %s: %s", model, decision)
             if decision == "start":

@@ -5,6 +5,7 @@ Processes are stopped by PID; logs go to files under the given directory.
 """
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import shutil
@@ -122,22 +123,74 @@ class LogRotation:
 log_rotation: LogRotation | None = None  # `make up` sets it (scripts.stack); tests and benchmarks write plain files
 
 
+class LogHub:
+    """The one `scripts.log_rotation --hub` process that writes every server's log: each server's output is a pipe
+    whose read end is handed to the hub over a Unix socket (one process for all logs, not one per server)."""
+
+    def __init__(self, log_dir: Path) -> None:
+        self.control, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        try:
+            # its own session: `make down` stops the servers' groups; the hub ends when their output closes. Its own
+            # output is only a line per log it cannot write.
+            with open(log_dir / "log_rotation.log", "ab") as errors:
+                self.proc = subprocess.Popen([PYTHON, "-m", "scripts.log_rotation", "--hub"], stdin=theirs.fileno(),
+                                             cwd=ROOT, start_new_session=True, stdout=errors, stderr=errors)
+        finally:
+            theirs.close()
+
+    def pipe_to(self, log: Path, rotation: LogRotation) -> int:
+        """A pipe's write end (for a server's stdout and stderr) whose output the hub writes to `log`, rotated."""
+        log.touch()  # there at once, as without rotation (a failed start shows it)
+        read_end, write_end = os.pipe()
+        try:
+            spec = {"path": str(log), "max_bytes": rotation.max_bytes, "backups": rotation.backups}
+            socket.send_fds(self.control, [json.dumps(spec).encode()], [read_end])
+        except BaseException:
+            os.close(write_end)
+            raise
+        finally:
+            os.close(read_end)  # only the hub holds it now
+        return write_end
+
+    def close(self) -> None:
+        """No more logs: the hub exits once the servers it copies have exited."""
+        self.control.close()
+
+
+_log_hub: LogHub | None = None
+
+
+def log_hub(log_dir: Path) -> LogHub:
+    """The hub (started with the first rotated log, its own errors in that log's folder)."""
+    global _log_hub
+    if _log_hub is None or _log_hub.proc.poll() is not None:
+        _log_hub = LogHub(log_dir)
+    return _log_hub
+
+
+def close_log_hub() -> None:
+    """Let the hub end with the servers already started (the process exiting does the same)."""
+    global _log_hub
+    if _log_hub is not None:
+        _log_hub.close()
+        _log_hub = None
+
+
 def _spawn(name: str, args: list[str], log_dir: Path, env: dict | None = None, cwd: Path = ROOT) -> tuple[subprocess.Popen, Path]:
     log_dir.mkdir(parents=True, exist_ok=True)
     log = log_dir / f"{name}.log"
     full_env = {**os.environ, **(env or {})}
+    # the repository's tooling (scripts/, loadgen/) is run from the checkout, not installed: its servers find it here
+    full_env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), full_env.get("PYTHONPATH", "")) if p)
     if log_rotation is None:
         with open(log, "ab") as out:
             proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, env=full_env, cwd=cwd, start_new_session=True)
         return proc, log
-    # The rotator ends by itself when the server's output closes (the server and its workers exited).
-    rotator = subprocess.Popen([PYTHON, "-m", "scripts.log_rotation", str(log), "--max-bytes", str(log_rotation.max_bytes),
-                                "--backups", str(log_rotation.backups)], stdin=subprocess.PIPE, cwd=ROOT,
-                               start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    out = log_hub(log_dir).pipe_to(log, log_rotation)
     try:
-        proc = subprocess.Popen(args, stdout=rotator.stdin, stderr=subprocess.STDOUT, env=full_env, cwd=cwd, start_new_session=True)
+        proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, env=full_env, cwd=cwd, start_new_session=True)
     finally:
-        rotator.stdin.close()  # only the server holds the pipe now
+        os.close(out)  # only the server holds the pipe now
     return proc, log
 
 

@@ -27,6 +27,7 @@ from drift.counts import ColumnCounts, ColumnReference
 __all__ = ["REGISTRY", "DriftTest", "TestResult", "register", "ModelDetectors", "FeatureVerdict", "health_status",
            "performance_dropped"]
 SCORE_TESTS = ("psi", "ks")
+CLASS_SCORE_TESTS = ("psi", "chi2")  # a multiclass model's predicted classes (contracts.tasks)
 
 
 @dataclass
@@ -74,6 +75,7 @@ class ModelDetectors:
         self.drift_divisor = self.family / (1 - share) if self.family else 1.0
         self.quality_divisor = self.checks / share if share > 0 else math.inf
         self.score_tests = [make(name, policy) for name in SCORE_TESTS]
+        self.class_score_tests = [make(name, policy) for name in CLASS_SCORE_TESTS]
         self.policy = policy
 
     def judge(self, columns: dict[str, tuple[ColumnReference, ColumnCounts]]) -> dict[str, FeatureVerdict]:
@@ -88,7 +90,8 @@ class ModelDetectors:
         return verdicts
 
     def judge_score(self, reference: ColumnReference, counts: ColumnCounts) -> FeatureVerdict:
-        return _verdict(self.score_tests, reference, counts, family=self.windows)
+        tests = self.class_score_tests if reference.spec.is_categorical else self.score_tests
+        return _verdict(tests, reference, counts, family=self.windows)
 
 
 def _verdict(tests: list[DriftTest], reference: ColumnReference, counts: ColumnCounts, family: float) -> FeatureVerdict:

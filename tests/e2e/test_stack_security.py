@@ -3,6 +3,7 @@ listens on is bound to 127.0.0.1; Redis refuses unauthenticated commands, keeps 
 and the stack works through its password (Locust -> service -> Redis -> exporter)."""
 from __future__ import annotations
 
+import os
 import re
 import stat
 import subprocess
@@ -28,6 +29,7 @@ def stack(tmp_path_factory):
     running = Stack(Ports.free(), tmp_path_factory.mktemp("secure-stack"), settings).start(with_load=True)
     yield running
     running.stop()
+    servers.close_log_hub()
     servers.log_rotation = previous
 
 
@@ -107,12 +109,13 @@ def test_the_stack_works_through_the_password(stack):
     assert (series(metrics, "ml_monitoring_samples_total", outcome="published") or 0) >= 200
 
 
-def test_logs_are_written_through_the_rotator(stack):
+def test_logs_are_written_through_one_rotator(stack):
+    rotators = [p for p in Path("/proc").iterdir() if p.name.isdigit() and _argv(p)[1:4] == [b"-m", b"scripts.log_rotation", b"--hub"]
+                and int(p.name) == servers._log_hub.proc.pid]
+    assert len(rotators) == 1, "one process rotates every server's log"
+    open_files = {os.readlink(fd) for fd in (rotators[0] / "fd").iterdir() if fd.exists()}
     for name, part in stack.parts.items():
-        rotator = [p for p in Path("/proc").iterdir() if p.name.isdigit() and _argv(p)[1:3] == [b"-m", b"scripts.log_rotation"]
-                   and _argv(p)[3] == str(part.log).encode()]
-        assert len(rotator) == 1, (name, part.log)
-        assert part.log.exists(), name
+        assert str(part.log) in open_files, (name, part.log)
     assert stack.parts["service"].log.stat().st_size > 0 and stack.parts["redis"].log.stat().st_size > 0
 
 

@@ -1,10 +1,11 @@
-"""`bentoml build` packs the service described by bentofile.yaml together with its model."""
+"""`bentoml build` packs the service described by bentofile.yaml together with every registered model."""
 import os
 import subprocess
 
 import pytest
 import yaml
 
+from bento_service.registry import MODELS
 from scripts import servers
 
 pytestmark = pytest.mark.integration
@@ -16,12 +17,15 @@ def test_bentofile_builds_a_bento_with_the_model(tmp_path):
     result = subprocess.run([str(servers.BIN / "bentoml"), "build"], cwd=servers.ROOT, env=env,
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
-    [bento] = [p for p in (home / "bentos" / "fraud_detector_service").iterdir() if (p / "bento.yaml").exists()]
+    [bento] = [p for p in (home / "bentos" / "model_service").iterdir() if (p / "bento.yaml").exists()]
     manifest = yaml.safe_load((bento / "bento.yaml").read_text())
-    assert manifest["service"] == "bento_service.service:FraudDetector"
-    assert sorted(m["tag"].split(":")[0] for m in manifest["models"]) == ["fraud_detector", "login_risk"]
+    assert manifest["service"] == "bento_service.service:ModelService"
+    # the service's models (what `bentoml containerize` and `bentoml export` pack): every registered one, found on the
+    # service class (bentofile.yaml lists none: the registry is the one place a model is added)
+    [service] = manifest["services"]
+    assert sorted(m["tag"].split(":")[0] for m in service["models"]) == sorted(MODELS) == ["fraud_detector", "login_risk"]
     for module in ("bento_service/service.py", "contracts/redis_layout.py", "transactions/schema.py",
-                   "logins/schema.py", "drift_client/publisher.py", "drift_client/client.py"):
+                   "logins/schema.py", "drift_client/publisher.py", "drift_client/client.py", "drift/estimation.py"):
         assert (bento / "src" / module).exists(), module
     assert manifest["services"][0]["config"]["http"]["port"] == 8000
 

@@ -28,7 +28,8 @@ def panel(board: dict, title: str) -> dict:
 
 def test_every_committed_dashboard_matches_grafanas_schema(node_modules):
     boards = typecheck.committed()
-    assert set(boards) == {"ml-overview.json", "ml-drift.json", "ml-performance.json", "ml-comparison.json"}
+    assert set(boards) == {"ml-overview.json", "ml-drift.json", "ml-performance.json", "ml-comparison.json",
+                           "ml-regression.json", "ml-multiclass.json"}
     for board in boards.values():  # every panel is typed with its own kind's Options, none left untyped
         text, _ = typecheck.typescript(board, node_modules)
         assert text.count("const panel") == len(board["panels"]) > 0

@@ -15,7 +15,7 @@ from exporter.leases import Leases
 from exporter.monitor import Monitor
 from exporter.profile_store import FencedOut, ProfileWriter, read_minutes
 from drift.profiles import ProfileLayout, minute_of
-from exporter.redis_client import connect
+from contracts.redis_client import connect
 from scripts import servers
 from tests.helpers import Publisher
 

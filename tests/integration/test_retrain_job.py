@@ -19,7 +19,7 @@ from bento_service.model_store import BOOSTER_FILE, PROFILE_FILE, load_booster, 
 from contracts import model_versions as versions
 from contracts import redis_layout as layout
 from contracts.reference_profile import ReferenceProfile
-from retrain import guard
+from retrain import admission
 from scripts import servers
 from transactions import FEATURE_NAMES, LABEL, generate
 
@@ -93,14 +93,14 @@ def test_a_challenger_is_trained_on_recent_labels_and_registered_in_shadow(redis
     old_auc = float(line.split("(champion")[1].split(":")[1].split(")")[0])
     print(line)
     assert new_auc > old_auc + 0.02, line  # the new pattern is learnt: it beats the champion where it will serve
-    assert not client.exists(guard.lock_key(MODEL))
+    assert not client.exists(admission.lock_key(MODEL))
 
 
 def test_refusals(redis_server, store, client):
     publish_concept_traffic(client, champion(store), 1_000)
     few = retrain(redis_server, store)
     assert few.returncode == 3 and "1000 labelled rows" in few.stderr
-    held = guard.Lock(client, MODEL)
+    held = admission.Lock(client, MODEL)
     assert held.acquire()
     try:
         locked = retrain(redis_server, store, "--min-rows", "100", "--min-positives", "5")

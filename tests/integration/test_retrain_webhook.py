@@ -13,7 +13,7 @@ import time
 import pytest
 import redis
 
-from retrain import guard
+from retrain import admission
 from scripts import servers
 from scripts.render_alertmanager import write
 from tests.conftest import http
@@ -21,7 +21,7 @@ from tests.helpers import series
 
 pytestmark = pytest.mark.integration
 
-JOB = ("import os, sys, time, redis; from retrain.guard import Lock; "
+JOB = ("import os, sys, time, redis; from retrain.admission import Lock; "
        "lock = Lock(redis.Redis.from_url(os.environ['REDIS_URL']), sys.argv[sys.argv.index('--model') + 1]); "
        "ok = lock.acquire(); time.sleep(2); lock.release(); sys.exit(0 if ok else 4)")
 
@@ -63,7 +63,7 @@ def wait(predicate, timeout: float = 40.0) -> bool:
 
 def test_an_alert_storm_starts_one_retraining(stack):
     am, hook, sink, client = stack
-    client.delete(guard.cooldown_key("fraud_detector"), guard.lock_key("fraud_detector"))
+    client.delete(admission.cooldown_key("fraud_detector"), admission.lock_key("fraud_detector"))
     # through Alertmanager: 20 versions' alerts in one group
     status, _ = http("POST", f"{am.url}/api/v2/alerts", [alert("ModelPerformanceDegraded", "fraud_detector", f"v{i}") for i in range(20)])
     assert status == 200
@@ -101,16 +101,16 @@ def _started_notified(sink) -> bool:
 def test_a_running_job_holds_the_lock(stack):
     _, hook, _, client = stack
     model = "login_risk"
-    client.delete(guard.cooldown_key(model), guard.lock_key(model))
-    held = guard.Lock(client, model)
+    client.delete(admission.cooldown_key(model), admission.lock_key(model))
+    held = admission.Lock(client, model)
     assert held.acquire()
     try:
         body = {"alerts": [{"status": "firing", "labels": {"alertname": "ModelPerformanceDegraded", "model_name": model}}]}
         assert http("POST", f"{hook.url}/alerts", body)[1]["decisions"] == {model: "running"}
-        assert not guard.Lock(client, model).acquire()  # `make retrain` by hand refuses too
+        assert not admission.Lock(client, model).acquire()  # `make retrain` by hand refuses too
     finally:
         held.release()
-    assert not client.exists(guard.lock_key(model))
+    assert not client.exists(admission.lock_key(model))
 
 
 def test_other_alerts_and_bad_bodies_start_nothing(stack):

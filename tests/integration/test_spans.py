@@ -9,7 +9,7 @@ import time
 import pytest
 
 from contracts import redis_layout as layout
-from exporter.redis_client import connect
+from contracts.redis_client import connect
 from scripts import servers
 from tests.helpers import Publisher, http, series, wait_for
 

@@ -45,8 +45,8 @@ def test_every_alert_has_a_promtool_test_and_a_runbook():
                       "ServiceDown", "ExporterDown", "RedisDown", "MonitoringDataStale", "ModelPerformanceEstimatedDrop",
                       "ModelPerformanceEstimatedDropForecast", "FeatureDriftForecast", "DriftNotJudged",
                       "MonitoringSamplesDropped", "PredictionErrorsHigh", "FeatureMissing", "FeatureOutOfRange",
-                      "FeatureDriftMultiWindow", "ShadowPredictionsDropped", "ModelVersionUnjudged",
-                      "ModelVersionJudgedTwice"}
+                      "FeatureDriftMultiWindow", "ShadowPredictionsDropped", "ModelErrorRose", "ModelScoreDropped",
+                      "ModelVersionUnjudged", "ModelVersionJudgedTwice"}
     tested = {t["alertname"] for f in (ROOT / "prometheus/tests").glob("*.yml")
               for case in yaml.safe_load(f.read_text())["tests"] for t in case.get("alert_rule_test", [])}
     assert alerts <= tested
@@ -123,7 +123,7 @@ def test_compose_render_points_secrets_inside_the_container(tmp_path):
 
 def test_dashboards_are_built_from_code_and_valid():
     built = build()
-    assert set(built) == {"ml-overview", "ml-drift", "ml-performance", "ml-comparison"}
+    assert set(built) == {"ml-overview", "ml-drift", "ml-performance", "ml-comparison", "ml-regression", "ml-multiclass"}
     datasource_uid = yaml.safe_load((ROOT / "grafana/provisioning/datasources/prometheus.yml").read_text())["datasources"][0]["uid"]
     for uid, board in built.items():
         committed = json.loads((ROOT / "grafana" / "dashboards" / f"{uid}.json").read_text())

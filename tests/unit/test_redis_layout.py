@@ -22,6 +22,14 @@ def test_prediction_batch_round_trips():
     np.testing.assert_array_equal(back.times, batch.times)
 
 
+def test_class_probabilities_round_trip():
+    batch = layout.PredictionBatch(["a", "b"], np.array([1.0, 2.0]), np.zeros((2, 3), np.float32),
+                                   np.array([2, 0], np.float32), np.array([[0.1, 0.2, 0.7], [0.8, 0.1, 0.1]], np.float32))
+    back = layout.decode_predictions(layout.encode_predictions(batch))
+    np.testing.assert_array_equal(back.probabilities, batch.probabilities)
+    assert layout.decode_predictions(layout.encode_predictions(_batch())).probabilities is None
+
+
 def test_label_batch_round_trips():
     batch = layout.LabelBatch(["a", "b"], np.array([1.0, 2.0]), np.array([0, 1], dtype=np.uint8))
     back = layout.decode_labels(layout.encode_labels(batch))

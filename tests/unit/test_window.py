@@ -98,7 +98,7 @@ def test_sorted_labelled_scores_match_the_batches_under_random_traffic():
         w.add_predictions([(prediction_batch(ids, np.ones((40, WIDTH)), rng.random(40).round(2)), float(step))])
         label(w, [f"r{x}" for x in rng.integers(0, 450, 30)], rng.integers(0, 2, 30).tolist(), at=float(step))
         w.expire(now=float(step))
-        rows, scores, labels = w._labelled_rows()
+        rows, scores, labels, _ = w._labelled_rows()
         got_labels, got_scores = w.labelled()
         assert sorted(zip(scores.tolist(), labels.tolist())) == sorted(zip(got_scores.tolist(), got_labels.tolist()))
         assert np.all(np.diff(got_scores) >= 0)
