@@ -62,6 +62,7 @@ bench: install model  ## write BENCHMARKS.md
 	$(PY) -m bench.real_data_splits
 	$(PY) -m bench.offline_dask  # generates 10 M rows into .cache/offline-dask once
 	$(PY) -m bench.redis_durability
+	$(PY) -m bench.redis_cluster_failover
 	$(PY) -m bench.stack_memory --baseline $(STACK_MEMORY_BASELINE)
 	$(PY) -m scripts.report_screenshot
 	RECORD_BENCHMARKS=1 $(PY) -m pytest tests/e2e -q  # the alert path's stage times and picture

@@ -5,6 +5,7 @@ from functools import cache
 
 import bentoml
 
+from bento_service.scored_by_store import LabelRouteCounters
 from bento_service.versions import ShadowCounters
 from drift_client.publisher import Counters
 from contracts import metric_names as names
@@ -77,6 +78,24 @@ class PrometheusShadowCounters(ShadowCounters):
 
     def failed(self, model_name: str, version: str, n: int) -> None:
         self._family.labels(model_name, version, "failed").inc(n)
+
+
+@cache
+def _label_families() -> tuple:
+    """Where labels' versions came from, and the writes of the shared scored-by memory (registered once)."""
+    routes = bentoml.metrics.Counter(**_declared(names.SERVICE_LABEL_ROUTES))
+    writes = bentoml.metrics.Counter(**_declared(names.SERVICE_SCORED_BY_WRITES))
+    return routes, writes
+
+
+class PrometheusLabelRouteCounters(LabelRouteCounters):
+    """SharedScoredBy outcomes as `ml_monitoring_label_routes_total` and `ml_monitoring_scored_by_writes_total`."""
+
+    def route(self, model_name: str, source: str) -> None:
+        _label_families()[0].labels(model_name, source).inc()
+
+    def writes(self, model_name: str, outcome: str, n: int) -> None:
+        _label_families()[1].labels(model_name, outcome).inc(n)
 
 
 def set_versions_document_up(up: bool) -> None:

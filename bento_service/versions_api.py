@@ -80,7 +80,23 @@ def start_versions_poller(config, models: dict[str, ModelVersions]) -> VersionsP
     _prefix = config.prefix
     poller = VersionsPoller(_redis, models, config.prefix, on_status=set_versions_document_up)
     poller.poll()
+    share_scored_by(config, models)
     return poller.start()
+
+
+def share_scored_by(config, models: dict[str, ModelVersions]) -> None:
+    """Every model's "which versions scored this id" memory shared in Redis, for labels posted to other replicas."""
+    from bento_service.metrics import PrometheusLabelRouteCounters
+    from bento_service.scored_by_store import LOOKUP_TIMEOUT_SECONDS, SharedScoredBy
+    from contracts.policy import Policy
+    from contracts.redis_client import connect
+
+    lookups = connect(config.redis_url, socket_timeout=LOOKUP_TIMEOUT_SECONDS,
+                      socket_connect_timeout=LOOKUP_TIMEOUT_SECONDS, health_check_interval=0)
+    ttl = Policy.from_env().sample_retention_seconds  # a later label finds no prediction to join in the stream
+    for name, versions in models.items():
+        versions.scored_by = SharedScoredBy(versions.scored_by, _redis, lookups, name, ttl, config.prefix,
+                                            PrometheusLabelRouteCounters()).start()
 
 
 def stored_versions(model_name: str) -> list[str]:

@@ -149,6 +149,15 @@ EXPORTER_CYCLE_DURATION = _metric("ml_exporter_cycle_duration_seconds", GAUGE,
 EXPORTER_LAST_SUCCESS = _metric("ml_exporter_last_success_timestamp_seconds", GAUGE,
                                 "Unix time of the last successful refresh cycle", unit="seconds", model=False)
 
+# --- the exporter replicas (exporter/leases.py): which replica judges which model version ---
+EXPORTER_LEASE_OWNED = _metric("ml_exporter_lease_owned", GAUGE, "1 for each model version whose lease this replica "
+                               "holds (it judges and exports it), 0 for the others it sees", ("replica",))
+EXPORTER_LEASE_CHANGES = _metric("ml_exporter_lease_changes_total", COUNTER,
+                                 "Leases this replica acquired, released (handed over) or lost", ("replica", "change"),
+                                 model=False)
+EXPORTER_REPLICAS = _metric("ml_exporter_replicas", GAUGE, "Live exporter replicas as this one last counted them",
+                            ("replica",), model=False)
+
 # --- the exporter: champion vs challenger (exporter/comparison_collector.py) ---
 _PAIR = ("champion", "challenger", "mode")
 COMPARISON_PERFORMANCE = _metric("ml_model_comparison_performance", GAUGE,
@@ -187,6 +196,15 @@ SERVICE_SHADOW_PREDICTIONS = _metric("ml_monitoring_shadow_predictions", COUNTER
 SERVICE_VERSIONS_DOCUMENT_UP = _metric("ml_monitoring_versions_document_up", GAUGE,
                                        "1 if the last read of the versions documents in Redis succeeded, else 0 (the last "
                                        "known versions serve)", by=SERVICE, model=False)
+# Service replicas share "which versions scored this id" in Redis (bento_service/scored_by_store.py).
+SERVICE_LABEL_ROUTES = _metric("ml_monitoring_label_routes", COUNTER,
+                               "Labels by where the versions they went to came from: local (this worker scored the id), "
+                               "shared (another worker or replica, from Redis), current (nobody remembered it), "
+                               "redis_failed (Redis unreachable): the last two go to the versions serving now",
+                               ("model_name", "source"), by=SERVICE, model=False)
+SERVICE_SCORED_BY_WRITES = _metric("ml_monitoring_scored_by_writes", COUNTER,
+                                   "Transaction ids whose scoring versions were written to Redis for the other "
+                                   "replicas, or dropped", ("model_name", "outcome"), by=SERVICE, model=False)
 
 # --- the retraining loop (scripts/retrain_webhook.py) ---
 RETRAIN_TRIGGERS = _metric("ml_retraining_triggers", COUNTER,

@@ -166,7 +166,7 @@ def update(client, model_name: str, change: Callable[[VersionsState | None], Ver
 
     key = versions_key(model_name, prefix)
     for _ in range(attempts):
-        with client.pipeline() as pipe:
+        with client.pipeline(transaction=True) as pipe:  # explicit: a RedisCluster pipeline WATCHes only then
             try:
                 pipe.watch(key)
                 raw = pipe.get(key)

@@ -42,6 +42,8 @@ class Policy:
     performance_error_rise: float = setting(0.2, "PERFORMANCE_ERROR_RISE", "relative rise of MAE or RMSE (regression) or log loss (multiclass) over the test split that is critical")
     window_hours: float = setting(1.0, "DRIFT_WINDOW_HOURS", "window judged at every refresh (fractions allowed)")
     interval_seconds: float = setting(30.0, "MONITORING_INTERVAL", "seconds between refreshes")
+    lease_ttl_seconds: float = setting(0.0, "EXPORTER_LEASE_TTL_SECONDS",
+                                       "an exporter replica's lease on a model version without renewal (0: 3 x MONITORING_INTERVAL, at least 30 s; set: at least 2 x the interval)")
     min_window_samples: int = setting(200, "MIN_WINDOW_SAMPLES", "below this many predictions a window is not judged")
     min_labelled_samples: int = setting(500, "MIN_LABELLED_SAMPLES", "labels needed before performance is computed")
     min_labelled_positives: int = setting(10, "MIN_LABELLED_POSITIVES", "positive labels needed as well")
@@ -54,6 +56,23 @@ class Policy:
     @property
     def window_seconds(self) -> float:
         return self.window_hours * 3600
+
+    @property
+    def lease_seconds(self) -> float:
+        """The exporter replicas' lease TTL: renewed every refresh, so it must outlast two of them (a dead replica's
+        versions are taken over within TTL + a refresh or two, under two TTLs). The default's 30 s floor keeps a short
+        interval's cycles (which can outlast the interval on a busy machine) from losing their leases.
+
+        >>> Policy(interval_seconds=30).lease_seconds, Policy(interval_seconds=0.5).lease_seconds
+        (90.0, 30.0)
+        >>> Policy(interval_seconds=1, lease_ttl_seconds=2.5).lease_seconds
+        2.5
+        """
+        ttl = self.lease_ttl_seconds or max(3 * self.interval_seconds, 30.0)
+        if ttl < 2 * self.interval_seconds:
+            raise ValueError(f"EXPORTER_LEASE_TTL_SECONDS ({ttl:g}) must be at least twice MONITORING_INTERVAL "
+                             f"({self.interval_seconds:g}): a lease renewed every refresh would lapse between two")
+        return float(ttl)
 
     @property
     def max_report_hours(self) -> float:

@@ -13,6 +13,12 @@ transactions on one model work there; different models spread over the nodes):
 - `{prefix}:{<name>:<version>}:profiled`         STRING, id of the last stream entry counted into the profiles
 - `{prefix}:{<name>:<version>}:publish-token:{token}` STRING, a publisher's idempotency fence (in the same slot as
                                                the streams its script writes)
+- `{prefix}:{<name>:<version>}:lease`          STRING, the token `<replica>:<epoch>` of the exporter replica that
+                                               judges this version, TTL the lease TTL (exporter.leases)
+- `{prefix}:{<name>:<version>}:lease-epoch`    STRING, the version's fencing counter (INCR at each new lease)
+- `{prefix}:exporter-replicas`                 ZSET of live exporter replicas, score: when each registration expires
+- `{prefix}:scored-by:<name>:<transaction id>` HASH whose fields are the versions that scored the id (service replicas share it
+                                               for labels), TTL the samples' retention (bento_service.scored_by_store)
 
 Migration from the keys without a hash tag (`{prefix}:{name}:{version}:...`, before issue 15): they are no longer
 read. Deploy the service and the exporter together; the old streams expire with their retention (2 h) and the old
@@ -92,6 +98,16 @@ class Keys:
         return f"{self.base}:reference"
 
     @property
+    def lease(self) -> str:
+        """Which exporter replica judges this version (its token), in the slot of the profiles it fences."""
+        return f"{self.base}:lease"
+
+    @property
+    def lease_epoch(self) -> str:
+        """The fencing counter: every new lease of this version gets the next number."""
+        return f"{self.base}:lease-epoch"
+
+    @property
     def predictions(self) -> str:
         return f"{self.base}:predictions"
 
@@ -115,6 +131,16 @@ class Keys:
 
 def models_key(prefix: str = DEFAULT_PREFIX) -> str:
     return f"{prefix}:models"
+
+
+def scored_by_key(model_name: str, transaction_id: str, prefix: str = DEFAULT_PREFIX) -> str:
+    """Which versions scored a transaction id (no hash tag: ids spread over a cluster's slots)."""
+    return f"{prefix}:scored-by:{model_name}:{transaction_id}"
+
+
+def replicas_key(prefix: str = DEFAULT_PREFIX) -> str:
+    """The live exporter replicas (a sorted set scored by when each registration expires)."""
+    return f"{prefix}:exporter-replicas"
 
 
 @dataclass

@@ -21,7 +21,7 @@ def main() -> None:
     config = Config.from_env()
     try:
         monitor = Monitor(config)
-    except RedisPasswordFileError as exc:  # a configuration error: one line, no traceback
+    except (RedisPasswordFileError, ValueError) as exc:  # a configuration error: one line, no traceback
         sys.exit(f"drift exporter: {exc}")
     registry = CollectorRegistry()
     registry.register(DriftCollector(monitor))
@@ -31,9 +31,11 @@ def main() -> None:
     threading.Thread(target=server.serve_forever, name="http", daemon=True).start()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
-    logging.info("drift exporter on http://%s:%d (window %.4g h, every %.4g s)", config.host, config.port,
-                 config.policy.window_hours, config.policy.interval_seconds)
+    logging.info("drift exporter %s on http://%s:%d (window %.4g h, every %.4g s, leases %.4g s)", config.replica_id,
+                 config.host, config.port, config.policy.window_hours, config.policy.interval_seconds,
+                 config.policy.lease_seconds)
     monitor.run_forever(stop)
+    monitor.stop()  # hand this replica's versions over now, not after the lease TTL
     server.shutdown()
 
 

@@ -65,7 +65,11 @@ class DriftCollector(Collector):
         self.monitor = monitor
 
     def collect(self) -> Iterable:
-        snaps = list(self.monitor.snapshots.values())
+        if hasattr(self.monitor, "exported"):  # one ownership for the whole scrape (exporter replicas)
+            owned, snapshots, span_view = self.monitor.exported()
+        else:
+            owned, snapshots, span_view = None, self.monitor.snapshots, getattr(self.monitor, "span_snapshots", {})
+        snaps = list(snapshots.values())
         fam = {name: family(name) for name in LIVE_WINDOW}
         malformed = family(names.EXPORTER_MALFORMED_ENTRIES)
         refused = family(names.EXPORTER_SCHEMA_MISMATCH)
@@ -133,15 +137,16 @@ class DriftCollector(Collector):
                     fam[names.PREDICTION_KS_PVALUE].add_metric(model, s.prediction_drift["ks_pvalue"])
                 fam[names.PREDICTION_DRIFT_DETECTED].add_metric(model, 1.0 if s.prediction_drift["drifted"] else 0.0)
         yield from fam.values()
-        yield from self._spans()
+        yield from self._spans(span_view)
         yield malformed
         yield refused
         yield from self._own_health()
+        yield from self._leases(owned)
 
-    def _spans(self) -> Iterable:
+    def _spans(self, span_view: dict) -> Iterable:
         """The judged windows' figures, label `span` (exporter.spans)."""
         fam = {name: family(name) for name in SPANS}
-        for spans in list(getattr(self.monitor, "span_snapshots", {}).values()):
+        for spans in list(span_view.values()):
             for name, s in spans.items():
                 model = [s.model_name, s.model_version]
                 fam[names.SPAN_SAMPLES].add_metric([*model, name], s.predictions)
@@ -165,3 +170,17 @@ class DriftCollector(Collector):
         last = family(names.EXPORTER_LAST_SUCCESS)
         last.add_metric([], m.last_success)
         yield from (up, duration, last)
+
+    def _leases(self, owned: set[str] | None) -> Iterable:
+        """Which versions this replica judges (exporter.leases): 1 owned, 0 seen but judged elsewhere or by nobody."""
+        owned_family, changes, replicas = (family(n) for n in (names.EXPORTER_LEASE_OWNED, names.EXPORTER_LEASE_CHANGES,
+                                                                names.EXPORTER_REPLICAS))
+        leases = getattr(self.monitor, "leases", None)
+        if leases is not None and owned is not None:
+            for member in sorted(set(self.monitor.members) | owned):
+                name, _, version = member.partition("/")
+                owned_family.add_metric([name, version, leases.replica], 1.0 if member in owned else 0.0)
+            for change, count in leases.changes.items():
+                changes.add_metric([leases.replica, change], count)
+            replicas.add_metric([leases.replica], getattr(self.monitor, "replicas", 1))
+        yield from (owned_family, changes, replicas)

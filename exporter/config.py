@@ -6,6 +6,7 @@ Every default comes from contracts.policy / contracts.ports; the environment ove
 from __future__ import annotations
 
 import os
+import socket
 from dataclasses import dataclass, field
 from typing import Mapping
 
@@ -23,6 +24,9 @@ class Config:
     port: int = PORTS.exporter
     policy: Policy = field(default_factory=Policy)
     monitoring: MonitoringConfig = field(default_factory=MonitoringConfig)
+    # This replica's name in the leases (exporter.leases): unique per process, so a restarted replica never takes
+    # its predecessor's leases for its own (those expire after the lease TTL, or are released on a graceful stop).
+    replica_id: str = field(default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> "Config":
@@ -33,4 +37,5 @@ class Config:
             port=int(environ.get("EXPORTER_PORT") or cls.port),
             policy=Policy.from_env(environ),
             monitoring=MonitoringConfig.load(environ.get("MONITORING_CONFIG")),
+            **({"replica_id": environ["EXPORTER_REPLICA_ID"]} if environ.get("EXPORTER_REPLICA_ID") else {}),
         )

@@ -5,9 +5,14 @@ request path stays untouched (no binning, no extra Redis write per flush) and a 
 happens to the service (docs/design.md, "Per-minute profiles").
 
 `ProfileWriter` reads the stream entries after its cursor (`Keys.profiled`, kept in Redis), counts them into the
-minute of their entry id (Redis' clock) and writes, in one MULTI per page, every minute it touched and the new
-cursor: a crash or a Redis failure between pages loses nothing and counts nothing twice (the keys share the model's
-hash tag, so the transaction works on a Redis Cluster too). A minute's key expires `retention` after the minute.
+minute of their entry id (Redis' clock) and writes, in one Lua script per page (atomic, like a MULTI), every
+minute it touched and the new cursor: a crash or a Redis failure between pages loses nothing and counts nothing twice (the keys share the model's
+hash tag, so the script works on a Redis Cluster too). A minute's key expires `retention` after the minute.
+
+With exporter replicas (exporter.leases), the writer carries its lease's token: the page's minutes and cursor are
+written by one Lua script that first checks the version's lease still holds that token and the cursor is still the
+one this writer read (fencing). A replica whose lease expired during a slow refresh writes nothing and raises
+`FencedOut`; the replica that took over continues from the cursor in Redis.
 
 `MinuteCache` holds the decoded minutes of the longest judged window (counts in their narrow stored type: about
 16 KB a minute), reads what it lacks with MGET, and is told by the writer about the minutes it rewrote.
@@ -27,11 +32,26 @@ log = logging.getLogger(__name__)
 READ_CHUNK = 500  # stream entries per XRANGE call (and per transaction)
 MGET_CHUNK = 1000  # keys per MGET
 
+# KEYS: lease, cursor, minute keys...; ARGV: token ('' = no lease to check), cursor read, new cursor, its EXAT,
+# then each minute's blob and EXAT. 0: fenced out (lease lost), -1: the cursor moved (another writer), 1: written.
+FENCED_WRITE = """
+if ARGV[1] ~= '' and redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+if (redis.call('GET', KEYS[2]) or '') ~= ARGV[2] then return -1 end
+for i = 3, #KEYS do redis.call('SET', KEYS[i], ARGV[2 * i - 1], 'EXAT', ARGV[2 * i]) end
+redis.call('SET', KEYS[2], ARGV[3], 'EXAT', ARGV[4])
+return 1
+"""
+
+
+class FencedOut(RuntimeError):
+    """The write was refused: this writer's lease is gone, or another writer moved the cursor."""
+
 
 class ProfileWriter:
     def __init__(self, keys: layout.Keys, profile_layout: ProfileLayout, retention_seconds: float,
-                 backfill_seconds: float) -> None:
+                 backfill_seconds: float, token: str | None = None) -> None:
         self.keys = keys
+        self.token = token  # the lease's token (exporter.leases); None: a lone writer, no lease checked
         self.layout = profile_layout
         self.retention = int(retention_seconds)
         self.backfill = backfill_seconds  # with no cursor yet: count what the stream still holds, at most this far back
@@ -76,11 +96,16 @@ class ProfileWriter:
             counted = self.layout.count(np.concatenate([b.features for b in batches]), np.concatenate([b.scores for b in batches]))
             touched[minute] = self.layout.merge([self._current(client, minute), counted])
         cursor = self._text(entries[-1][0])
-        pipe = client.pipeline(transaction=True)
-        for minute, profile in touched.items():
-            pipe.set(self.keys.profile(minute), self.layout.encode(profile), exat=(minute + 1) * MINUTE + self.retention)
-        pipe.set(self.keys.profiled, cursor, exat=int(layout.entry_time_seconds(cursor)) + self.retention)
-        pipe.execute()
+        minutes = sorted(touched)
+        args = [self.token or "", self.cursor or "", cursor, int(layout.entry_time_seconds(cursor)) + self.retention]
+        for minute in minutes:
+            args += [self.layout.encode(touched[minute]), (minute + 1) * MINUTE + self.retention]
+        keys = [self.keys.lease, self.keys.profiled, *(self.keys.profile(m) for m in minutes)]
+        outcome = client.eval(FENCED_WRITE, len(keys), *keys, *args)
+        if outcome != 1:
+            self.cursor, self.open = None, {}  # read everything afresh from Redis if this writer is ever used again
+            raise FencedOut(f"{self.keys.member}: " + ("the lease is no longer this replica's" if outcome == 0
+                                                       else "another writer moved the profiles' cursor"))
         self.cursor = cursor
         self.open.update(touched)
         return touched

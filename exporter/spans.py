@@ -25,14 +25,15 @@ class Spans:
     """The judged windows of one model version: writes its minute profiles, keeps the longest window's in memory."""
 
     def __init__(self, keys: layout.Keys, profile: ReferenceProfile, policy: Policy,
-                 monitoring: MonitoringConfig | None = None) -> None:
+                 monitoring: MonitoringConfig | None = None, token: str | None = None) -> None:
         self.keys = keys
         self.policy = policy
         self.seconds = policy.span_seconds
         self.layout = ProfileLayout(profile)
         self.detectors = ModelDetectors(profile.model_name, profile.model_schema, policy, monitoring, windows=len(self.seconds))
         self.one_window = ModelDetectors(profile.model_name, profile.model_schema, policy, monitoring)
-        self.writer = ProfileWriter(keys, self.layout, policy.profile_retention_seconds, policy.sample_retention_seconds)
+        self.writer = ProfileWriter(keys, self.layout, policy.profile_retention_seconds, policy.sample_retention_seconds,
+                                    token)  # the lease's token: profile writes are fenced (exporter.leases)
         self.cache = MinuteCache(keys, self.layout, keep_minutes=max(self.seconds.values()) // MINUTE)
 
     def refresh(self, client: redis.Redis, now: float) -> None:

@@ -174,6 +174,7 @@ def alerting_rules() -> dict:
                "overview"),
         *multiwindow_alerts(c),
         *blind_spot_alerts(c),
+        *replica_alerts(c),
         *data_quality_alerts(),
     ]
     return {"groups": [{"name": "ml-drift.alerts", "rules": rules}]}
@@ -230,6 +231,25 @@ def multiwindow_alerts(c: dict) -> list[dict]:
             f"In the {short} window PSI {{{{ $value | printf \"%.3f\" }}}}, KS D {d_short}.",
             "drift", {"windows": f"{short}+{long}"}))
     return alerts
+
+
+def replica_alerts(c: dict) -> list[dict]:
+    """Exporter replicas share the versions through leases (exporter.leases): a served version must have one judge."""
+    sel = c["selectors"]
+    model = "{{ $labels.model_name }} {{ $labels.model_version }}"
+    served = (f'sum by (model_name, model_version) (rate(ml_monitoring_samples_total{{job="{sel["service_job"]}", '
+              f'outcome="published"}}[5m])) > 0')
+    owned = f'{m.EXPORTER_LEASE_OWNED}{{job="{sel["exporter_job"]}"}} == 1'
+    return [
+        _alert("ModelVersionUnjudged", f"{served} unless on (model_name, model_version) ({owned})", "critical",
+               f"{model} is served but no drift exporter replica judges it.",
+               "It publishes {{ $value | printf \"%.1f\" }} samples/s and no exporter replica holds its lease "
+               f"({m.EXPORTER_LEASE_OWNED} is 1 nowhere): its drift is not judged.", "overview"),
+        _alert("ModelVersionJudgedTwice", f"count by (model_name, model_version) ({owned}) > 1", "warning",
+               f"{model} is judged by more than one drift exporter replica.",
+               "{{ $value }} replicas report holding its lease: its drift series and alerts are doubled (replicas "
+               "on different Redis prefixes or databases, or clocks running at different rates).", "overview"),
+    ]
 
 
 def data_quality_alerts() -> list[dict]:

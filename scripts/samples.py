@@ -15,14 +15,18 @@ from contracts.reference_profile import ReferenceProfile
 from transactions import FEATURE_NAMES, LABEL, generate
 
 
+def trained_model():
+    """(booster, reference profile) of the trained fraud model in the model store."""
+    model = bentoml.models.get(model_tag())
+    with open(model.path_of(PROFILE_FILE)) as f:
+        return load_booster(model.path_of(BOOSTER_FILE)), ReferenceProfile.from_json(f.read())
+
+
 class Publisher:
     """The trained model's reference profile and scores, published under a chosen version name."""
 
     def __init__(self, client: redis.Redis, version: str) -> None:
-        model = bentoml.models.get(model_tag())
-        self.booster = load_booster(model.path_of(BOOSTER_FILE))
-        with open(model.path_of(PROFILE_FILE)) as f:
-            self.profile = ReferenceProfile.from_json(f.read())
+        self.booster, self.profile = trained_model()
         self.profile.model_version = version
         self.keys = layout.Keys(self.profile.model_name, version)
         self.client = client

@@ -287,27 +287,32 @@ def restart_redis(server: Server) -> Server:
     return start_redis(server.log.parent, server.port, server.extra["options"])
 
 
-def start_redis_cluster(log_dir: Path, nodes: int = 3) -> list[Server]:
-    """A Redis Cluster of `nodes` masters on loopback (no replicas), slots assigned by `redis-cli --cluster create`.
+def start_redis_cluster(log_dir: Path, nodes: int = 3, replicas: int = 0, node_timeout_ms: int | None = None) -> list[Server]:
+    """A Redis Cluster of `nodes` masters on loopback, each with `replicas` replicas (`redis-cli --cluster create
+    --cluster-replicas`); `node_timeout_ms` is cluster-node-timeout (how soon a dead master's replica is promoted).
 
     Stop each returned server (by PID) when done; the URL `redis+cluster://127.0.0.1:<first port>` reaches it.
     """
     started: list[Server] = []
+    timeout = ["--cluster-node-timeout", str(node_timeout_ms)] if node_timeout_ms else []
     try:
-        for _ in range(nodes):
+        for _ in range(nodes * (1 + replicas)):
             port = free_port()
             work = _fresh_dir(log_dir / f"redis-cluster-{port}")
             work.mkdir(parents=True, exist_ok=True)
             args = ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
                     "--daemonize", "no", "--cluster-enabled", "yes", "--cluster-config-file", str(work / "nodes.conf"),
-                    "--dir", str(work), "--cluster-port", str(free_port())]  # the bus port: not port + 10000
+                    "--dir", str(work), "--cluster-port", str(free_port()), *timeout]  # the bus port: not port + 10000
             proc, log = _spawn(f"redis-cluster-{port}", args, log_dir)
             wait_port(port, proc=proc)
             started.append(Server("redis-cluster", port, proc, log))
         addresses = [f"127.0.0.1:{s.port}" for s in started]
-        subprocess.run(["redis-cli", "--cluster", "create", *addresses, "--cluster-replicas", "0", "--cluster-yes"],
+        subprocess.run(["redis-cli", "--cluster", "create", *addresses, "--cluster-replicas", str(replicas), "--cluster-yes"],
                        check=True, capture_output=True, timeout=60)
-        _wait_cluster_ok(started[0].port)
+        for server in started:
+            _wait_cluster_ok(server.port)
+        if replicas:
+            _wait_replicas_synced(started[0].port, nodes * replicas)
     except BaseException:
         for server in started:
             server.stop()
@@ -315,6 +320,37 @@ def start_redis_cluster(log_dir: Path, nodes: int = 3) -> list[Server]:
     for server in started:
         server.extra["url"] = f"redis+cluster://127.0.0.1:{started[0].port}"
     return started
+
+
+def cluster_master_of(port: int, key: str) -> int:
+    """The port of the master that serves `key`'s slot, asked of the node on `port`."""
+    from redis.crc import key_slot
+
+    slot = key_slot(key.encode())
+    out = subprocess.run(["redis-cli", "-p", str(port), "cluster", "nodes"], capture_output=True, text=True, check=True).stdout
+    for line in out.splitlines():
+        fields = line.split()
+        if "master" not in fields[2] or "fail" in fields[2]:
+            continue
+        for span in fields[8:]:
+            first, _, last = span.partition("-")
+            if first.isdigit() and int(first) <= slot <= int(last or first):
+                return int(fields[1].split(":")[1].split("@")[0])
+    raise LookupError(f"no master serves slot {slot}")
+
+
+def _wait_replicas_synced(port: int, expected: int, timeout: float = 60.0) -> None:
+    """Every replica attached and in sync (master_link_status:up), so that a master can be failed over."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        out = subprocess.run(["redis-cli", "-p", str(port), "cluster", "nodes"], capture_output=True, text=True).stdout
+        replica_ports = [int(l.split()[1].split(":")[1].split("@")[0]) for l in out.splitlines() if "slave" in l.split()[2]]
+        synced = [p for p in replica_ports if "master_link_status:up" in subprocess.run(
+            ["redis-cli", "-p", str(p), "info", "replication"], capture_output=True, text=True).stdout]
+        if len(synced) >= expected:
+            return
+        time.sleep(0.3)
+    raise RuntimeError(f"the Redis Cluster's {expected} replicas did not sync")
 
 
 def _wait_cluster_ok(port: int, timeout: float = 30.0) -> None:

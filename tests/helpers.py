@@ -11,7 +11,7 @@ from contracts import redis_layout as layout
 from contracts.reference_profile import ReferenceProfile
 # re-exported: the tests import them from here; the benchmarks import them from scripts/ (bench/ imports no test code)
 from scripts.probes import http, series, wait_for  # noqa: F401
-from scripts.samples import Publisher  # noqa: F401
+from scripts.samples import Publisher, trained_model  # noqa: F401
 from scripts.servers import store_with_challenger  # noqa: F401
 
 

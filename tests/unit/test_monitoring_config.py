@@ -45,7 +45,8 @@ def test_every_alert_has_a_promtool_test_and_a_runbook():
                       "ServiceDown", "ExporterDown", "RedisDown", "MonitoringDataStale", "ModelPerformanceEstimatedDrop",
                       "ModelPerformanceEstimatedDropForecast", "FeatureDriftForecast", "DriftNotJudged",
                       "MonitoringSamplesDropped", "PredictionErrorsHigh", "FeatureMissing", "FeatureOutOfRange",
-                      "FeatureDriftMultiWindow", "ShadowPredictionsDropped", "ModelErrorRose", "ModelScoreDropped"}
+                      "FeatureDriftMultiWindow", "ShadowPredictionsDropped", "ModelErrorRose", "ModelScoreDropped",
+                      "ModelVersionUnjudged", "ModelVersionJudgedTwice"}
     tested = {t["alertname"] for f in (ROOT / "prometheus/tests").glob("*.yml")
               for case in yaml.safe_load(f.read_text())["tests"] for t in case.get("alert_rule_test", [])}
     assert alerts <= tested

@@ -86,6 +86,6 @@ def test_every_key_of_a_model_version_lives_in_one_cluster_slot():
 
     keys = layout.Keys("fraud_detector", "3roq7oxjdksusax4")
     names = [keys.reference, keys.predictions, keys.labels, keys.profile(29_000_000), keys.profiled,
-             keys.publish_token("abc")]
+             keys.publish_token("abc"), keys.lease, keys.lease_epoch]
     assert len({key_slot(k.encode()) for k in names}) == 1
     assert key_slot(layout.Keys("fraud_detector", "other").predictions.encode()) != key_slot(keys.predictions.encode())
