@@ -47,8 +47,12 @@ def champion(store):
     os.environ["BENTOML_HOME"], old = str(store), os.environ.get("BENTOML_HOME")
     try:
         return bentoml.models.get(f"{MODEL}:latest")
-    finally:
-        os.environ["BENTOML_HOME"] = old if old is not None else ""
+    finally:  # put back exactly what was there: an empty BENTOML_HOME left behind sends later subprocesses of
+        # this test process to an empty store (test_kubernetes's init-container check failed so under xdist)
+        if old is None:
+            os.environ.pop("BENTOML_HOME", None)
+        else:
+            os.environ["BENTOML_HOME"] = old
 
 
 def publish_concept_traffic(client, model, n: int) -> None:
