@@ -9,7 +9,8 @@ from setuptools import find_packages
 
 ROOT = Path(__file__).resolve().parents[2]
 PROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
-LIBRARY = {"contracts", "drift", "drift_client", "transactions", "logins", "bento_service", "exporter", "report", "retrain"}
+LIBRARY = {"contracts", "drift", "drift_client", "transactions", "logins", "bento_service", "exporter", "drift_report",
+           "retrain"}
 
 
 def installed() -> set[str]:
