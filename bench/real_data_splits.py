@@ -13,6 +13,7 @@ per data set shifts one feature of the current half by SHIFT_SDS standard deviat
 """
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import subprocess
@@ -40,10 +41,10 @@ def count(name: str, splits: int) -> dict:
     import numpy as np
 
     from contracts.policy import Policy
-    try:
-        from drift_report.core import DriftReport
-    except ModuleNotFoundError:  # BEFORE_REF's tree, from before the package's rename (issue 21)
-        from report.core import DriftReport
+    # run_tree runs this in the tree judged; BEFORE_REF's predates the package's rename (issue 21). Decided by the tree,
+    # not by trying the import: an editable install would find this checkout's drift_report from the older tree.
+    package = "drift_report" if (Path.cwd() / "drift_report").is_dir() else "report"
+    DriftReport = importlib.import_module(f"{package}.core").DriftReport
     df, policy = frame(name), Policy(min_window_samples=1)
     out = {"rows": len(df), "splits": splits, "flagged": 0, "unhealthy": 0, "shift_flagged": 0, "features": {}}
     for seed in range(splits):
