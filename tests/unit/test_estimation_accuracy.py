@@ -12,7 +12,7 @@ import pytest
 
 from drift import estimation as est
 from drift.performance import roc_auc
-from report.core import DriftReport
+from drift_report.core import DriftReport
 
 THRESHOLD = 0.5
 
@@ -77,7 +77,7 @@ def test_point_estimates_of_auc_and_ap_are_the_expected_curves_without_monte_car
 
 
 def test_the_cli_profile_carries_score_bins_and_a_calibrator_only_with_labels(shifted_case):
-    from report.core import profile_of
+    from drift_report.core import profile_of
     reference, _, _ = shifted_case
     with_labels = profile_of(reference, score="score", label="label", threshold=THRESHOLD)
     assert est.Calibrator.from_dict(with_labels.calibrator).kind == "isotonic" and with_labels.score_edges
@@ -87,7 +87,7 @@ def test_the_cli_profile_carries_score_bins_and_a_calibrator_only_with_labels(sh
 
 def test_the_exporters_counts_carry_the_calibrators_error_into_the_total_interval(shifted_case):
     from drift.score_counts import ScoreCounts
-    from report.core import profile_of
+    from drift_report.core import profile_of
     reference, current, _ = shifted_case
     profile = profile_of(reference, score="score", label="label", threshold=THRESHOLD)
     counts = ScoreCounts(profile)
