@@ -34,7 +34,7 @@ import numpy as np
 
 from bench.report import write_section
 from bento_service.model_store import BOOSTER_FILE, PROFILE_FILE, load_booster, model_tag, predict_scores
-from contracts.reference_profile import ReferenceProfile
+from drift_client.reference_profile import ReferenceProfile
 from transactions import FEATURE_NAMES, LABEL, generate
 from drift.estimation import Calibrator, estimate_from_scores, fit_calibrator, score_edges
 from drift.performance import classification_metrics

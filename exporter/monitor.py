@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 import redis
 
-from contracts import redis_layout as layout
-from contracts.reference_profile import ReferenceProfile
+from drift_client import redis_layout as layout
+from drift_client.reference_profile import ReferenceProfile
 from contracts.policy import Policy
 from exporter.config import Config
 from drift.detectors import ModelDetectors
@@ -23,7 +23,7 @@ from exporter.leases import Leases
 from exporter.profile_store import FencedOut
 from exporter.reader import StreamReader
 from drift.comparison import PromotionRule
-from contracts.redis_client import connect
+from drift_client.redis_client import connect
 from exporter.redis_errors import ERRORS
 from drift.snapshot import ModelSnapshot, compute
 from exporter.spans import Spans

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 
-from contracts.tasks import BINARY, MULTICLASS, REGRESSION
+from drift_client.tasks import BINARY, MULTICLASS, REGRESSION
 from mixin import ROOT, config, policy
 from mixin.rules import seconds
 
@@ -68,7 +68,7 @@ def psi_bands() -> str:
 
 class Board:
     def __init__(self, key: str, title: str, description: str, task: str | None = None) -> None:
-        """`task` (contracts.tasks): the board lists only that task's models (its panels are that task's figures)."""
+        """`task` (drift_client.tasks): the board lists only that task's models (its panels are that task's figures)."""
         self.uid = config()["links"]["dashboard_uids"][key]
         self.title, self.description = title, description
         self.models = f'ml_model_info{{task="{task}"}}' if task else "ml_model_info"
@@ -302,7 +302,7 @@ def _task_common(b: Board) -> None:
 
 
 def regression() -> Board:
-    """Regression models (contracts.tasks): errors and R² against the test split, the predictions' drift."""
+    """Regression models (drift_client.tasks): errors and R² against the test split, the predictions' drift."""
     p = policy()
     b = Board("regression", "ML model: Regression", "Regression models: errors over labelled predictions against the "
               "test split, and drift of the predicted values.", task=REGRESSION)
@@ -325,7 +325,7 @@ def regression() -> Board:
 
 
 def multiclass() -> Board:
-    """Multiclass models (contracts.tasks): accuracy, macro F1 and log loss against the test split, predicted classes."""
+    """Multiclass models (drift_client.tasks): accuracy, macro F1 and log loss against the test split, predicted classes."""
     p = policy()
     b = Board("multiclass", "ML model: Multiclass", "Multiclass models: accuracy, macro F1 and log loss over labelled "
               "predictions against the test split, and the predicted classes' shares.", task=MULTICLASS)

@@ -8,7 +8,7 @@ Recording rules follow `level:metric:operations` over BentoML's own request metr
 from __future__ import annotations
 
 from contracts import metric_names as m
-from contracts.tasks import BINARY, TASK
+from drift_client.tasks import BINARY, TASK
 from mixin import config, policy
 
 MODEL = ("model_name", "model_version")
@@ -181,7 +181,7 @@ def alerting_rules() -> dict:
 
 
 def task_performance_alerts(p, model: str) -> list[dict]:
-    """Regression and multiclass models (contracts.tasks), one rule per task keyed by the `task` label of
+    """Regression and multiclass models (drift_client.tasks), one rule per task keyed by the `task` label of
     ml_model_info and pointing at that task's dashboard: an error metric (MAE, RMSE, log loss) risen more than
     performance_error_rise over the test split, or a score (R², accuracy, macro F1) fallen more than
     performance_drop below it. Binary models keep ModelPerformanceDegraded (ROC AUC only)."""

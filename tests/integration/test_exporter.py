@@ -11,10 +11,10 @@ import pytest
 import redis
 from sklearn import metrics as sk
 
-from contracts import redis_layout as layout
+from drift_client import redis_layout as layout
 from scripts import servers
 from tests.helpers import Publisher, http, series, wait_for
-from contracts.reference_profile import ReferenceProfile
+from drift_client.reference_profile import ReferenceProfile
 from transactions import FEATURE_NAMES
 from drift import estimation as est
 
@@ -150,7 +150,7 @@ def test_estimation_gap_once_labels_arrive_and_old_profiles_still_estimate(stack
 
 def r_threshold(stack) -> float:
     _, client, _, _ = stack
-    from contracts.reference_profile import ReferenceProfile
+    from drift_client.reference_profile import ReferenceProfile
     return ReferenceProfile.from_json(client.get(layout.Keys("fraud_detector", "stationary").reference)).threshold
 
 

@@ -18,7 +18,7 @@ from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostin
 from sklearn.model_selection import train_test_split
 
 from contracts import model_versions
-from contracts.schema import FeatureSpec, ModelSchema
+from drift_client.schema import FeatureSpec, ModelSchema
 from drift_client import DriftClient, profile_from_training
 from scripts import servers
 from tests.helpers import http, series, wait_for

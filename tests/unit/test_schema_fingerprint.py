@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from contracts.policy import Policy
-from contracts.reference_profile import ReferenceProfile
-from contracts.schema import FeatureSpec, ModelSchema
+from drift_client.reference_profile import ReferenceProfile
+from drift_client.schema import FeatureSpec, ModelSchema
 from drift_client import DriftClient
 from drift.snapshot import compute
 from drift.live_window import LiveWindow as Window
