@@ -1,4 +1,4 @@
-# One image for the Python parts (service, exporter, load generator, webhook receiver). It holds no model: docker
+# One image for the Python parts (service, exporter, load generator, webhook receiver, `drift-monitor`, retraining). It holds no model: docker
 # compose's one-shot `train` step (`python -m bento_service.train --if-missing`) trains it once into the `models`
 # volume, which the service mounts read-only. (`bentoml build && bentoml containerize` from bentofile.yaml gives a
 # service-only image with the model packed in, as the alternative; docs/service-api.md, "Packaging".)
@@ -13,6 +13,8 @@ COPY drift_client ./drift_client
 COPY bento_service ./bento_service
 COPY drift ./drift
 COPY exporter ./exporter
+COPY drift_report ./drift_report
+COPY retrain ./retrain
 COPY loadgen ./loadgen
 COPY scripts ./scripts
 COPY bentofile.yaml README.md ./

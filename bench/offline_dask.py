@@ -78,7 +78,7 @@ def on_dask(reference: Path, current: Path, out: Path) -> tuple[float, float, li
     """(wall, client peak MB, each worker's peak MB, cluster start seconds, report) on a fresh LocalCluster."""
     from distributed import Client
 
-    from report.dask_engine import local_cluster
+    from drift_report.dask_engine import local_cluster
     started = time.perf_counter()
     with local_cluster(WORKERS) as cluster, Client(cluster) as client:
         start_seconds = time.perf_counter() - started
@@ -128,7 +128,7 @@ def body(rows: list) -> str:
 Parquet files of {FILE_ROWS:,} rows (the spec's drift, one seed per file). Each run is the CLI as a user runs it:
 interpreter start, imports and the reference profile included (rows/s = current rows / wall time). Single process:
 `drift-monitor report --current DIR` (the files counted in turn). Dask: `--engine dask --scheduler ADDRESS` on a
-`distributed.LocalCluster(n_workers={WORKERS}, threads_per_worker=1)` as the CLI starts one (`report.dask_engine.local_cluster`:
+`distributed.LocalCluster(n_workers={WORKERS}, threads_per_worker=1)` as the CLI starts one (`drift_report.dask_engine.local_cluster`:
 worker processes, no profiler) started before the run (its start, not timed: {starts}). A worker's first partition also
 pays its imports and the reference's column references, once. The machine's 2 cores are shared with other work: one run per cell, so a cell can move by a factor of several with the others' load (compare sizes within one run, not across runs); at the smaller size the fixed costs (imports, the reference profile, the workers' first partition) dominate. Peak memory is each process's maximum
 resident set; the Dask scheduler (in the benchmark's process) is not counted. "Same report": flags and every figure

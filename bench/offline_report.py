@@ -30,7 +30,8 @@ VENV = ROOT / ".cache" / "evidently-venv"
 TIMEOUT = 900
 REPEATS = int(os.environ.get("OFFLINE_REPORT_REPEATS", "5"))
 CLI = str(Path(sys.executable).parent / "drift-monitor")
-PACKAGES = ("report", "exporter", "contracts", "transactions")  # what a report imports from this repository
+# what a report imports from this repository
+PACKAGES = ("drift_report", "drift", "drift_client", "exporter", "contracts", "transactions")
 
 EVIDENTLY_RUNNER = textwrap.dedent("""
     import json, sys
@@ -100,7 +101,7 @@ def ours(ref: Path, cur: Path, fmt: str, folder: Path) -> tuple[float, float, li
 
 def import_seconds() -> float:
     """Median wall time of a process that only starts and imports what a report imports."""
-    code = "import report.cli, report.core, report.io, report.html, scipy.stats"
+    code = "import drift_report.cli, drift_report.core, drift_report.io, drift_report.html, scipy.stats"
     return statistics.median(timed([sys.executable, "-c", code])[0] for _ in range(REPEATS))
 
 

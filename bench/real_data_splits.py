@@ -13,6 +13,7 @@ per data set shifts one feature of the current half by SHIFT_SDS standard deviat
 """
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import subprocess
@@ -40,7 +41,10 @@ def count(name: str, splits: int) -> dict:
     import numpy as np
 
     from contracts.policy import Policy
-    from report.core import DriftReport
+    # run_tree runs this in the tree judged; BEFORE_REF's predates the package's rename (issue 21). Decided by the tree,
+    # not by trying the import: an editable install would find this checkout's drift_report from the older tree.
+    package = "drift_report" if (Path.cwd() / "drift_report").is_dir() else "report"
+    DriftReport = importlib.import_module(f"{package}.core").DriftReport
     df, policy = frame(name), Policy(min_window_samples=1)
     out = {"rows": len(df), "splits": splits, "flagged": 0, "unhealthy": 0, "shift_flagged": 0, "features": {}}
     for seed in range(splits):
@@ -69,7 +73,7 @@ def run_tree(tree: Path, name: str) -> dict:
 def export(ref: str) -> Path:
     from bench.report import ROOT
     target = Path(tempfile.gettempdir()) / f"ml-drift-monitor-tree-{ref}"  # outside the repository: pytest must not collect it
-    if not (target / "report").exists():
+    if not (target / "pyproject.toml").exists():
         archive = subprocess.run(["git", "archive", ref], cwd=ROOT, capture_output=True, check=True).stdout
         target.mkdir(parents=True, exist_ok=True)
         with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
@@ -107,7 +111,7 @@ def main() -> None:
 
 if __name__ == "__main__":
     if sys.argv[1:2] == ["--count"]:
-        sys.path.remove(str(Path(__file__).resolve().parent))  # bench/report.py is not report/ (run by path)
+        sys.path.remove(str(Path(__file__).resolve().parent))  # bench/report.py is not an old tree's report/
         print(json.dumps(count(sys.argv[2], int(sys.argv[3]))))
     else:
         sys.path.insert(0, str(Path(__file__).resolve().parents[1]))

@@ -206,7 +206,9 @@ def _add_estimate(snap: ModelSnapshot, window: Window) -> None:
     for metric, value in found.metrics.items():
         if math.isfinite(value):
             snap.estimated_performance[metric] = value
-            snap.estimated_performance_interval[metric] = {"lower": found.lower[metric], "upper": found.upper[metric]}
+            snap.estimated_performance_interval[metric] = {
+                "lower": found.lower[metric], "upper": found.upper[metric],  # sampling only: what the alert reads
+                "total_lower": found.total_lower[metric], "total_upper": found.total_upper[metric]}  # and the calibrator's error
             if metric in snap.performance and math.isfinite(snap.performance[metric]):
                 snap.estimated_performance_gap[metric] = snap.performance[metric] - value
 

@@ -5,7 +5,7 @@ labelled scores, score counts), so an offline report's figures are the exporter'
 each batch come from `ColumnReference.counts`, the same bins and slots the window adds up; rows with a missing or
 non-finite value are skipped and counted, as the window does.
 
-A data set too large for one process is counted in parts (report/partitions.py: one Parquet file each, on Dask
+A data set too large for one process is counted in parts (drift_report/partitions.py: one Parquet file each, on Dask
 workers or in turn): each part's `TallyCounts` (the counts alone, without the reference) are merged by addition in
 the parts' order, so the integers (bins, KS slots, rows) equal one pass over the whole set exactly and the labelled
 rows keep their order; only float sums (means, standard deviations, calibrated score mass) are added in another

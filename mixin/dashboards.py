@@ -262,7 +262,8 @@ def performance() -> Board:
             f'{seconds(f["horizon"])})', "{{metric}} in " + f["horizon"])],
           width=24, unit="percentunit",
           description="Estimated from the window's calibrated scores alone, so it is there before any chargeback; the alert "
-                      "line is the test split minus the tolerance.")
+                      "line is the test split minus the tolerance. Interval: lower/upper from sampling alone (what the "
+                      "alert reads), total_lower/total_upper with the calibrator's own error (what large windows need).")
     b.add("timeseries", "Estimated vs realized gap (realized - estimated)",
           [(f"ml_model_estimated_performance_gap{{{MODEL}}}", "{{metric}}")], width=24,
           thresholds=steps(("green", None)),

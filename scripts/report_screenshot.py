@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from report import DriftReport
-from report.browser import screenshot
+from drift_report import DriftReport
+from drift_report.browser import screenshot
 from transactions import generate
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -123,12 +123,16 @@ def test_estimated_performance_without_labels_is_the_estimators_on_the_window(st
         assert value == pytest.approx(offline.metrics[metric], rel=1e-6), metric
         bounds = r["estimated_performance_interval"][metric]
         assert bounds["lower"] == pytest.approx(offline.lower[metric], rel=1e-6) and bounds["lower"] <= value <= bounds["upper"]
+        assert bounds["total_lower"] == pytest.approx(offline.total_lower[metric], rel=1e-6)
+        assert bounds["total_lower"] <= bounds["lower"] and bounds["upper"] <= bounds["total_upper"]
     assert r["estimated_performance_gap"] == {}  # nothing to compare with before labels arrive
     text = scrape(exporter)
     assert series(text, "ml_model_estimated_performance", model_version="seed", metric="roc_auc") == pytest.approx(
         r["estimated_performance"]["roc_auc"])
     assert series(text, "ml_model_estimated_performance_interval", model_version="seed", metric="roc_auc", bound="upper") \
         == pytest.approx(r["estimated_performance_interval"]["roc_auc"]["upper"])
+    assert series(text, "ml_model_estimated_performance_interval", model_version="seed", metric="roc_auc",
+                  bound="total_upper") == pytest.approx(r["estimated_performance_interval"]["roc_auc"]["total_upper"])
     assert series(text, "ml_model_estimated_performance_gap", model_version="seed") is None
 
 

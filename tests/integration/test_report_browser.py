@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from report import DriftReport
-from report.browser import CHROMIUM, screenshot
+from drift_report import DriftReport
+from drift_report.browser import CHROMIUM, screenshot
 
 pytestmark = pytest.mark.skipif(not shutil.which(CHROMIUM), reason="chromium not installed (apt-get install chromium)")
 

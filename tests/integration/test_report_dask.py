@@ -13,8 +13,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from report import BadInput
-from report.cli import parser, run
+from drift_report import BadInput
+from drift_report.cli import parser, run
 from tests.unit.test_report_columns import frame
 
 distributed = pytest.importorskip("distributed")
@@ -28,7 +28,7 @@ FLOAT_SUM_SECTIONS = {"estimated_performance", "estimated_performance_interval",
 
 @pytest.fixture(scope="module")
 def cluster():
-    from report.dask_engine import local_cluster
+    from drift_report.dask_engine import local_cluster
     with local_cluster(2) as c:  # 2 worker processes, 1 thread each, as the CLI starts them
         assert len(c.workers) == 2
         with distributed.Client(c) as client:
@@ -146,7 +146,7 @@ def test_the_local_engine_does_not_import_dask(tmp_path):
     frame(3000, 0).to_parquet(tmp_path / "r.parquet")
     (tmp_path / "c").mkdir()
     frame(3000, 1, shift=0.5).to_parquet(tmp_path / "c" / "a.parquet")
-    code = ("import sys; from report.cli import main\n"
+    code = ("import sys; from drift_report.cli import main\n"
             f"sys.argv = ['drift-monitor', 'report', '--reference', {str(tmp_path / 'r.parquet')!r}, '--current', "
             f"{str(tmp_path / 'c')!r}, '--quiet']\n"
             "try:\n    main()\nexcept SystemExit as exit:\n    print(exit.code, 'dask' in sys.modules, 'distributed' in sys.modules)")

@@ -133,7 +133,7 @@ def test_the_exporter_judges_a_multiclass_classifier_by_its_classes(stack):
 
 def test_the_cli_reports_the_regressor_from_redis_and_from_files(stack, tmp_path):
     exporter, url, (X, y, regressor, profile), _ = stack
-    done = subprocess.run([servers.PYTHON, "-m", "report.cli", "report", "--from-redis", "--model", "diabetes", "--version", "1",
+    done = subprocess.run([servers.PYTHON, "-m", "drift_report.cli", "report", "--from-redis", "--model", "diabetes", "--version", "1",
                            "--hours", "1", "--redis-url", url, "--json", str(tmp_path / "live.json")],
                           capture_output=True, text=True, env={**servers.os.environ, "MIN_WINDOW_SAMPLES": "100",
                                                                "MIN_LABELLED_SAMPLES": "100"}, cwd=servers.ROOT)
@@ -142,7 +142,7 @@ def test_the_cli_reports_the_regressor_from_redis_and_from_files(stack, tmp_path
     frame = X.assign(target=y, prediction=regressor.predict(X))
     frame.iloc[::2].to_csv(tmp_path / "ref.csv", index=False)
     frame.iloc[1::2].to_csv(tmp_path / "cur.csv", index=False)
-    done = subprocess.run([servers.PYTHON, "-m", "report.cli", "report", "--reference", str(tmp_path / "ref.csv"),
+    done = subprocess.run([servers.PYTHON, "-m", "drift_report.cli", "report", "--reference", str(tmp_path / "ref.csv"),
                            "--current", str(tmp_path / "cur.csv"), "--score-column", "prediction", "--label-column",
                            "target"], capture_output=True, text=True, cwd=servers.ROOT,
                           env={**servers.os.environ, "MIN_WINDOW_SAMPLES": "100", "MIN_LABELLED_SAMPLES": "100"})
@@ -150,7 +150,7 @@ def test_the_cli_reports_the_regressor_from_redis_and_from_files(stack, tmp_path
     half = frame.iloc[1::2]
     mae = sk.mean_absolute_error(half.target, half.prediction.astype(np.float32))
     assert "task regression" in done.stdout and f"mae {mae:.4g}" in done.stdout and "estimated" not in done.stdout
-    refused = subprocess.run([servers.PYTHON, "-m", "report.cli", "report", "--reference", str(tmp_path / "ref.csv"),
+    refused = subprocess.run([servers.PYTHON, "-m", "drift_report.cli", "report", "--reference", str(tmp_path / "ref.csv"),
                               "--current", str(tmp_path / "cur.csv"), "--score-column", "prediction", "--task", "binary"],
                              capture_output=True, text=True, cwd=servers.ROOT)
     assert refused.returncode == 2 and "[0, 1]" in refused.stderr and "Traceback" not in refused.stderr

@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 
 from contracts.policy import Policy
-from report import cli
-from report.core import DriftReport
+from drift_report import cli
+from drift_report.core import DriftReport
 
 
 def frames(n: int = 2000, seed: int = 0):

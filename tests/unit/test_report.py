@@ -15,8 +15,8 @@ from contracts.reference_profile import ReferenceProfile
 from contracts.schema import UNSEEN
 from drift.snapshot import compute
 from drift.live_window import LiveWindow
-from report import BadInput, DriftReport, infer_schema
-from report.core import profile_of
+from drift_report import BadInput, DriftReport, infer_schema
+from drift_report.core import profile_of
 from tests.helpers import prediction_batch, same_figures
 
 

@@ -1,4 +1,4 @@
-"""The CLI's pandas-free path for Parquet files of numbers (report.columns) gives the data-frame path's figures, and
+"""The CLI's pandas-free path for Parquet files of numbers (drift_report.columns) gives the data-frame path's figures, and
 leaves every other input to it."""
 from __future__ import annotations
 
@@ -12,10 +12,10 @@ import pytest
 
 from contracts.policy import Policy
 from contracts.schema import FeatureSpec, ModelSchema
-from report import BadInput, DriftReport
-from report import columns
-from report.core import profile_of
-from report.io import batches, read_frame
+from drift_report import BadInput, DriftReport
+from drift_report import columns
+from drift_report.core import profile_of
+from drift_report.io import batches, read_frame
 
 CLI = str(Path(sys.executable).parent / "drift-monitor")
 
@@ -109,7 +109,7 @@ def test_bad_inputs_name_the_column(tmp_path):
 def test_the_cli_does_not_import_pandas_for_numbers_only_parquet(tmp_path):
     frame(3000, 0).to_parquet(tmp_path / "r.parquet")
     frame(3000, 1, shift=0.5).to_parquet(tmp_path / "c.parquet")
-    code = ("import sys; from report.cli import main\n"
+    code = ("import sys; from drift_report.cli import main\n"
             f"sys.argv = ['drift-monitor', 'report', '--reference', {str(tmp_path / 'r.parquet')!r}, '--current', "
             f"{str(tmp_path / 'c.parquet')!r}, '--json', {str(tmp_path / 'o.json')!r}, '--quiet']\n"
             "try:\n    main()\nexcept SystemExit as exit:\n    print(exit.code, 'pandas' in sys.modules)")

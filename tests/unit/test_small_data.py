@@ -10,9 +10,9 @@ from sklearn.datasets import load_breast_cancer, load_diabetes, load_wine
 
 from contracts.metric_names import HEALTHY
 from contracts.policy import Policy
-from report import cli
-from report.core import DriftReport
-from report.inference import infer_schema
+from drift_report import cli
+from drift_report.core import DriftReport
+from drift_report.inference import infer_schema
 
 
 def frame(name: str) -> pd.DataFrame:

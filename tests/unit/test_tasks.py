@@ -245,8 +245,8 @@ def test_old_profiles_are_binary():
 
 # ---- the offline report -------------------------------------------------------------------------------------------
 def test_the_offline_report_infers_regression_and_takes_multiclass_when_named(diabetes, wine):
-    from report.core import DriftReport
-    from report.errors import BadInput
+    from drift_report.core import DriftReport
+    from drift_report.errors import BadInput
     X, y, Xtr, Xte, ytr, yte, model, schema = diabetes
     frame = X.assign(target=y, prediction=model.predict(X))
     ref, cur = frame.iloc[::2], frame.iloc[1::2]
@@ -275,7 +275,7 @@ def test_the_offline_report_infers_regression_and_takes_multiclass_when_named(di
 
 
 def test_the_html_report_of_a_multiclass_model_shows_its_class_test_and_figures(wine):
-    from report.core import DriftReport
+    from drift_report.core import DriftReport
     W, c, Wtr, Wte, ctr, cte, classifier, _ = wine
     frame = W.assign(label=c, predicted=classifier.predict(W))
     report = DriftReport.compare(frame.iloc[::2], frame.iloc[1::2], score="predicted", label="label", task="multiclass",

@@ -2,10 +2,11 @@
 straight into numpy (DLPack, zero-copy), without pandas, whose import alone was about a fifth of a report's time on
 360,000 x 12 rows (pyarrow's own `to_numpy` and `read_table` import it).
 
-Everything but the reading is the data-frame path's own: the inference rule (`report.inference.numeric_kind`), the
-column checks (`check_names`), the profile (`report.core.profile_of_arrays`) and the counting (`add_rows`, a `Tally`),
-so the figures are the same (tests/unit/test_report.py compares the two). Other inputs (CSV, text or boolean
-columns, missing values, a schema with categorical features) take the data-frame path.
+Everything but the reading is the data-frame path's own: the inference rule
+(`drift_report.inference.numeric_kind`), the column checks (`check_names`), the profile
+(`drift_report.core.profile_of_arrays`) and the counting (`add_rows`, a `Tally`), so the figures are the same
+(tests/unit/test_report.py compares the two). Other inputs (CSV, text or boolean columns, missing values, a schema
+with categorical features) take the data-frame path.
 """
 from __future__ import annotations
 
@@ -18,10 +19,10 @@ import pyarrow.parquet as pq
 
 from contracts.reference_profile import ReferenceProfile
 from contracts.schema import FeatureSpec, ModelSchema
-from report.core import OFFLINE_MODEL, add_rows, profile_of_arrays
-from report.errors import BadInput
-from report.inference import check_names, numeric_kind
-from report.io import BATCH_ROWS, LARGE_BYTES, Progress, file_format
+from drift_report.core import OFFLINE_MODEL, add_rows, profile_of_arrays
+from drift_report.errors import BadInput
+from drift_report.inference import check_names, numeric_kind
+from drift_report.io import BATCH_ROWS, LARGE_BYTES, Progress, file_format
 from drift.tally import Tally
 
 READ_ERRORS = (pa.ArrowException, OSError, UnicodeDecodeError, ValueError)
@@ -66,7 +67,7 @@ def profile(path: Path, schema: ModelSchema | None, *, score: str | None, label:
             model_name: str = OFFLINE_MODEL, progress: bool | None = None,
             source: str = "reference", task: str | None = None,
             classes: list[str] | None = None) -> tuple[ReferenceProfile, int]:
-    """(the reference profile, its rows), as `report.core.profile_of` makes them of the same file read by pandas."""
+    """(the reference profile, its rows), as `drift_report.core.profile_of` makes them of the same file read by pandas."""
     columns = _read(path, source, progress)
     rows = len(next(iter(columns.values())))
     if rows == 0:

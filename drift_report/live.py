@@ -13,8 +13,8 @@ from contracts.reference_profile import ReferenceProfile
 from drift.monitoring_config import MonitoringConfig
 from exporter.reader import StreamReader
 from drift.live_window import LiveWindow
-from report.core import DriftReport
-from report.errors import BadInput
+from drift_report.core import DriftReport
+from drift_report.errors import BadInput
 
 
 class _Until:

@@ -1,8 +1,8 @@
 """A current data set given as a directory of Parquet files, counted one file (a partition) at a time.
 
-Each partition is counted by the single-file code (`report.columns.count` for numbers-only Parquet, else
-`report.io.batches` + `report.core.add_frame`), a batch at a time, into a `drift.tally.TallyCounts`; the parts are
-merged in the files' order (`Tally.merge`). `count_in_turn` does it in this process; `report.dask_engine` does the
+Each partition is counted by the single-file code (`drift_report.columns.count` for numbers-only Parquet, else
+`drift_report.io.batches` + `drift_report.core.add_frame`), a batch at a time, into a `drift.tally.TallyCounts`; the
+parts are merged in the files' order (`Tally.merge`). `count_in_turn` does it in this process; `drift_report.dask_engine` does the
 same counting on Dask workers. Only the counts stay in memory: a partition's rows never do.
 """
 from __future__ import annotations
@@ -14,10 +14,10 @@ import pyarrow.parquet as pq
 
 from contracts.reference_profile import ReferenceProfile
 from drift.tally import Tally, TallyCounts
-from report import columns
-from report.core import add_frame
-from report.errors import BadInput
-from report.io import LARGE_BYTES, Progress, batches
+from drift_report import columns
+from drift_report.core import add_frame
+from drift_report.errors import BadInput
+from drift_report.io import LARGE_BYTES, Progress, batches
 
 SUFFIXES = (".parquet", ".pq")
 

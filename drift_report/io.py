@@ -15,9 +15,9 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from report.errors import BadInput
+from drift_report.errors import BadInput
 
-if TYPE_CHECKING:  # imported where frames are made: the numeric Parquet path (report.columns) does without
+if TYPE_CHECKING:  # imported where frames are made: the numeric Parquet path (drift_report.columns) does without
     import pandas as pd
 
 BATCH_ROWS = 65_536

@@ -1,6 +1,6 @@
 """`drift-monitor report --engine dask`: the partitions of a current data set counted on Dask workers.
 
-Each worker runs `report.partitions.count_file` (the single-process code, a batch at a time) on one Parquet file and
+Each worker runs `drift_report.partitions.count_file` (the single-process code, a batch at a time) on one Parquet file and
 sends back its `TallyCounts`; the client merges them in the files' order, so the merged counts are those the
 single-process engine makes of the same directory (docs/design.md, "Offline reports on Dask"). The reference
 profile is built once on the client and broadcast to the workers. Only this module imports dask: the
@@ -14,8 +14,8 @@ from pathlib import Path
 
 from contracts.reference_profile import ReferenceProfile
 from drift.tally import Tally
-from report.errors import BadInput
-from report.partitions import count_file, partition_progress, rows_of
+from drift_report.errors import BadInput
+from drift_report.partitions import count_file, partition_progress, rows_of
 
 CONNECT_SECONDS = 10
 IN_FLIGHT_PER_WORKER = 2  # one counting, one queued: no worker idles while the client merges

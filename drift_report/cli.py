@@ -25,7 +25,7 @@ import yaml
 from contracts import redis_layout as layout
 from contracts.policy import Policy
 from contracts.schema import ModelSchema
-from report.errors import BadInput
+from drift_report.errors import BadInput
 
 NO_DRIFT, DRIFT, BAD_INPUT, QUALITY = 0, 1, 2, 3  # docs/design.md, "The offline report's exit status"
 
@@ -127,9 +127,9 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _files(args: argparse.Namespace, policy: Policy, config) -> "DriftReport":
-    from report import columns
-    from report.core import DriftReport, profile_of
-    from report.io import batches, read_frame
+    from drift_report import columns
+    from drift_report.core import DriftReport, profile_of
+    from drift_report.io import batches, read_frame
     if args.model or args.version or args.hours or args.start or args.end:
         raise BadInput("--model, --version, --hours, --start and --end go with --from-redis")
     if args.reference is None or args.current is None:
@@ -137,7 +137,7 @@ def _files(args: argparse.Namespace, policy: Policy, config) -> "DriftReport":
     if args.scheduler and args.engine != "dask":
         raise BadInput("--scheduler goes with --engine dask")
     schema = load_schema(args.schema) if args.schema else None
-    # a directory (or --engine dask) is counted a file at a time and merged (report/partitions.py)
+    # a directory (or --engine dask) is counted a file at a time and merged (drift_report/partitions.py)
     partitioned = args.current.is_dir() or args.engine == "dask"
     current = args.reference if partitioned else args.current  # each partition picks its own reader
     numbers_only = columns.applies(args.reference, current, schema)  # Parquet of numbers: no pandas
@@ -179,10 +179,10 @@ def _class_names(args: argparse.Namespace) -> list[str] | None:
 
 
 def _partitioned(args: argparse.Namespace, profile) -> "Tally":
-    from report.partitions import count_in_turn, parquet_files
+    from drift_report.partitions import count_in_turn, parquet_files
     files = parquet_files(args.current)
     if args.engine == "dask":
-        from report.dask_engine import count_on_dask  # only here: the local engine never imports dask
+        from drift_report.dask_engine import count_on_dask  # only here: the local engine never imports dask
         return count_on_dask(files, profile, score=args.score_column, label=args.label_column,
                              scheduler=args.scheduler, progress=args.progress)
     return count_in_turn(files, profile, score=args.score_column, label=args.label_column, progress=args.progress)
@@ -192,7 +192,7 @@ def _live(args: argparse.Namespace, policy: Policy, config) -> "DriftReport":
     import redis
 
     from contracts.redis_client import RedisPasswordFileError, connect, redact
-    from report.live import live_report
+    from drift_report.live import live_report
     if args.reference or args.current or args.schema or args.task or args.classes:
         raise BadInput("--reference, --current, --schema, --task and --classes do not go with --from-redis "
                        "(the model's profile declares its task)")

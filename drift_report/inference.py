@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING, Iterable
 
 from drift_client import schema as inference
 from drift_client.schema import MAX_CATEGORIES, FeatureSpec, ModelSchema, numeric_kind  # noqa: F401  (the Parquet path infers with it)
-from report.errors import BadInput
+from drift_report.errors import BadInput
 
-if TYPE_CHECKING:  # imported where a data frame is handled (report.core)
+if TYPE_CHECKING:  # imported where a data frame is handled (drift_report.core)
     import pandas as pd
 
 

@@ -30,9 +30,9 @@ from drift.monitoring_config import ConfigError, MonitoringConfig
 from drift.snapshot import ModelSnapshot, compute
 from drift.counts import ColumnCounts, ColumnReference
 from drift.performance import multiclass_metrics, regression_metrics
-from report.errors import BadInput
-from report.html import Distribution, render_fragment, render_page
-from report.inference import MAX_CATEGORIES, check_columns, infer_schema
+from drift_report.errors import BadInput
+from drift_report.html import Distribution, render_fragment, render_page
+from drift_report.inference import MAX_CATEGORIES, check_columns, infer_schema
 from drift.estimation import fit_calibrator, score_edges
 from drift.performance import classification_metrics
 from drift.tally import Tally

@@ -36,7 +36,7 @@ class Distribution:
 
 
 class DriftReport(Protocol):
-    """What the page shows of a report (report.core.DriftReport builds it): the renderer needs nothing else, so it
+    """What the page shows of a report (drift_report.core.DriftReport builds it): the renderer needs nothing else, so it
     does not import the module that builds reports."""
 
     snapshot: ModelSnapshot
