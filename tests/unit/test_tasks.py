@@ -16,6 +16,7 @@ from drift_client import redis_layout as layout
 from contracts.policy import Policy
 from drift_client.reference_profile import ReferenceProfile
 from drift_client.schema import FeatureSpec, ModelSchema
+from drift_client.tasks import TASK
 from drift.performance import multiclass_metrics, regression_metrics, task_performance_dropped
 from drift_client import DriftClient, profile_from_training
 from drift_client.client import class_probabilities, encode_scores
@@ -77,6 +78,12 @@ def test_an_unknown_task_is_refused_by_name(diabetes):
 
 
 # ---- regression --------------------------------------------------------------------------------------------------
+def test_each_tasks_headline_is_among_its_realized_figures():
+    """The Overview's quality tile shows a task's headline (mixin/dashboards.py): figures the exporter realizes."""
+    for task in TASK.values():
+        assert task.headline and set(task.headline) <= set(task.metrics), task.name
+
+
 def test_regression_metrics_match_sklearn():
     rng = np.random.default_rng(3)
     y = rng.normal(100, 30, 500)
