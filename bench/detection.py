@@ -27,7 +27,7 @@ from bench.report import write_section
 import logins
 from bento_service.model_store import PROFILE_FILE, model_tag
 from bento_service.registry import LOGIN_RISK
-from contracts.reference_profile import ReferenceProfile
+from drift_client.reference_profile import ReferenceProfile
 from contracts.policy import TESTS_BY_KIND, Policy
 from drift.detectors import ModelDetectors
 from drift.detectors.base import make

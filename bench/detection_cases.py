@@ -28,8 +28,8 @@ from scipy.stats import beta, kstwo
 
 from bench.report import write_section
 from contracts.policy import Policy
-from contracts.reference_profile import ReferenceProfile
-from contracts.schema import FeatureSpec, ModelSchema
+from drift_client.reference_profile import ReferenceProfile
+from drift_client.schema import FeatureSpec, ModelSchema
 from drift.detectors import FeatureVerdict, ModelDetectors
 from drift.monitoring_config import MonitoringConfig
 from drift.counts import ColumnReference

@@ -22,8 +22,8 @@ from scipy import stats
 
 from bench.report import write_section
 from bento_service.model_store import BOOSTER_FILE, load_booster, model_tag, predict_scores
-from contracts import redis_layout as layout
-from contracts.reference_profile import SCORE
+from drift_client import redis_layout as layout
+from drift_client.reference_profile import SCORE
 from contracts.policy import Policy
 from exporter.config import Config
 from drift.detectors import REGISTRY

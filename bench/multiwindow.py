@@ -29,12 +29,12 @@ import numpy as np
 from bench.detection import load_profile
 from bench.report import write_section
 from bento_service.model_store import BOOSTER_FILE, load_booster, model_tag, predict_scores
-from contracts import redis_layout as layout
+from drift_client import redis_layout as layout
 from contracts.policy import Policy
 from drift.detectors import ModelDetectors
 from exporter.profile_store import read_minutes
 from drift.profiles import MinuteProfile, ProfileLayout, minute_of
-from contracts.redis_client import connect
+from drift_client.redis_client import connect
 from exporter.spans import Spans
 from scripts import servers
 from transactions import FEATURE_NAMES, generate, get_scenario

@@ -29,8 +29,8 @@ from pathlib import Path
 
 from bench.loadclient import fixed_rate, post_request
 from bench.report import write_section
-from contracts import redis_layout as layout
-from contracts.redis_client import connect
+from drift_client import redis_layout as layout
+from drift_client.redis_client import connect
 from scripts import servers
 from scripts.probes import http, series, wait_for
 from transactions import FEATURE_NAMES, generate

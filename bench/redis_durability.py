@@ -31,7 +31,7 @@ from bench.loadclient import fixed_rate, post_request
 from bench.report import write_section
 from bento_service.model_store import PROFILE_FILE, model_tag
 from drift_client.publisher import PublisherConfig, SamplePublisher
-from contracts import redis_layout as layout
+from drift_client import redis_layout as layout
 from scripts import servers
 from scripts.probes import http, series, wait_for
 from transactions import FEATURE_NAMES, generate

@@ -130,8 +130,8 @@ def ab_split(port: int, data: list[dict], n: int) -> tuple[dict[str, int], int]:
 
 
 def published_ids(redis_url: str, version: str) -> set[str]:
-    from contracts import redis_layout as layout
-    from contracts.redis_client import connect
+    from drift_client import redis_layout as layout
+    from drift_client.redis_client import connect
 
     client = connect(redis_url)
     key = layout.Keys(FRAUD_MODEL, version).predictions

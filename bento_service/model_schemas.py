@@ -1,5 +1,5 @@
 """Request and answer models of the generic routes (`/api/v1/models/{model_name}/...`), generated from a model's
-declared schema (contracts.schema): the same bodies as the fraud routes, validated by each feature's kind.
+declared schema (drift_client.schema): the same bodies as the fraud routes, validated by each feature's kind.
 
 - `discrete` and `binary`: JSON integers within the range (3 and 3.0 pass, 3.5, "3" and true do not);
 - `numeric`: finite JSON numbers within the range;
@@ -15,7 +15,7 @@ from typing import Annotated
 from pydantic import BaseModel, BeforeValidator, Field, create_model
 
 from bento_service.schemas import _STRICT, MAX_BATCH_SIZE, TransactionId, _json_number_only
-from contracts.schema import FeatureSpec, ModelSchema
+from drift_client.schema import FeatureSpec, ModelSchema
 
 MAX_CATEGORY_CHARS = 128
 ACTIONS = ("predict", "predict_batch", "explain", "feedback")

@@ -28,7 +28,7 @@ def import_xgboost_without_sklearn() -> None:
     When scikit-learn is installed (the dev environment has it; the Bento, bentofile.yaml, does not), `import xgboost`
     imports it for XGBClassifier & co., and with it pandas and pyarrow: ~125 MB per worker for classes serving never
     uses (issue 24). Hiding scikit-learn during xgboost's import gives the Booster alone, as in the Bento. Only the
-    service's workers call this (FraudDetector.__init__): a process that trains needs the estimators and imports
+    service's workers call this (ModelService.__init__): a process that trains needs the estimators and imports
     xgboost first. Nothing is hidden after the import; a process that already imported xgboost is left as it is.
     """
     if "xgboost" in sys.modules:

@@ -25,9 +25,9 @@ from bento_service.model_schemas import (ModelBatchPrediction, ModelExplanation,
                                          RequestModels, model_action, request_models)
 from bento_service.model_store import BOOSTER_FILE, PROFILE_FILE, load_booster, predict_scores
 from bento_service.versions import ModelVersions, ShadowScorer
-from contracts import redis_layout as layout
-from contracts.reference_profile import ReferenceProfile
-from contracts.schema import ModelSchema
+from drift_client import redis_layout as layout
+from drift_client.reference_profile import ReferenceProfile
+from drift_client.schema import ModelSchema
 from drift_client import DriftClient, PublisherConfig
 
 if TYPE_CHECKING:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Callable
 import logins
 import transactions
 from bento_service.model_store import MODEL_NAME
-from contracts.schema import ModelSchema
+from drift_client.schema import ModelSchema
 from logins.schema import SCHEMA as LOGIN_SCHEMA
 from transactions.schema import SCHEMA as FRAUD_SCHEMA
 

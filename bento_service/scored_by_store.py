@@ -24,7 +24,7 @@ import time
 from collections import deque
 from typing import Sequence
 
-from contracts import redis_layout as layout
+from drift_client import redis_layout as layout
 from drift_client.worker import PeriodicWorker
 
 log = logging.getLogger("bentoml.serve.scored_by")

@@ -26,7 +26,7 @@ import numpy as np
 from bento_service.model_store import predict_scores
 from contracts import model_versions
 from contracts.model_versions import VersionsState, answers_challenger
-from contracts.redis_layout import DEFAULT_PREFIX
+from drift_client.redis_layout import DEFAULT_PREFIX
 from drift_client.worker import PeriodicWorker
 
 log = logging.getLogger("bentoml.serve.versions")

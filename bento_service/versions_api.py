@@ -74,7 +74,7 @@ def start_versions_poller(config, models: dict[str, ModelVersions]) -> VersionsP
     if not config.redis_url:
         return None
     from bento_service.metrics import set_versions_document_up
-    from contracts.redis_client import connect
+    from drift_client.redis_client import connect
 
     _redis = connect(config.redis_url, socket_timeout=0.5, socket_connect_timeout=0.5, health_check_interval=0)
     _prefix = config.prefix
@@ -89,7 +89,7 @@ def share_scored_by(config, models: dict[str, ModelVersions]) -> None:
     from bento_service.metrics import PrometheusLabelRouteCounters
     from bento_service.scored_by_store import LOOKUP_TIMEOUT_SECONDS, SharedScoredBy
     from contracts.policy import Policy
-    from contracts.redis_client import connect
+    from drift_client.redis_client import connect
 
     lookups = connect(config.redis_url, socket_timeout=LOOKUP_TIMEOUT_SECONDS,
                       socket_connect_timeout=LOOKUP_TIMEOUT_SECONDS, health_check_interval=0)

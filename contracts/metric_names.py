@@ -101,7 +101,8 @@ MODEL_ESTIMATED_PERFORMANCE = _metric("ml_model_estimated_performance", GAUGE,
                                       ("metric",))
 MODEL_ESTIMATED_PERFORMANCE_INTERVAL = _metric(
     "ml_model_estimated_performance_interval", GAUGE,
-    "95% sampling interval of the realized metric around the estimate (parametric bootstrap)", ("metric", "bound"))
+    "95% interval of the realized metric around the estimate: bound lower and upper from sampling alone (parametric "
+    "bootstrap), total_lower and total_upper with the calibrator's own error added", ("metric", "bound"))
 MODEL_ESTIMATION_GAP = _metric("ml_model_estimated_performance_gap", GAUGE,
                                "Realized minus estimated performance (labelled window)", ("metric",))
 MODEL_REFERENCE_PERFORMANCE = _metric("ml_model_reference_performance", GAUGE, "Performance on the training test split",

@@ -19,7 +19,7 @@ import math
 from dataclasses import asdict, dataclass, field, replace
 from typing import Callable
 
-from contracts.redis_layout import DEFAULT_PREFIX
+from drift_client.redis_layout import DEFAULT_PREFIX
 
 MODES = ("off", "shadow", "ab")
 # The versions API's PUT is authorised by `Authorization: Bearer <token>`; the service reads the token from the file

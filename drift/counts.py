@@ -4,7 +4,7 @@ vocabulary every window, detector and report shares.
 Pure (no I/O). A reference turns values into bin and KS-slot indices once; counts add or subtract such batches, so a
 window can grow with arrivals and shrink with expiry, and a data set can be counted a batch at a time.
 
->>> from contracts.reference_profile import Bins
+>>> from drift_client.reference_profile import Bins
 >>> ref = ColumnReference(Bins(edges=[0.0], proportions=[0.5, 0.5]), sample=[-1.0, 1.0])
 >>> c = ref.counts(np.array([-2.0, 3.0, np.nan]))
 >>> c.bins.tolist(), c.n, c.missing
@@ -17,8 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from contracts.reference_profile import SCORE, Bins, ReferenceProfile
-from contracts.schema import FeatureSpec
+from drift_client.reference_profile import SCORE, Bins, ReferenceProfile
+from drift_client.schema import FeatureSpec
 from drift.stats import KSReference
 
 

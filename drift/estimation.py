@@ -12,9 +12,9 @@ as a negative. Everything is computed from *groups* of tied scores in ascending 
 negative "mass" per group. With labels the masses are counts (the realized metrics, equal to scikit-learn's,
 ties included); with calibrated probabilities they are sums of p_i (the estimate). The exporter keeps these
 masses per fine score bin (`score_edges`), so the estimate is incremental like its other counts; the decision
-threshold is always a bin edge, so the expected confusion matrix is exact, and only pairs inside one bin are
-counted as ties for ROC AUC and average precision (measured in BENCHMARKS.md: ROC AUC within 1e-4 of the unbinned
-figure; average precision a little lower, which the finer bins in the reference's top 5% keep small).
+threshold is always a bin edge, so the expected confusion matrix is exact. ROC AUC counts pairs inside one bin as
+ties (within 1e-4 of the unbinned figure, BENCHMARKS.md); average precision takes a bin's n predictions as n
+distinct thresholds of equal probability (`expected_average_precision`), as the realized metric sees distinct scores.
 
 Sampling interval: a *parametric bootstrap*: each bin's fraud count is drawn from Binomial(n_b, q_b) with
 q_b = (mass of the bin) / n_b, the metrics are recomputed on every draw, and the interval is the central 95% of
@@ -44,6 +44,26 @@ INTERVAL_LEVEL = 0.95
 
 
 # ---------------------------------------------------------------- metrics from groups of tied scores
+
+def expected_average_precision(counts: np.ndarray, positives: np.ndarray) -> np.ndarray:
+    """Average precision of bins in ascending score order when each bin's n predictions are n distinct thresholds
+    (as raw scores are), each carrying the bin's positive share q: NannyML's per-prediction curve, in closed form.
+
+    grouped_average_precision counts a bin as one threshold (tied scores), which is right for labels but lowers the
+    expected curve by merging thresholds that the realized metric keeps apart (BENCHMARKS.md, CBPE). Within a bin
+    entered with T expected positives among N predictions, the k-th prediction has precision (T + k q) / (N + k), and
+    sum_k=1..n (T + k q) / (N + k) = n q + (T - q N) (H(N + n) - H(N)), H the harmonic numbers (digamma(x + 1) + γ).
+    `positives` may carry leading axes (bootstrap draws); the last axis is the bins."""
+    from scipy.special import digamma  # lazily, like drift.stats: scipy costs the exporter's start-up otherwise
+    counts = np.asarray(counts, float)[::-1]
+    pos = np.asarray(positives, float)[..., ::-1]
+    entered = np.cumsum(counts) - counts  # predictions ranked above each bin
+    harmonic = digamma(entered + counts + 1) - digamma(entered + 1)
+    above = np.cumsum(pos, axis=-1) - pos
+    share = np.nan_to_num(_safe_ratio(pos, counts))
+    inside = share * counts * share + share * (above - share * entered) * harmonic
+    return _safe_ratio(np.sum(inside, axis=-1), pos.sum(axis=-1))
+
 
 def grouped_metrics(pos: np.ndarray, neg: np.ndarray, positive_from: int) -> dict[str, np.ndarray]:
     """Every metric of METRICS from group masses; groups from index `positive_from` on are predicted fraud."""
@@ -255,6 +275,8 @@ def estimate(counts: np.ndarray, mass: np.ndarray, first_positive_bin: int, *, d
     active = (q > 0) & (q < 1)
     drawn[:, active] = rng.binomial(counts[active].astype(np.int64), q[active], size=(draws, int(active.sum())))
     sims = grouped_metrics(drawn, counts - drawn, first_positive_bin)
+    # a draw's scores inside a bin are distinct too: its average precision over n thresholds per bin, not one
+    sims["average_precision"] = expected_average_precision(counts, drawn)
     tail = (1 - level) / 2 * 100
     point, lower, upper = {}, {}, {}
     for name, values in sims.items():
@@ -269,9 +291,10 @@ def estimate(counts: np.ndarray, mass: np.ndarray, first_positive_bin: int, *, d
     point["precision"] = confusion["tp"] / predicted if predicted else 0.0
     # ROC AUC and average precision from the expected curves (NannyML's sampling-free approach): no Monte Carlo
     # noise in a gauge that alerts and forecasts read
-    for name, curve in (("roc_auc", grouped_roc_auc), ("average_precision", grouped_average_precision)):
-        if np.isfinite(point[name]):
-            point[name] = float(curve(mass, counts - mass))
+    if np.isfinite(point["roc_auc"]):
+        point["roc_auc"] = float(grouped_roc_auc(mass, counts - mass))
+    if np.isfinite(point["average_precision"]):
+        point["average_precision"] = float(expected_average_precision(counts, mass))
     z = float(_normal_quantile(1 - (1 - level) / 2))
     sd = calibration_sd or {}
     total_lower = {m: min(lower[m], point[m] - float(np.hypot(max(point[m] - lower[m], 0.0), z * sd.get(m, 0.0))))

@@ -25,9 +25,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from contracts.redis_layout import LabelBatch, PredictionBatch
-from contracts.reference_profile import SCORE, ReferenceProfile
-from contracts.tasks import task_of
+from drift_client.redis_layout import LabelBatch, PredictionBatch
+from drift_client.reference_profile import SCORE, ReferenceProfile
+from drift_client.tasks import task_of
 from drift.counts import ColumnCounts, ColumnReference
 from drift.score_counts import ScoreCounts
 from drift.labelled import LabelledScores

@@ -25,7 +25,7 @@ from typing import Mapping
 import yaml
 
 from contracts.policy import TESTS_BY_KIND
-from contracts.schema import FeatureSpec
+from drift_client.schema import FeatureSpec
 
 TestChoice = dict[str, dict[str, float]]  # test name -> parameter overrides
 

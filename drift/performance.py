@@ -1,7 +1,7 @@
 """Performance figures shared by training and the exporter (no scikit-learn at run time; tests check them against
 sklearn.metrics): binary classification (threshold metrics, ROC AUC, average precision), regression (MAE, RMSE, R²)
 and multiclass (accuracy, macro F1, log loss), and when a regression or multiclass figure counts as a drop
-(contracts.tasks).
+(drift_client.tasks).
 
 >>> regression_metrics(np.array([1.0, 2.0, 3.0]), np.array([1.0, 2.0, 5.0]))
 {'mae': 0.6666666666666666, 'rmse': 1.1547005383792515, 'r2': -1.0}

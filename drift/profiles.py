@@ -37,8 +37,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from contracts.redis_layout import MalformedEntry
-from contracts.reference_profile import SCORE, ReferenceProfile
+from drift_client.redis_layout import MalformedEntry
+from drift_client.reference_profile import SCORE, ReferenceProfile
 from drift.score_counts import ScoreCounts
 from drift.moments import pooled_mean_std
 from drift.stats import KSReference

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from contracts.reference_profile import SCORE, ReferenceProfile
+from drift_client.reference_profile import SCORE, ReferenceProfile
 from drift.estimation import Calibrator, Estimate, bin_scores, estimate, positive_from, score_edges
 
 

@@ -7,9 +7,9 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from contracts.reference_profile import SCORE
+from drift_client.reference_profile import SCORE
 from contracts.policy import Policy
-from contracts.tasks import BINARY, MULTICLASS, REGRESSION, task_of
+from drift_client.tasks import BINARY, MULTICLASS, REGRESSION, task_of
 from drift.detectors import FeatureVerdict, ModelDetectors, TestResult, health_status, performance_dropped
 from drift.stats import attribution, mean_std
 from drift.counts import ColumnCounts, ColumnReference
@@ -78,7 +78,7 @@ class ModelSnapshot:
     refused_batches: dict[str, int] = field(default_factory=dict)  # reason -> prediction batches refused (schema)
     skipped_rows: int = 0
     malformed_entries: int = 0
-    task: str = BINARY  # contracts.tasks: which of the figures above exist
+    task: str = BINARY  # drift_client.tasks: which of the figures above exist
     prediction_class_ratio: dict[str, float] = field(default_factory=dict)  # multiclass: share predicted per class
 
     def as_dict(self) -> dict:
@@ -206,7 +206,9 @@ def _add_estimate(snap: ModelSnapshot, window: Window) -> None:
     for metric, value in found.metrics.items():
         if math.isfinite(value):
             snap.estimated_performance[metric] = value
-            snap.estimated_performance_interval[metric] = {"lower": found.lower[metric], "upper": found.upper[metric]}
+            snap.estimated_performance_interval[metric] = {
+                "lower": found.lower[metric], "upper": found.upper[metric],  # sampling only: what the alert reads
+                "total_lower": found.total_lower[metric], "total_upper": found.total_upper[metric]}  # and the calibrator's error
             if metric in snap.performance and math.isfinite(snap.performance[metric]):
                 snap.estimated_performance_gap[metric] = snap.performance[metric] - value
 

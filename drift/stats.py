@@ -2,7 +2,7 @@
 
 Both tests compare the current window with the model's reference profile:
 
-- PSI over the reference bins (contracts.reference_profile): sum((c - r) * ln(c / r)) over bins,
+- PSI over the reference bins (drift_client.reference_profile): sum((c - r) * ln(c / r)) over bins,
   with both shares floored at 1e-4 so that an empty bin costs a bounded amount instead of infinity.
 - Two-sample Kolmogorov-Smirnov between the reference sample and the whole current window,
   computed *exactly* from counts (see `KSReference`), with the asymptotic p-value that

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from contracts.reference_profile import SCORE, ReferenceProfile
+from drift_client.reference_profile import SCORE, ReferenceProfile
 from drift.score_counts import ScoreCounts
 from drift.counts import ColumnCounts, ColumnReference
 

@@ -19,7 +19,7 @@ from typing import Protocol
 
 import numpy as np
 
-from contracts.reference_profile import ReferenceProfile
+from drift_client.reference_profile import ReferenceProfile
 from drift.counts import ColumnCounts, ColumnReference
 from drift.score_counts import ScoreCounts
 

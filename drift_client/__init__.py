@@ -4,7 +4,7 @@ distribution (`pip install ./drift_client`; numpy and redis, pandas optional; do
     from drift_client import DriftClient, FeatureSpec, ModelSchema, profile_from_training
 
 Everything the client needs lives in this package (the schema, the Redis layout, the reference profile); the
-monitoring project imports them from here (`contracts.schema` and the like are the same modules under older names).
+monitoring project imports them from here, by these names only (`drift_client.schema` and the like).
 The names below are loaded when first used (PEP 562), so that importing `drift_client.schema` (as the judgement core
 does) imports no Redis client.
 """

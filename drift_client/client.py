@@ -49,6 +49,7 @@ class DriftClient:
         self.schema = schema
         self.strict = strict
         check_schema(schema, reference_profile_json)
+        check_identity(model_name, model_version, reference_profile_json)
         config = config or PublisherConfig(redis_url=redis_url or None)
         if config.redis_url != (redis_url or None):
             config = PublisherConfig(**{**config.__dict__, "redis_url": redis_url or None})
@@ -154,6 +155,18 @@ class DriftClient:
                 log.warning("drift client %s/%s: invalid sample (%s) in %r: %s; counted in invalid[%s] (%d so far; "
                             "the next such line in %d s at the earliest)", self.model_name, self.model_version, reason,
                             field, detail, reason, self.counters.invalid_counts.get(reason, 0), LOG_INTERVAL_SECONDS)
+
+
+def check_identity(model_name: str, model_version: str, reference_profile_json: str) -> None:
+    """A clear ValueError when the reference profile was built for another model or version than the one published:
+    its test-split figures and scores are another model's, and the version's series would be mislabelled."""
+    data = json.loads(reference_profile_json)
+    for field, ours in (("model_name", model_name), ("model_version", model_version)):
+        theirs = data.get(field)
+        if theirs is not None and str(theirs) != str(ours):
+            raise ValueError(f"{field}: the reference profile was built for {theirs!r}, the client publishes as "
+                             f"{ours!r}; build the profile for this version (profile_from_training(..., "
+                             f"{field}={ours!r}))")
 
 
 def check_schema(schema: ModelSchema, reference_profile_json: str) -> None:

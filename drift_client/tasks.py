@@ -42,12 +42,16 @@ class Task:
     lower_is_better: frozenset[str]  # the error metrics: they degrade upwards
     estimates: bool  # performance estimated without labels (CBPE: calibrated binary scores only)
     positive_ratio: bool  # prediction and label positive ratios exist
+    headline: tuple[str, ...]  # of `metrics`, what a summary shows first (the Overview board's quality tile)
 
 
+# Headlines: binary ROC AUC and average precision, not accuracy (a rare positive class puts accuracy at the base
+# rate whatever the model; they are also the two figures estimated without labels); regression MAE (in the target's
+# units) and R² (unitless); multiclass accuracy and macro F1 (log loss exists only where probabilities were logged).
 TASK = {
-    BINARY: Task(BINARY, PERFORMANCE_METRICS, frozenset(), True, True),
-    REGRESSION: Task(REGRESSION, REGRESSION_METRICS, frozenset({"mae", "rmse"}), False, False),
-    MULTICLASS: Task(MULTICLASS, MULTICLASS_METRICS, frozenset({"log_loss"}), False, False),
+    BINARY: Task(BINARY, PERFORMANCE_METRICS, frozenset(), True, True, ("roc_auc", "average_precision")),
+    REGRESSION: Task(REGRESSION, REGRESSION_METRICS, frozenset({"mae", "rmse"}), False, False, ("mae", "r2")),
+    MULTICLASS: Task(MULTICLASS, MULTICLASS_METRICS, frozenset({"log_loss"}), False, False, ("accuracy", "macro_f1")),
 }
 
 

@@ -22,9 +22,9 @@ from typing import Sequence
 
 import yaml
 
-from contracts import redis_layout as layout
+from drift_client import redis_layout as layout
 from contracts.policy import Policy
-from contracts.schema import ModelSchema
+from drift_client.schema import ModelSchema
 from drift_report.errors import BadInput
 
 NO_DRIFT, DRIFT, BAD_INPUT, QUALITY = 0, 1, 2, 3  # docs/design.md, "The offline report's exit status"
@@ -191,7 +191,7 @@ def _partitioned(args: argparse.Namespace, profile) -> "Tally":
 def _live(args: argparse.Namespace, policy: Policy, config) -> "DriftReport":
     import redis
 
-    from contracts.redis_client import RedisPasswordFileError, connect, redact
+    from drift_client.redis_client import RedisPasswordFileError, connect, redact
     from drift_report.live import live_report
     if args.reference or args.current or args.schema or args.task or args.classes:
         raise BadInput("--reference, --current, --schema, --task and --classes do not go with --from-redis "

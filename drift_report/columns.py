@@ -17,8 +17,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from contracts.reference_profile import ReferenceProfile
-from contracts.schema import FeatureSpec, ModelSchema
+from drift_client.reference_profile import ReferenceProfile
+from drift_client.schema import FeatureSpec, ModelSchema
 from drift_report.core import OFFLINE_MODEL, add_rows, profile_of_arrays
 from drift_report.errors import BadInput
 from drift_report.inference import check_names, numeric_kind

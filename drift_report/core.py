@@ -22,9 +22,9 @@ from typing import TYPE_CHECKING, Iterable
 import numpy as np
 
 from contracts.policy import Policy
-from contracts.reference_profile import SCORE, ReferenceProfile
-from contracts.schema import ModelSchema
-from contracts.tasks import BINARY, MULTICLASS, REGRESSION, TASKS
+from drift_client.reference_profile import SCORE, ReferenceProfile
+from drift_client.schema import ModelSchema
+from drift_client.tasks import BINARY, MULTICLASS, REGRESSION, TASKS
 from drift.detectors import ModelDetectors
 from drift.monitoring_config import ConfigError, MonitoringConfig
 from drift.snapshot import ModelSnapshot, compute
@@ -218,7 +218,7 @@ def profile_of_arrays(train: np.ndarray, schema: ModelSchema, scores: np.ndarray
                                      labels=labels, importance=weights, schema=schema, arrays=True, task=task,
                                      classes=classes)
     profile.threshold = threshold
-    if scores is not None and task == BINARY:  # estimation without labels is for binary models (contracts.tasks)
+    if scores is not None and task == BINARY:  # estimation without labels is for binary models (drift_client.tasks)
         # the estimator's score bins, and its calibrator fitted on the reference's labelled scores (NannyML's CBPE
         # does the same): without one, the raw score was taken as the probability (issue 25: ROC AUC off by 0.013)
         profile.score_edges = score_edges(scores, threshold).tolist()

@@ -12,7 +12,7 @@ import warnings
 from collections import deque
 from pathlib import Path
 
-from contracts.reference_profile import ReferenceProfile
+from drift_client.reference_profile import ReferenceProfile
 from drift.tally import Tally
 from drift_report.errors import BadInput
 from drift_report.partitions import count_file, partition_progress, rows_of

@@ -16,8 +16,8 @@ from typing import Protocol
 
 from contracts.metric_names import CRITICAL, WARNING
 from contracts.policy import Policy
-from contracts.reference_profile import SCORE
-from contracts.schema import ModelSchema
+from drift_client.reference_profile import SCORE
+from drift_client.schema import ModelSchema
 from drift.snapshot import ModelSnapshot
 
 MAX_BARS = 24  # categories drawn one by one; the rest are summed into "other"

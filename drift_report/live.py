@@ -7,9 +7,9 @@ import time
 
 import redis
 
-from contracts import redis_layout as layout
+from drift_client import redis_layout as layout
 from contracts.policy import Policy
-from contracts.reference_profile import ReferenceProfile
+from drift_client.reference_profile import ReferenceProfile
 from drift.monitoring_config import MonitoringConfig
 from exporter.reader import StreamReader
 from drift.live_window import LiveWindow

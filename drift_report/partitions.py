@@ -12,7 +12,7 @@ from typing import Callable, Iterable
 
 import pyarrow.parquet as pq
 
-from contracts.reference_profile import ReferenceProfile
+from drift_client.reference_profile import ReferenceProfile
 from drift.tally import Tally, TallyCounts
 from drift_report import columns
 from drift_report.core import add_frame

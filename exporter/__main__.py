@@ -8,7 +8,7 @@ import threading
 
 from prometheus_client import CollectorRegistry
 
-from contracts.redis_client import RedisPasswordFileError
+from drift_client.redis_client import RedisPasswordFileError
 from exporter.collector import DriftCollector
 from exporter.comparison_collector import ComparisonCollector
 from exporter.config import Config

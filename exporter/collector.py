@@ -98,7 +98,7 @@ class DriftCollector(Collector):
                     fam[names.MODEL_ESTIMATED_PERFORMANCE_INTERVAL].add_metric([*model, metric, bound], limit)
             for metric, value in s.estimated_performance_gap.items():
                 fam[names.MODEL_ESTIMATION_GAP].add_metric([*model, metric], value)
-            if not math.isnan(s.prediction_positive_ratio):  # binary models only (contracts.tasks)
+            if not math.isnan(s.prediction_positive_ratio):  # binary models only (drift_client.tasks)
                 fam[names.PREDICTION_POSITIVE_RATIO].add_metric(model, s.prediction_positive_ratio)
             if not math.isnan(s.label_positive_ratio):
                 fam[names.LABEL_POSITIVE_RATIO].add_metric(model, s.label_positive_ratio)

@@ -10,7 +10,7 @@ import socket
 from dataclasses import dataclass, field
 from typing import Mapping
 
-from contracts import redis_layout as layout
+from drift_client import redis_layout as layout
 from contracts.policy import Policy
 from contracts.ports import DEFAULT as PORTS, LOOPBACK
 from drift.monitoring_config import MonitoringConfig

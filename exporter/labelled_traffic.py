@@ -14,7 +14,7 @@ from typing import Iterator
 import numpy as np
 import redis
 
-from contracts import redis_layout as layout
+from drift_client import redis_layout as layout
 
 READ_PAGE = 500  # stream entries per XRANGE
 

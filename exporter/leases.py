@@ -18,7 +18,7 @@ from typing import Callable, Iterable
 
 import redis
 
-from contracts import redis_layout as layout
+from drift_client import redis_layout as layout
 from exporter.lease_plan import Lease
 
 log = logging.getLogger(__name__)

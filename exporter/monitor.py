@@ -9,12 +9,12 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import redis
 
-from contracts import redis_layout as layout
-from contracts.reference_profile import ReferenceProfile
+from drift_client import redis_layout as layout
+from drift_client.reference_profile import ReferenceProfile
 from contracts.policy import Policy
 from exporter.config import Config
 from drift.detectors import ModelDetectors
@@ -23,7 +23,7 @@ from exporter.leases import Leases
 from exporter.profile_store import FencedOut
 from exporter.reader import StreamReader
 from drift.comparison import PromotionRule
-from contracts.redis_client import connect
+from drift_client.redis_client import connect
 from exporter.redis_errors import ERRORS
 from drift.snapshot import ModelSnapshot, compute
 from exporter.spans import Spans
@@ -200,6 +200,7 @@ class Monitor:
         except (ValueError, TypeError, KeyError) as exc:
             log.warning("unreadable reference profile for %s: %s", member, exc)
             return None
+        profile = self._as_published(profile, keys)
         try:
             detectors = ModelDetectors(profile.model_name, profile.model_schema, self.policy, self.config.monitoring)
         except ValueError as exc:  # the monitoring config asks for a test this model cannot use: say so, keep the rest
@@ -209,6 +210,18 @@ class Monitor:
                           Spans(keys, profile, self.policy, self.config.monitoring, token=self.leases.token(member)))
         self.tracked[member] = tracked
         return tracked
+
+    @staticmethod
+    def _as_published(profile: ReferenceProfile, keys: layout.Keys) -> ReferenceProfile:
+        """The profile under the model and version its stream is published as: a profile built for another version
+        (a publisher that bypassed the client's check) would otherwise export a second, conflicting series of that
+        version. Said once, when the version is first watched."""
+        if (profile.model_name, profile.model_version) == (keys.model_name, keys.model_version):
+            return profile
+        log.warning("the reference profile of %s/%s was built for %s/%s: judged as %s/%s (publish a profile built "
+                    "for this version)", keys.model_name, keys.model_version, profile.model_name, profile.model_version,
+                    keys.model_name, keys.model_version)
+        return replace(profile, model_name=keys.model_name, model_version=keys.model_version)
 
     def _window(self, profile: ReferenceProfile, seconds: float) -> LiveWindow:
         return LiveWindow(profile, seconds, self.policy.label_grace_seconds)

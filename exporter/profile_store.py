@@ -25,7 +25,7 @@ from typing import Iterable
 import numpy as np
 import redis
 
-from contracts import redis_layout as layout
+from drift_client import redis_layout as layout
 from drift.profiles import MINUTE, MinuteProfile, ProfileLayout, minute_of
 
 log = logging.getLogger(__name__)

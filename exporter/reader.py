@@ -1,7 +1,7 @@
 """Reads one model version's streams from Redis incrementally: the only part of the window that talks to Redis.
 
 Each refresh asks only for the entries added since the last one (XRANGE from the last id, a page at a time),
-decodes them (contracts.redis_layout), hands them to the pure `drift.live_window.Window` about CHUNK_ROWS samples
+decodes them (drift_client.redis_layout), hands them to the pure `drift.live_window.Window` about CHUNK_ROWS samples
 at a time (a cold start never holds the whole window twice) and moves its read position only past entries that
 were counted, so Redis failing in the middle of a multi-page read loses nothing. A malformed entry is skipped
 and counted. A batch published with another schema (another width, or another schema fingerprint than the
@@ -15,7 +15,7 @@ from typing import Callable, Iterator
 
 import redis
 
-from contracts import redis_layout as layout
+from drift_client import redis_layout as layout
 from drift.live_window import LiveWindow
 
 log = logging.getLogger(__name__)

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import redis
 
-from contracts import redis_layout as layout
+from drift_client import redis_layout as layout
 from contracts.policy import Policy
-from contracts.reference_profile import ReferenceProfile
+from drift_client.reference_profile import ReferenceProfile
 from drift.detectors import ModelDetectors
 from drift.monitoring_config import MonitoringConfig
 from exporter.profile_store import MinuteCache, ProfileWriter, minute_range, period_minutes, read_minutes

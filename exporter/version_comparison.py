@@ -17,8 +17,8 @@ from dataclasses import dataclass
 import redis
 
 from contracts import model_versions
-from contracts.redis_layout import DEFAULT_PREFIX, Keys
-from contracts.tasks import BINARY
+from drift_client.redis_layout import DEFAULT_PREFIX, Keys
+from drift_client.tasks import BINARY
 from drift.comparison import Comparison, PromotionRule, compare_paired, compare_unpaired, paired_rows
 from exporter.labelled_traffic import LabelledTraffic, read_labelled_traffic
 
@@ -61,7 +61,7 @@ def compare_versions(client: redis.Redis, state: model_versions.VersionsState, m
 
 
 def _task(client: redis.Redis, model_name: str, version: str, prefix: str) -> str:
-    """The task a version's reference profile declares (contracts.tasks; binary when it has none or is gone)."""
+    """The task a version's reference profile declares (drift_client.tasks; binary when it has none or is gone)."""
     raw = client.get(Keys(model_name, version, prefix).reference)
     try:
         return json.loads(raw).get("task", BINARY) if raw else BINARY

@@ -23,7 +23,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from contracts.schema import KINDS, FeatureSpec, ModelSchema
+from drift_client.schema import KINDS, FeatureSpec, ModelSchema
 
 
 @dataclass(frozen=True)
@@ -53,7 +53,7 @@ class Feature:
 
     @property
     def spec(self) -> FeatureSpec:
-        """This feature as the declared-schema contract has it (contracts.schema)."""
+        """This feature as the declared-schema contract has it (drift_client.schema)."""
         return FeatureSpec(self.name, self.kind, self.range, self.categories, self.description)
 
     def check(self, value: Any) -> str | None:
@@ -93,5 +93,5 @@ N_FEATURES = len(FEATURES)
 LABEL = "is_takeover"
 BASE_TAKEOVER_RATE = 0.03
 
-# The declared schema the model, its reference profile and the monitoring carry (contracts.schema).
+# The declared schema the model, its reference profile and the monitoring carry (drift_client.schema).
 SCHEMA = ModelSchema(tuple(f.spec for f in FEATURES))

@@ -24,3 +24,11 @@ def config() -> dict:
 def policy() -> Policy:
     """The monitoring policy the rules and dashboards are drawn with (contracts/policy.py's defaults)."""
     return Policy()
+
+
+def task_board(task: str) -> str:
+    """The key (links.dashboard_uids) of the board that shows a task's figures: binary models have Performance."""
+    from drift_client.tasks import BINARY, TASKS
+    if task not in TASKS:
+        raise ValueError(f"task: must be one of {', '.join(TASKS)}, got {task!r}")
+    return "performance" if task == BINARY else task

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import json
 
-from contracts.tasks import BINARY, MULTICLASS, REGRESSION
-from mixin import ROOT, config, policy
+from drift_client.tasks import BINARY, MULTICLASS, REGRESSION, TASK, Task
+from mixin import ROOT, config, policy, task_board
 from mixin.rules import seconds
 
 OUT = ROOT / "grafana" / "dashboards"
@@ -68,7 +68,7 @@ def psi_bands() -> str:
 
 class Board:
     def __init__(self, key: str, title: str, description: str, task: str | None = None) -> None:
-        """`task` (contracts.tasks): the board lists only that task's models (its panels are that task's figures)."""
+        """`task` (drift_client.tasks): the board lists only that task's models (its panels are that task's figures)."""
         self.uid = config()["links"]["dashboard_uids"][key]
         self.title, self.description = title, description
         self.models = f'ml_model_info{{task="{task}"}}' if task else "ml_model_info"
@@ -79,7 +79,8 @@ class Board:
 
     def add(self, kind: str, title: str, targets: list[tuple[str, str]], width: int = 12, height: int = 8,
             unit: str = "none", thresholds: list | None = None, mappings: list | None = None, options: dict | None = None,
-            instant: bool = False, description: str = "", decimals: int | None = None, no_value: str | None = None) -> None:
+            instant: bool = False, description: str = "", decimals: int | None = None, no_value: str | None = None,
+            overrides: list | None = None, links: list | None = None) -> None:
         if self.x + width > 24:
             self.x, self.y = 0, self.y + self.row_height
             self.row_height = 0
@@ -90,8 +91,10 @@ class Board:
             defaults["color"] = {"mode": "thresholds"}
         if decimals is not None:
             defaults["decimals"] = decimals
-        if no_value is not None:  # what the panel says when the series is absent
+        if no_value is not None:  # what the panel says when the series is absent: why it can be empty
             defaults["noValue"] = no_value
+        if links:  # data links: a click on a value
+            defaults["links"] = links
         if kind == "timeseries" and thresholds:
             defaults["custom"] = {"thresholdsStyle": {"mode": "dashed"}}
         self.panels.append({
@@ -100,7 +103,7 @@ class Board:
             "targets": [{"refId": chr(65 + i), "datasource": ds, "expr": expr, "legendFormat": legend,
                          "instant": instant, "range": not instant, **({"format": "table"} if kind == "table" else {})}
                         for i, (expr, legend) in enumerate(targets)],
-            "fieldConfig": {"defaults": defaults, "overrides": []},
+            "fieldConfig": {"defaults": defaults, "overrides": overrides or []},
             "options": merged(PANEL_OPTIONS.get(kind, {}), options or {}),
         })
         self.x += width
@@ -132,11 +135,35 @@ class Board:
                 "templating": {"list": variables}, "annotations": {"list": []}, "panels": self.panels}
 
 
+def headline(series: str, selector: str = MODEL, tasks: tuple[Task, ...] = tuple(TASK.values())) -> str:
+    """`series` (ml_model_performance and its kin, by `metric`) of the selected models, each only in its task's
+    headline metrics (drift_client.tasks: the task is ml_model_info's label) and labelled `board` with the uid of its
+    task's board, which the tiles' data links open."""
+    uids = config()["links"]["dashboard_uids"]
+    return " or ".join(
+        f'label_replace({series}{{{selector}, metric=~"{"|".join(task.headline)}"}} and on (model_name, model_version) '
+        f'ml_model_info{{task="{task.name}"}}, "board", "{uids[task_board(task.name)]}", "", "")' for task in tasks)
+
+
+def quality_tile(b: Board, title: str, series: str, tasks: tuple[Task, ...], no_value: str, description: str) -> None:
+    """A stat of the selected model's headline metrics (one value per metric), ROC AUC coloured at the config's
+    bands, linking to the task's board."""
+    t = config()["thresholds"]
+    roc_auc = [{"id": "color", "value": {"mode": "thresholds"}},
+               {"id": "thresholds", "value": {"mode": "absolute", "steps": steps(
+                   ("red", None), ("orange", t["roc_auc_warning"]), ("green", t["roc_auc_good"]))}}]
+    b.add("stat", title, [(headline(series, tasks=tasks), "{{metric}}")], width=6, height=5, decimals=3,
+          no_value=no_value, description=description, options={"graphMode": "none"},
+          overrides=[{"matcher": {"id": "byName", "options": "roc_auc"}, "properties": roc_auc}],
+          links=[{"title": "The model's task board", "url": "/d/${__field.labels.board}?${__url_time_range}&${__all_variables}"}])
+
+
 def overview() -> Board:
     c = config()
-    t, sel = c["thresholds"], c["selectors"]
+    sel = c["selectors"]
     predictions = f'bentoml_service_request_total{{job="{sel["service_job"]}", endpoint=~"{sel["predict_endpoints"]}", http_response_code="200"}}'
-    b = Board("overview", "ML model: Overview", "Health, model, traffic and quality at a glance.")
+    b = Board("overview", "ML model: Overview", "Health, model, traffic and quality at a glance, for a "
+              "model of any task (its quality tiles show the task's headline figures and open its board).")
     b.add("stat", "Health status", [(f"ml_model_health_status{{{MODEL}}}", "")], width=6, height=5, mappings=HEALTH_MAPPINGS,
           thresholds=steps(("green", None), ("orange", 1), ("red", 2)), options={"colorMode": "background", "graphMode": "none"},
           no_value="Not judged",
@@ -145,25 +172,31 @@ def overview() -> Board:
                       "window, or its samples refused for another schema (DriftNotJudged says which).")
     b.add("table", "Model", [(f"ml_model_info{{{MODEL}}}", "")], width=6, height=5, instant=True,
           description="Name, version and training time of the model being monitored.")
+    no_service = "No service metrics (a model published by drift_client alone: see the window's counts)"
     b.add("stat", "Predictions served (time range)", [(f"sum(increase({predictions}[$__range]))", "")], width=6, height=5,
-          decimals=0, options={"graphMode": "none"})
+          decimals=0, options={"graphMode": "none"}, no_value=no_service,
+          description="Requests the BentoML service answered (its job in mixin/config.yml).")
     b.add("stat", "Prediction rate", [(f'sum(job_endpoint:bentoml_service_request:rate{c["windows"]["request_rate"]}'
                                        f'{{endpoint=~"{sel["predict_endpoints"]}"}})', "req/s")],
-          width=6, height=5, unit="reqps")
-    b.add("stat", "Accuracy (labelled window)", [(f'ml_model_performance{{{MODEL}, metric="accuracy"}}', "")], width=6, height=5,
-          unit="percentunit")
-    b.add("stat", "ROC AUC (labelled window)", [(f'ml_model_performance{{{MODEL}, metric="roc_auc"}}', "")], width=6, height=5,
-          decimals=3, thresholds=steps(("red", None), ("orange", t["roc_auc_warning"]), ("green", t["roc_auc_good"])))
-    b.add("stat", "ROC AUC estimated (no labels)", [(f'ml_model_estimated_performance{{{MODEL}, metric="roc_auc"}}', "")],
-          width=6, height=5, decimals=3,
-          thresholds=steps(("red", None), ("orange", t["roc_auc_warning"]), ("green", t["roc_auc_good"])),
-          description="Confidence-based estimate from the window's scores: available before the chargebacks.")
+          width=6, height=5, unit="reqps", no_value=no_service)
+    every = tuple(TASK.values())
+    quality_tile(b, "Quality (labelled window)", "ml_model_performance", every,
+                 "No labelled window yet (MIN_LABELLED_SAMPLES)",
+                 "The task's headline figures over the labelled predictions in the window: " + "; ".join(
+                     f"{task.name} {', '.join(task.headline)}" for task in every) + ". A click opens the task's board.")
+    estimated = tuple(task for task in every if task.estimates)
+    quality_tile(b, "Quality estimated without labels", "ml_model_estimated_performance", estimated,
+                 f"None: {', '.join(task.name for task in estimated)} models only",
+                 "Confidence-based estimate (CBPE) from the window's calibrated scores, there before any label: exists "
+                 f"for {', '.join(task.name for task in estimated)} models only (a {estimated[0].name} model shows none "
+                 "while its window holds too few scores).")
     b.add("stat", "Features drifting", [(f"sum(ml_drift_detected{{{MODEL}}})", "")], width=6, height=5,
           thresholds=steps(("green", None), ("red", 1)))
     b.add("stat", "Predictions / labels in the drift window", [(f'ml_window_samples{{{MODEL}, kind="predictions"}}', "predictions"),
                                                                (f'ml_window_samples{{{MODEL}, kind="labels"}}', "labels")],
           width=6, height=5)
     b.add("table", "Firing alerts", [('ALERTS{alertstate="firing"}', "")], width=24, height=7, instant=True,
+          no_value="Nothing firing",
           description="Every alert Prometheus is firing now (the ALERTS series); notifications go through Alertmanager.")
     return b
 
@@ -185,7 +218,7 @@ def drift() -> Board:
           instant=True, decimals=3, options={"orientation": "horizontal", "displayMode": "gradient"})
     b.add("bargauge", "Drift attribution (importance x PSI, flagged features)", [(f"ml_drift_attribution_ratio{{{MODEL}}}", "{{feature}}")],
           unit="percentunit", instant=True, options={"orientation": "horizontal", "displayMode": "basic"},
-          description="Share of the overall drift impact owed to each feature: which drift matters for this model.")
+          no_value="No feature flagged", description="Share of the overall drift impact owed to each feature: which drift matters for this model.")
     b.add("timeseries", "KS statistic D", [(f"ml_drift_ks_statistic{{{MODEL}}}", "{{feature}}")],
           thresholds=steps(("green", None), ("red", p.ks_min_statistic)),
           description=f"Two-sample Kolmogorov-Smirnov D; the drift rule needs D >= {p.ks_min_statistic:g} as well as significance.")
@@ -201,9 +234,11 @@ def drift() -> Board:
           [(f"predict_linear(ml_drift_psi{{{MODEL}}}[{f['lookback']}], {seconds(f['horizon'])})", "{{feature}} in " + f["horizon"])],
           width=24, thresholds=psi_steps(), decimals=3,
           description="predict_linear over the PSI history; FeatureDriftForecast warns when a line crosses the red band.")
-    b.add("timeseries", "Prediction drift (score PSI and KS D)", [(f"ml_drift_prediction_psi{{{MODEL}}}", "PSI"),
-                                                                  (f"ml_drift_prediction_ks_statistic{{{MODEL}}}", "KS D")],
-          width=24, thresholds=psi_steps())
+    b.add("timeseries", "Prediction drift (PSI, KS D of a score or predicted value, the drift rule's flag)",
+          [(f"ml_drift_prediction_psi{{{MODEL}}}", "PSI"), (f"ml_drift_prediction_ks_statistic{{{MODEL}}}", "KS D"),
+           (f"ml_drift_prediction_detected{{{MODEL}}}", "flagged")], width=24, thresholds=psi_steps(),
+          description="The predictions judged as a column: a binary score or a regression's predicted values as a numeric "
+                      "one (PSI, KS), a multiclass model's predicted classes as a categorical one (PSI, chi-square: no KS).")
     return b
 
 
@@ -227,7 +262,8 @@ def performance() -> Board:
             f'{seconds(f["horizon"])})', "{{metric}} in " + f["horizon"])],
           width=24, unit="percentunit",
           description="Estimated from the window's calibrated scores alone, so it is there before any chargeback; the alert "
-                      "line is the test split minus the tolerance.")
+                      "line is the test split minus the tolerance. Interval: lower/upper from sampling alone (what the "
+                      "alert reads), total_lower/total_upper with the calibrator's own error (what large windows need).")
     b.add("timeseries", "Estimated vs realized gap (realized - estimated)",
           [(f"ml_model_estimated_performance_gap{{{MODEL}}}", "{{metric}}")], width=24,
           thresholds=steps(("green", None)),
@@ -251,6 +287,8 @@ def performance() -> Board:
 
 NAME = 'model_name="$model_name"'
 WITH_ROLE = "* on (model_name, model_version) group_left (role) ml_model_version_role"
+# the comparison (paired DeLong, promotion rule) is of ROC AUC: binary models only (drift_client.tasks)
+NO_COMPARISON = "No comparison (needs a challenger; binary models only)"
 
 
 def comparison() -> Board:
@@ -260,27 +298,34 @@ def comparison() -> Board:
     b.add("table", "Serving versions and mode", [(f"ml_model_version_role{{{NAME}}}", "")], width=8, height=5, instant=True,
           description="Which version answers (champion), which is compared with it (challenger), and the mode.")
     b.add("stat", "Challenger beats the champion", [(f"ml_model_comparison_challenger_wins{{{NAME}}}", "")], width=4, height=5,
+          no_value=NO_COMPARISON,
           mappings=[{"type": "value", "options": {"0": {"text": "Not yet", "color": "orange", "index": 0},
                                                   "1": {"text": "Yes", "color": "green", "index": 1}}}],
           options={"colorMode": "background", "graphMode": "none"},
           description="The promotion rule: enough labelled traffic and the whole 95% interval of the ROC AUC difference "
                       "above the required improvement (PROMOTION_MIN_IMPROVEMENT).")
     b.add("stat", "DeLong p-value (equal ROC AUC)", [(f"ml_model_comparison_pvalue{{{NAME}}}", "")], width=4, height=5,
-          decimals=4, options={"graphMode": "none"})
+          decimals=4, options={"graphMode": "none"}, no_value=NO_COMPARISON)
     b.add("stat", "A/B share answered by the challenger", [(f"ml_model_ab_share{{{NAME}}}", "")], width=4, height=5,
-          unit="percentunit", options={"graphMode": "none"})
+          unit="percentunit", options={"graphMode": "none"}, no_value="Not in A/B mode")
     b.add("stat", "Labelled predictions compared", [(f"ml_model_comparison_labelled_samples{{{NAME}}}", "{{role}}")],
-          width=4, height=5, decimals=0, options={"graphMode": "none"})
+          width=4, height=5, decimals=0, options={"graphMode": "none"}, no_value=NO_COMPARISON)
     b.add("timeseries", "ROC AUC difference (challenger - champion) with its 95% interval",
           [(f'ml_model_comparison_difference{{{NAME}, metric="roc_auc"}}', "difference"),
            (f"ml_model_comparison_difference_interval{{{NAME}}}", "{{bound}}")], width=24,
-          thresholds=steps(("green", None)),
+          thresholds=steps(("green", None)), no_value=NO_COMPARISON,
           description="Above 0 with the lower bound above 0: the challenger ranks fraud better, significantly.")
     b.add("timeseries", "ROC AUC: champion vs challenger",
-          [(f'ml_model_comparison_performance{{{NAME}, metric="roc_auc"}}', "{{role}} {{model_version}}")], decimals=3)
+          [(f'ml_model_comparison_performance{{{NAME}, metric="roc_auc"}}', "{{role}} {{model_version}}")], decimals=3,
+          no_value=NO_COMPARISON)
     b.add("timeseries", "Average precision: champion vs challenger",
           [(f'ml_model_comparison_performance{{{NAME}, metric="average_precision"}}', "{{role}} {{model_version}}")],
-          decimals=3)
+          decimals=3, no_value=NO_COMPARISON)
+    b.add("timeseries", "Quality of each version (labelled window)",
+          [(f"({headline('ml_model_performance', NAME)}) {WITH_ROLE}", "{{metric}} {{role}} {{model_version}}")],
+          width=24, decimals=3, no_value="No labelled window yet (MIN_LABELLED_SAMPLES)",
+          description="Each version's own labelled window, in its task's headline figures (the comparison above is "
+                      "for binary models; this is for every task, unpaired).")
     b.add("timeseries", "Score drift of each version (PSI against its own test split)",
           [(f"ml_drift_prediction_psi{{{NAME}}} {WITH_ROLE}", "{{role}} {{model_version}}")], thresholds=psi_steps())
     b.add("timeseries", "Features drifting, per version",
@@ -301,7 +346,7 @@ def _task_common(b: Board) -> None:
 
 
 def regression() -> Board:
-    """Regression models (contracts.tasks): errors and R² against the test split, the predictions' drift."""
+    """Regression models (drift_client.tasks): errors and R² against the test split, the predictions' drift."""
     p = policy()
     b = Board("regression", "ML model: Regression", "Regression models: errors over labelled predictions against the "
               "test split, and drift of the predicted values.", task=REGRESSION)
@@ -324,7 +369,7 @@ def regression() -> Board:
 
 
 def multiclass() -> Board:
-    """Multiclass models (contracts.tasks): accuracy, macro F1 and log loss against the test split, predicted classes."""
+    """Multiclass models (drift_client.tasks): accuracy, macro F1 and log loss against the test split, predicted classes."""
     p = policy()
     b = Board("multiclass", "ML model: Multiclass", "Multiclass models: accuracy, macro F1 and log loss over labelled "
               "predictions against the test split, and the predicted classes' shares.", task=MULTICLASS)

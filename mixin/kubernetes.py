@@ -88,7 +88,7 @@ def container_security() -> dict:
 
 
 def redis_env() -> list[dict]:
-    """REDIS_URL from the user's Secret; the password as a file (contracts/redis_client.py: never in the env)."""
+    """REDIS_URL from the user's Secret; the password as a file (drift_client/redis_client.py: never in the env)."""
     return [{"name": "REDIS_URL", "valueFrom": {"secretKeyRef": {"name": REDIS_SECRET, "key": "url"}}},
             {"name": "REDIS_PASSWORD_FILE", "value": f"{SECRETS_DIR}/redis/password"}]
 

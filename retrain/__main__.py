@@ -26,7 +26,7 @@ import redis
 
 from contracts import model_versions as versions
 from contracts.policy import DEFAULT as POLICY
-from contracts.redis_client import connect
+from drift_client.redis_client import connect
 from drift.comparison import PromotionRule
 from retrain import notify, promotion
 from retrain.selection import NotEnoughData, SelectionPolicy

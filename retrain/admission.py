@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import redis
 
-from contracts.redis_layout import DEFAULT_PREFIX
+from drift_client.redis_layout import DEFAULT_PREFIX
 
 LOCK_SECONDS = 3600  # far longer than a retraining (seconds to minutes); frees the lock if the job dies hard
 

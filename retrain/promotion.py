@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import redis
 
 from contracts import model_versions as versions
-from contracts.redis_layout import DEFAULT_PREFIX
+from drift_client.redis_layout import DEFAULT_PREFIX
 from drift.comparison import PromotionRule
 from exporter.version_comparison import VersionComparison, compare_versions, models_with_versions
 from retrain import notify

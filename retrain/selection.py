@@ -24,7 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 import numpy as np
 
-from contracts import redis_layout as layout
+from drift_client import redis_layout as layout
 from exporter.labelled_traffic import LabelledTraffic, join, read_labelled_traffic  # noqa: F401  (the data selection's source)
 
 

@@ -33,7 +33,7 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from contracts import metric_names as names
 from contracts.policy import DEFAULT as POLICY
-from contracts.redis_client import connect
+from drift_client.redis_client import connect
 from drift.comparison import PromotionRule
 from retrain import admission, notify, promotion
 from scripts.http_server import NO_BODY, JsonHandler, serve_forever

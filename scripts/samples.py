@@ -1,4 +1,4 @@
-"""Monitoring samples published straight into Redis in the service's format (contracts.redis_layout), with the
+"""Monitoring samples published straight into Redis in the service's format (drift_client.redis_layout), with the
 trained model's reference profile and scores: what the tests and the exporter's benchmarks feed an exporter with,
 without a service in between."""
 from __future__ import annotations
@@ -10,8 +10,8 @@ import numpy as np
 import redis
 
 from bento_service.model_store import BOOSTER_FILE, PROFILE_FILE, load_booster, model_tag, predict_scores
-from contracts import redis_layout as layout
-from contracts.reference_profile import ReferenceProfile
+from drift_client import redis_layout as layout
+from drift_client.reference_profile import ReferenceProfile
 from transactions import FEATURE_NAMES, LABEL, generate
 
 

@@ -7,8 +7,8 @@ from typing import Callable
 import numpy as np
 import redis
 
-from contracts import redis_layout as layout
-from contracts.reference_profile import ReferenceProfile
+from drift_client import redis_layout as layout
+from drift_client.reference_profile import ReferenceProfile
 # re-exported: the tests import them from here; the benchmarks import them from scripts/ (bench/ imports no test code)
 from scripts.probes import http, series, wait_for  # noqa: F401
 from scripts.samples import Publisher, trained_model  # noqa: F401

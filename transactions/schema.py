@@ -4,7 +4,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from contracts.schema import FeatureSpec, ModelSchema
+from drift_client.schema import FeatureSpec, ModelSchema
 
 
 @dataclass(frozen=True)
@@ -15,7 +15,7 @@ class Feature:
     maximum: float = math.inf
     binary: bool = False
     integer: bool = False
-    kind: str = "numeric"  # contracts.schema.KINDS: how the monitoring bins and tests it
+    kind: str = "numeric"  # drift_client.schema.KINDS: how the monitoring bins and tests it
 
     def __post_init__(self) -> None:
         if self.binary:

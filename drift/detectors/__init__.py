@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 from contracts.metric_names import CRITICAL, HEALTHY, WARNING
 from contracts.policy import Policy
-from contracts.schema import ModelSchema
+from drift_client.schema import ModelSchema
 from drift.detectors import chi_square, jensen_shannon, ks, psi, quality, quantile_shift, wasserstein  # noqa: F401  (register the built-in tests)
 from drift.detectors.quality import QualityCheck
 from drift.detectors.base import REGISTRY, DriftTest, TestResult, make, register
@@ -30,7 +30,7 @@ from drift.counts import ColumnCounts, ColumnReference
 __all__ = ["REGISTRY", "DriftTest", "TestResult", "register", "ModelDetectors", "FeatureVerdict", "health_status",
            "performance_dropped"]
 SCORE_TESTS = ("psi", "ks")
-CLASS_SCORE_TESTS = ("psi", "chi2")  # a multiclass model's predicted classes (contracts.tasks)
+CLASS_SCORE_TESTS = ("psi", "chi2")  # a multiclass model's predicted classes (drift_client.tasks)
 
 
 @dataclass

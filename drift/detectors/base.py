@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from contracts.policy import Policy
-from contracts.schema import KINDS
+from drift_client.schema import KINDS
 from drift.counts import ColumnCounts, ColumnReference
 
 REGISTRY: dict[str, type["DriftTest"]] = {}

@@ -6,7 +6,7 @@ distribution that moved (total variation distance, half the L1 distance between 
 percentage points.
 
 >>> import numpy as np
->>> from contracts.reference_profile import Bins
+>>> from drift_client.reference_profile import Bins
 >>> from drift.counts import ColumnReference
 >>> reference = ColumnReference(Bins([0.5], [0.6, 0.4], 1000), sample=[0.0, 1.0])
 >>> result = ChiSquare(level=0.05, floor=0.05).compute(reference, reference.counts(np.array([0.0] * 500 + [1.0] * 500)))

@@ -2,7 +2,7 @@
 `scipy.spatial.distance.jensenshannon(p, q, base=2)`. Optional: flags at `threshold`.
 
 >>> import numpy as np
->>> from contracts.reference_profile import Bins
+>>> from drift_client.reference_profile import Bins
 >>> from drift.counts import ColumnReference
 >>> reference = ColumnReference(Bins([0.5], [1.0, 0.0], 10), sample=[0.0])
 >>> JensenShannon(threshold=0.1).compute(reference, reference.counts(np.array([1.0, 1.0]))).statistic

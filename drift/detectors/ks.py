@@ -2,7 +2,7 @@
 the effect compared with the floor is D itself.
 
 >>> import numpy as np
->>> from contracts.reference_profile import Bins
+>>> from drift_client.reference_profile import Bins
 >>> from drift.counts import ColumnReference
 >>> reference = ColumnReference(Bins([0.5], [0.5, 0.5], 2), sample=[0.0, 1.0])
 >>> KS(level=0.05, floor=0.07).compute(reference, reference.counts(np.array([1.0, 1.0, 1.0, 1.0, 0.0]))).statistic

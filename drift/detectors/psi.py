@@ -8,7 +8,7 @@ production window sizes no bin is that sparse, and the figure is the plain PSI. 
 integer-valued data".
 
 >>> import numpy as np
->>> from contracts.reference_profile import Bins
+>>> from drift_client.reference_profile import Bins
 >>> from drift.counts import ColumnReference
 >>> reference = ColumnReference(Bins([0.5], [0.5, 0.5], 1000), sample=[0.0, 1.0])
 >>> round(PSI(threshold=0.2).compute(reference, reference.counts(np.array([1.0] * 40 + [0.0] * 10))).statistic, 4)

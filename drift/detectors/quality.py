@@ -12,7 +12,7 @@ p < 1e-4 in 10% of draws and p < 1e-12 in 2.5%, only the floor kept them quiet; 
 - missing: Fisher's exact test, one-sided, of the window's missing count against training's (the hypergeometric tail).
 
 >>> import numpy as np
->>> from contracts.reference_profile import Bins
+>>> from drift_client.reference_profile import Bins
 >>> from drift.counts import ColumnReference
 >>> reference = ColumnReference(Bins([0.5], [0.5, 0.5], 10_000), [0.0, 1.0], training_range=(0.0, 1.0))
 >>> check = out_of_range(reference, reference.counts(np.array([0.0, 1.0] * 450 + [-1.0] * 100)), level=0.01, floor=0.01, family=1)

@@ -5,7 +5,7 @@ end), so it equals `scipy.stats.wasserstein_distance` on those located values an
 distance by at most half the widest gap between neighbouring reference values. Optional: flags at `threshold`.
 
 >>> import numpy as np
->>> from contracts.reference_profile import Bins
+>>> from drift_client.reference_profile import Bins
 >>> from drift.counts import ColumnReference
 >>> reference = ColumnReference(Bins([], [1.0], 4), sample=[0.0, 1.0, 2.0, 3.0])
 >>> round(Wasserstein(threshold=0.1).compute(reference, reference.counts(np.array([1.0, 2.0, 3.0, 3.0]))).statistic, 4)

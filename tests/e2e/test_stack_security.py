@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from contracts.redis_client import connect
+from drift_client.redis_client import connect
 from scripts import servers
 from scripts.stack import Ports, Settings, Stack
 from tests.helpers import http, series, wait_for

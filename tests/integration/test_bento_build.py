@@ -24,7 +24,7 @@ def test_bentofile_builds_a_bento_with_the_model(tmp_path):
     # service class (bentofile.yaml lists none: the registry is the one place a model is added)
     [service] = manifest["services"]
     assert sorted(m["tag"].split(":")[0] for m in service["models"]) == sorted(MODELS) == ["fraud_detector", "login_risk"]
-    for module in ("bento_service/service.py", "contracts/redis_layout.py", "transactions/schema.py",
+    for module in ("bento_service/service.py", "drift_client/redis_layout.py", "transactions/schema.py",
                    "logins/schema.py", "drift_client/publisher.py", "drift_client/client.py", "drift/estimation.py"):
         assert (bento / "src" / module).exists(), module
     assert manifest["services"][0]["config"]["http"]["port"] == 8000

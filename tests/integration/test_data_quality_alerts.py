@@ -12,7 +12,7 @@ import redis
 import yaml
 
 from drift_client.publisher import PublisherConfig, SamplePublisher
-from contracts import redis_layout as layout
+from drift_client import redis_layout as layout
 from scripts import servers
 from tests.helpers import Publisher, http, wait_for
 from transactions import FEATURE_NAMES, generate

@@ -11,10 +11,10 @@ import pytest
 import redis
 from sklearn import metrics as sk
 
-from contracts import redis_layout as layout
+from drift_client import redis_layout as layout
 from scripts import servers
 from tests.helpers import Publisher, http, series, wait_for
-from contracts.reference_profile import ReferenceProfile
+from drift_client.reference_profile import ReferenceProfile
 from transactions import FEATURE_NAMES
 from drift import estimation as est
 
@@ -123,12 +123,16 @@ def test_estimated_performance_without_labels_is_the_estimators_on_the_window(st
         assert value == pytest.approx(offline.metrics[metric], rel=1e-6), metric
         bounds = r["estimated_performance_interval"][metric]
         assert bounds["lower"] == pytest.approx(offline.lower[metric], rel=1e-6) and bounds["lower"] <= value <= bounds["upper"]
+        assert bounds["total_lower"] == pytest.approx(offline.total_lower[metric], rel=1e-6)
+        assert bounds["total_lower"] <= bounds["lower"] and bounds["upper"] <= bounds["total_upper"]
     assert r["estimated_performance_gap"] == {}  # nothing to compare with before labels arrive
     text = scrape(exporter)
     assert series(text, "ml_model_estimated_performance", model_version="seed", metric="roc_auc") == pytest.approx(
         r["estimated_performance"]["roc_auc"])
     assert series(text, "ml_model_estimated_performance_interval", model_version="seed", metric="roc_auc", bound="upper") \
         == pytest.approx(r["estimated_performance_interval"]["roc_auc"]["upper"])
+    assert series(text, "ml_model_estimated_performance_interval", model_version="seed", metric="roc_auc",
+                  bound="total_upper") == pytest.approx(r["estimated_performance_interval"]["roc_auc"]["total_upper"])
     assert series(text, "ml_model_estimated_performance_gap", model_version="seed") is None
 
 
@@ -146,7 +150,7 @@ def test_estimation_gap_once_labels_arrive_and_old_profiles_still_estimate(stack
 
 def r_threshold(stack) -> float:
     _, client, _, _ = stack
-    from contracts.reference_profile import ReferenceProfile
+    from drift_client.reference_profile import ReferenceProfile
     return ReferenceProfile.from_json(client.get(layout.Keys("fraud_detector", "stationary").reference)).threshold
 
 

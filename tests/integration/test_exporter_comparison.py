@@ -11,7 +11,7 @@ import redis
 from sklearn.metrics import roc_auc_score
 
 from contracts import model_versions as versions
-from contracts import redis_layout as layout
+from drift_client import redis_layout as layout
 from drift.comparison import compare_paired, compare_unpaired
 from scripts import servers
 from tests.helpers import http, series, wait_for

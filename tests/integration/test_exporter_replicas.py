@@ -15,7 +15,7 @@ import time
 import pytest
 import redis
 
-from contracts import redis_layout as layout
+from drift_client import redis_layout as layout
 from drift_client import DriftClient
 from scripts import servers
 from bento_service.model_store import predict_scores

@@ -8,14 +8,14 @@ import time
 import pytest
 import redis
 
-from contracts import redis_layout as layout
+from drift_client import redis_layout as layout
 from contracts.policy import Policy
 from exporter.config import Config
 from exporter.leases import Leases
 from exporter.monitor import Monitor
 from exporter.profile_store import FencedOut, ProfileWriter, read_minutes
 from drift.profiles import ProfileLayout, minute_of
-from contracts.redis_client import connect
+from drift_client.redis_client import connect
 from scripts import servers
 from tests.helpers import Publisher
 

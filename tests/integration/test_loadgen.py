@@ -5,7 +5,7 @@ import subprocess
 import pytest
 import redis
 
-from contracts import redis_layout as layout
+from drift_client import redis_layout as layout
 from scripts import servers
 from tests.conftest import http
 

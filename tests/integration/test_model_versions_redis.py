@@ -6,7 +6,7 @@ import threading
 import pytest
 
 from contracts import model_versions as versions
-from contracts.redis_client import connect
+from drift_client.redis_client import connect
 from scripts import servers
 
 

@@ -14,7 +14,7 @@ import redis
 
 import logins
 from bento_service.limits import MAX_BODY_BYTES
-from contracts import redis_layout as layout
+from drift_client import redis_layout as layout
 from logins.schema import SCHEMA as LOGIN_SCHEMA
 from tests.helpers import http, series, wait_for
 from tests.integration.test_service import GOOD, metric_value, read_predictions

@@ -12,7 +12,7 @@ import pytest
 import redis
 
 from contracts import model_versions as versions
-from contracts import redis_layout as layout
+from drift_client import redis_layout as layout
 from scripts import servers
 from scripts.render_alertmanager import write
 from tests.helpers import http, wait_for

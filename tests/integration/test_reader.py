@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import redis
 
-from contracts import redis_layout as layout
+from drift_client import redis_layout as layout
 from contracts.policy import Policy
 from exporter.reader import StreamReader
 from drift.snapshot import compute

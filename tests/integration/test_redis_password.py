@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from contracts.redis_client import connect
+from drift_client.redis_client import connect
 from scripts import servers
 from tests.helpers import http, series, wait_for
 from tests.integration.test_exporter import fresh_report

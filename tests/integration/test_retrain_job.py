@@ -17,8 +17,8 @@ import redis
 
 from bento_service.model_store import BOOSTER_FILE, PROFILE_FILE, load_booster, predict_scores
 from contracts import model_versions as versions
-from contracts import redis_layout as layout
-from contracts.reference_profile import ReferenceProfile
+from drift_client import redis_layout as layout
+from drift_client.reference_profile import ReferenceProfile
 from retrain import admission
 from scripts import servers
 from transactions import FEATURE_NAMES, LABEL, generate

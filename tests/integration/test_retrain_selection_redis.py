@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import redis
 
-from contracts import redis_layout as layout
+from drift_client import redis_layout as layout
 from exporter.labelled_traffic import read_labelled_traffic
 
 WIDTH = 4

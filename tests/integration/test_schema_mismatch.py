@@ -82,3 +82,28 @@ def test_a_stream_published_with_another_schema_is_refused_and_not_judged(log_di
         assert log.count("refused prediction batches of churn/narrow") == 1
         assert "Traceback" not in log
         redis.Redis.from_url(url).close()
+
+
+def test_a_profile_built_for_another_version_is_judged_under_the_version_it_is_published_as(log_dir):
+    """A publisher that bypasses the client's check (SamplePublisher, an older client) writes version 1's profile
+    under version 2's keys: the exporter says so once and labels the figures with the stream's version, never as a
+    second, conflicting series of version 1."""
+    with servers.start_redis(log_dir) as redis_srv, \
+            servers.start_exporter(log_dir, redis_srv.extra["url"], env={"MONITORING_INTERVAL": "0.5"}) as exporter:
+        url = redis_srv.extra["url"]
+        rows = SCHEMA.encode_frame(frame(N, 5))
+        for version in ("1", "2"):
+            publisher = SamplePublisher(PublisherConfig(url), layout.Keys("churn", version), profile_json("1"),
+                                        schema_fingerprint=SCHEMA.fingerprint())
+            scores = np.random.default_rng(int(version)).random(N).astype(np.float32)
+            publisher.add_predictions([f"{version}-{i}" for i in range(N)], rows, scores)
+            publisher.flush()
+        status, body = wait_for(lambda: (r := http("GET", f"{exporter.url}/api/v1/monitoring/drift/latest?hours=1"))
+                                and len(r[1]["models"]) == 2 and r, timeout=30)
+        assert sorted(m["model_version"] for m in body["models"]) == ["1", "2"]
+        text = http("GET", f"{exporter.url}/metrics")[1]
+        assert series(text, "ml_window_samples", model_name="churn", model_version="2", kind="predictions") == N
+        assert text.count('ml_model_info{') == 2
+        log = exporter.log_text()
+        assert log.count("the reference profile of churn/2 was built for churn/1") == 1
+        assert "Traceback" not in log

@@ -10,7 +10,7 @@ import redis
 
 from bento_service.scored_by_store import LabelRouteCounters, SharedScoredBy
 from bento_service.versions import ScoredBy
-from contracts import redis_layout as layout
+from drift_client import redis_layout as layout
 from scripts import servers
 
 pytestmark = pytest.mark.integration

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 import redis
 
-from contracts import redis_layout as layout
-from contracts.reference_profile import ReferenceProfile
+from drift_client import redis_layout as layout
+from drift_client.reference_profile import ReferenceProfile
 from scripts import servers
 from tests.helpers import http, series, wait_for
 from transactions import FEATURE_NAMES, generate

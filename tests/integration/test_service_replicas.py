@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 import redis
 
-from contracts import redis_layout as layout
+from drift_client import redis_layout as layout
 from scripts import servers
 from tests.helpers import http, series, store_with_challenger, stream_ids, wait_for
 from transactions import FEATURE_NAMES, generate

@@ -10,7 +10,7 @@ import pytest
 import redis
 
 from contracts import model_versions
-from contracts import redis_layout as layout
+from drift_client import redis_layout as layout
 from contracts.model_versions import answers_challenger
 from scripts import servers
 from tests.helpers import http, store_with_challenger, stream_ids, wait_for

@@ -1,5 +1,5 @@
 """Several judged windows from per-minute profiles, against a real redis-server and a real exporter, then the same
-against a 3-node Redis Cluster on loopback: samples published as the service does (contracts.redis_layout), minute
+against a 3-node Redis Cluster on loopback: samples published as the service does (drift_client.redis_layout), minute
 profiles written with the retention's TTL, span series on /metrics, reports from profiles for any period within the
 retention, and a restarted exporter that continues from its cursor without counting anything twice."""
 from __future__ import annotations
@@ -8,8 +8,8 @@ import time
 
 import pytest
 
-from contracts import redis_layout as layout
-from contracts.redis_client import connect
+from drift_client import redis_layout as layout
+from drift_client.redis_client import connect
 from scripts import servers
 from tests.helpers import Publisher, http, series, wait_for
 

@@ -7,6 +7,7 @@ import json
 import math
 import re
 import subprocess
+import time
 import urllib.parse
 
 import numpy as np
@@ -18,8 +19,10 @@ from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostin
 from sklearn.model_selection import train_test_split
 
 from contracts import model_versions
-from contracts.schema import FeatureSpec, ModelSchema
+from drift_client.schema import FeatureSpec, ModelSchema
+from drift_client.tasks import MULTICLASS, REGRESSION, task_of
 from drift_client import DriftClient, profile_from_training
+from mixin import config, task_board
 from scripts import servers
 from tests.helpers import http, series, wait_for
 from tests.integration.test_data_quality_alerts import prometheus_config
@@ -65,7 +68,10 @@ def stack(log_dir):
         url = redis_srv.extra["url"]
         _publish(url, "diabetes", d_schema, d_profile.to_json(), X, regressor.predict(X), y.tolist())
         # a challenger in shadow mode: champion/challenger comparison is ROC AUC (binary) and must leave a regressor alone
-        _publish(url, "diabetes", d_schema, d_profile.to_json(), X, regressor.predict(X) + 5, y.tolist(), version="2")
+        # (its own profile: a profile naming version 1 published as version 2 was exported under version 1, twice)
+        d_profile_2 = profile_from_training(Xtr, regressor.predict(Xte) + 5, ytr, d_schema, model_name="diabetes",
+                                            model_version="2", task="regression", test_labels=yte)
+        _publish(url, "diabetes", d_schema, d_profile_2.to_json(), X, regressor.predict(X) + 5, y.tolist(), version="2")
         model_versions.save(redis.Redis.from_url(url), "diabetes", model_versions.VersionsState(
             "1", "2", "shadow", available=("1", "2")))
         _publish(url, "wine", w_schema, w_profile.to_json(), W, classifier.predict_proba(W),
@@ -175,3 +181,48 @@ def test_each_task_board_shows_its_models_figures_and_the_binary_board_does_not_
         binary = json.loads((servers.ROOT / "grafana" / "dashboards" / "ml-performance.json").read_text())
         selector = re.fullmatch(r"label_values\((.+), model_name\)", binary["templating"]["list"][0]["query"]["query"])
         assert not {"diabetes", "wine"} & set(label_values(selector.group(1), "model_name"))
+
+
+def _board(uid: str) -> dict:
+    return json.loads((servers.ROOT / "grafana" / "dashboards" / f"{uid}.json").read_text())
+
+
+def test_the_shared_boards_show_a_regressor_and_a_multiclass_model_or_say_why_not(stack, log_dir, tmp_path):
+    """Overview, Drift and Model comparison are shared by every task. Queried as Grafana would for the regressor
+    and the multiclass model against a real Prometheus: a panel whose every query returns nothing must say why
+    (its noValue), the Overview shows the task's headline quality figures with a link to the task's board, and
+    its label-free estimate tile says it exists for binary models only."""
+    exporter, *_ = stack
+    prom_config = prometheus_config(tmp_path / "prometheus.yml", exporter.port)
+    with servers.start_prometheus(log_dir, prom_config) as prometheus:
+        def query(expr: str) -> list:
+            return http("GET", f"{prometheus.url}/api/v1/query?" + urllib.parse.urlencode({"query": expr}))[1]["data"]["result"]
+
+        wait_for(lambda: query('ml_model_performance{model_name="wine", metric="log_loss"}')
+                 and query('ml_drift_span_samples{model_name="diabetes"}') and query("ml_model_version_role"),
+                 timeout=60, interval=1)
+        time.sleep(3)  # a few scrapes: the forecast panels' predict_linear needs more than one sample
+        results: dict[tuple[str, str], dict[str, list]] = {}
+        for uid, model in (("ml-overview", "diabetes"), ("ml-overview", "wine"), ("ml-drift", "diabetes"),
+                           ("ml-drift", "wine"), ("ml-comparison", "diabetes")):
+            spans = query(f'ml_drift_span_samples{{model_name="{model}"}}')
+            variables = {"model_name": model, "model_version": "1",
+                         "span": min((s["metric"]["span"] for s in spans), key=len)}
+            results[uid, model] = {p["title"]: [r for t in p["targets"] for r in query(substitute(t["expr"], variables))]
+                                   for p in _board(uid)["panels"]}
+            silent = [p["title"] for p in _board(uid)["panels"]
+                      if not results[uid, model][p["title"]] and "noValue" not in p["fieldConfig"]["defaults"]]
+            assert not silent, f"{uid} for {model}: panels empty without saying why: {silent}"
+        panels = {p["title"]: p for p in _board("ml-overview")["panels"]}
+        estimate = panels["Quality estimated without labels"]
+        assert "binary models only" in estimate["fieldConfig"]["defaults"]["noValue"].lower()
+        link = panels["Quality (labelled window)"]["fieldConfig"]["defaults"]["links"][0]["url"]
+        for model, task in (("diabetes", REGRESSION), ("wine", MULTICLASS)):
+            assert not results["ml-overview", model][estimate["title"]], model
+            quality = results["ml-overview", model]["Quality (labelled window)"]
+            assert sorted(r["metric"]["metric"] for r in quality) == sorted(task_of(task).headline), model
+            board = config()["links"]["dashboard_uids"][task_board(task)]
+            assert {link.replace("${__field.labels.board}", r["metric"]["board"]) for r in quality} == \
+                {link.replace("${__field.labels.board}", board)}, model
+        roles = {r["metric"]["role"] for r in results["ml-comparison", "diabetes"]["Quality of each version (labelled window)"]}
+        assert roles == {"champion", "challenger"}

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import redis
 
-from contracts import redis_layout as layout
+from drift_client import redis_layout as layout
 from scripts import servers
 from tests.helpers import http, same_figures, series, wait_for
 from tests.integration.test_exporter import report

@@ -15,9 +15,9 @@ from scripts.servers import free_port
 SCHEMA = ModelSchema((FeatureSpec("x", "numeric", (-10.0, 10.0)),))
 
 
-def reference() -> str:
+def reference(version: str = "1") -> str:
     train = pd.DataFrame({"x": np.random.default_rng(0).normal(size=300)})
-    return profile_from_training(train, None, None, SCHEMA, model_name="m", model_version="1").to_json()
+    return profile_from_training(train, None, None, SCHEMA, model_name="m", model_version=version).to_json()
 
 
 def test_publishing_off_is_said_once(caplog):
@@ -31,11 +31,11 @@ def test_redis_down_logs_once_per_interval_and_nothing_when_idle(caplog):
     dead = f"redis://127.0.0.1:{free_port()}/0"  # nothing listens there
     config = PublisherConfig(dead, flush_interval=0.05, heartbeat_interval=0.05, socket_timeout=0.1)
     with caplog.at_level(logging.WARNING, logger="drift_client"):
-        idle = DriftClient(dead, "m", "idle", SCHEMA, reference(), config=config).start()
+        idle = DriftClient(dead, "m", "idle", SCHEMA, reference("idle"), config=config).start()
         time.sleep(1.0)
         idle.stop()
         assert caplog.records == [] and idle.counters.redis_is_up is False
-        busy = DriftClient(dead, "m", "busy", SCHEMA, reference(), config=config).start()
+        busy = DriftClient(dead, "m", "busy", SCHEMA, reference("busy"), config=config).start()
         for i in range(20):
             busy.log_prediction(f"p{i}", {"x": 0.5}, 0.5)
             time.sleep(0.05)

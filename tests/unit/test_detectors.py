@@ -11,8 +11,8 @@ from scipy.spatial.distance import jensenshannon
 
 from contracts.metric_names import CRITICAL, HEALTHY, WARNING
 from contracts.policy import Policy
-from contracts.reference_profile import Bins
-from contracts.schema import FeatureSpec, ModelSchema
+from drift_client.reference_profile import Bins
+from drift_client.schema import FeatureSpec, ModelSchema
 from drift import detectors
 from drift.detectors import ModelDetectors, TestResult
 from drift.detectors.base import make
@@ -190,7 +190,7 @@ def test_performance_drop_is_measured_against_the_test_split():
 
 
 def test_the_snapshot_judges_performance_against_the_test_splits_lower_bound():
-    from contracts.reference_profile import ReferenceProfile
+    from drift_client.reference_profile import ReferenceProfile
 
     profile = ReferenceProfile.build(model_name="m", model_version="v", trained_at="t", features=["x"],
                                      metrics={"roc_auc": 0.691}, train=np.zeros((10, 1)), scores=None, labels=None,

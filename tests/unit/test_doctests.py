@@ -26,6 +26,6 @@ def test_docstring_examples(module):
 
 def test_the_pure_cores_have_examples():
     with_examples = {m for m in modules() if doctest.testmod(importlib.import_module(m)).attempted}
-    assert {"drift.stats", "drift.counts", "drift.live_window", "drift.labelled", "drift.window", "contracts.policy", "contracts.schema",
+    assert {"drift.stats", "drift.counts", "drift.live_window", "drift.labelled", "drift.window", "contracts.policy", "drift_client.schema",
             "transactions.generator", "logins.generator", "logins.schema",
             *(f"drift.detectors.{t}" for t in ("psi", "ks", "chi_square", "jensen_shannon", "wasserstein"))} <= with_examples

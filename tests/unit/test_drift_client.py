@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import logins
-from contracts.reference_profile import ReferenceProfile
+from drift_client.reference_profile import ReferenceProfile
 from drift_client import DriftClient, profile_from_training
 from logins.schema import SCHEMA
 

@@ -73,7 +73,7 @@ def test_point_estimates_of_auc_and_ap_are_the_expected_curves_without_monte_car
     a, b = est.estimate(counts, mass, 150, seed=1), est.estimate(counts, mass, 150, seed=2)
     assert a.metrics["roc_auc"] == b.metrics["roc_auc"] == pytest.approx(float(est.grouped_roc_auc(mass, counts - mass)))
     assert a.metrics["average_precision"] == b.metrics["average_precision"]
-    assert a.metrics["average_precision"] == pytest.approx(float(est.grouped_average_precision(mass, counts - mass)))
+    assert a.metrics["average_precision"] == pytest.approx(float(est.expected_average_precision(counts, mass)))
 
 
 def test_the_cli_profile_carries_score_bins_and_a_calibrator_only_with_labels(shifted_case):
@@ -94,3 +94,37 @@ def test_the_exporters_counts_carry_the_calibrators_error_into_the_total_interva
     counts.add(current["score"].to_numpy(float))
     e = counts.estimate()
     assert e.total_lower["roc_auc"] < e.lower["roc_auc"] and e.total_upper["roc_auc"] > e.upper["roc_auc"]
+
+
+def test_expected_average_precision_by_hand():
+    # bins ascending: 2 predictions at q = 0.5, then 1 at q = 1. Descending: precision 1, (1 + .5) / 2, (1 + 1) / 3,
+    # recall steps 1/2, .5/2, .5/2
+    ap = est.expected_average_precision(np.array([2.0, 1.0]), np.array([1.0, 1.0]))
+    assert ap == pytest.approx((1 * 1 + 0.5 * 0.75 + 0.5 * (2 / 3)) / 2)
+    assert np.isnan(est.expected_average_precision(np.array([3.0, 2.0]), np.zeros(2)))  # no expected positive
+
+
+def test_expected_average_precision_equals_the_per_prediction_curve_and_leading_axes():
+    rng = np.random.default_rng(0)
+    counts = rng.integers(0, 40, 60).astype(float)  # empty bins included
+    q = np.sort(rng.random(60)) ** 3
+    p = np.repeat(q, counts.astype(int))[::-1]  # NannyML's curve: one threshold per prediction, descending
+    per_prediction = np.sum(p * np.cumsum(p) / np.arange(1, len(p) + 1)) / p.sum()
+    assert est.expected_average_precision(counts, counts * q) == pytest.approx(per_prediction, rel=1e-12)
+    stacked = est.expected_average_precision(counts, np.stack([counts * q, counts * q[::-1].clip(0, 1)]))
+    assert stacked[0] == pytest.approx(per_prediction, rel=1e-12)
+    assert stacked[1] == pytest.approx(float(est.expected_average_precision(counts, counts * q[::-1])))
+
+
+def test_expected_average_precision_is_nearer_the_realized_mean_than_tied_bins():
+    """Labels drawn with the bins' probabilities over distinct scores: scikit-learn's mean average precision is what
+    the estimate should match; counting each bin as one threshold (the estimate before) sits below it."""
+    from sklearn.metrics import average_precision_score
+    rng = np.random.default_rng(1)
+    counts = rng.integers(1, 40, 60).astype(float)
+    q = np.sort(rng.random(60)) ** 3
+    p = np.repeat(q, counts.astype(int))
+    realized = np.mean([average_precision_score(rng.random(len(p)) < p, np.arange(len(p))) for _ in range(2000)])
+    ours = float(est.expected_average_precision(counts, counts * q))
+    tied = float(est.grouped_average_precision(counts * q, counts * (1 - q)))
+    assert abs(ours - realized) < 0.5 * abs(tied - realized), (ours, tied, realized)

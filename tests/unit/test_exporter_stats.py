@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from contracts.reference_profile import Bins
+from drift_client.reference_profile import Bins
 from drift.stats import KSReference, attribution, ks_pvalue, ks_pvalues, mean_std, psi
 
 

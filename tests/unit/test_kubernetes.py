@@ -274,7 +274,7 @@ def test_secrets_are_referenced_never_committed():
         (container,) = spec["containers"]
         env = {e["name"]: e for e in container["env"]}
         assert env["REDIS_URL"] == {"name": "REDIS_URL", "valueFrom": {"secretKeyRef": {"name": k8s.REDIS_SECRET, "key": "url"}}}
-        # the password reaches the process as a file (contracts/redis_client.py), readable by the image's user
+        # the password reaches the process as a file (drift_client/redis_client.py), readable by the image's user
         password_file = Path(env["REDIS_PASSWORD_FILE"]["value"])
         (mount,) = [m for m in container["volumeMounts"] if m["mountPath"] == str(password_file.parent)]
         (volume,) = [v for v in spec["volumes"] if v["name"] == mount["name"]]

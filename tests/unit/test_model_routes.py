@@ -9,7 +9,7 @@ from pydantic import ValidationError
 from bento_service.guard import route_labeller
 from bento_service.limits import UNMATCHED_ENDPOINT
 from bento_service.model_schemas import ACTION_TEMPLATES, model_action, request_models
-from contracts.schema import FeatureSpec, ModelSchema
+from drift_client.schema import FeatureSpec, ModelSchema
 from logins.schema import SCHEMA as LOGIN_SCHEMA
 
 

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from scipy.stats import ks_2samp
 
-from contracts.redis_layout import MalformedEntry
-from contracts.reference_profile import ReferenceProfile
-from contracts.schema import FeatureSpec, ModelSchema
+from drift_client.redis_layout import MalformedEntry
+from drift_client.reference_profile import ReferenceProfile
+from drift_client.schema import FeatureSpec, ModelSchema
 from drift.detectors.chi_square import chi_square_homogeneity
 from drift.profiles import KS_GRID, CoarseKS, ProfileLayout
 from drift.stats import KSReference, psi

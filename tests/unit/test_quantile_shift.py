@@ -9,7 +9,7 @@ import pytest
 from scipy.stats import mannwhitneyu
 
 from contracts.policy import Policy
-from contracts.reference_profile import Bins
+from drift_client.reference_profile import Bins
 from drift.detectors import make
 from drift.detectors.quantile_shift import (QUANTILES, mann_whitney, quantile_shift, reference_quantiles,
                                                window_quantiles)

@@ -1,9 +1,9 @@
-"""contracts.redis_client: one way for every client to get Redis's password (URL or REDIS_PASSWORD_FILE)."""
+"""drift_client.redis_client: one way for every client to get Redis's password (URL or REDIS_PASSWORD_FILE)."""
 from __future__ import annotations
 
 import pytest
 
-from contracts.redis_client import RedisPasswordFileError, connect, password_from_env, redact
+from drift_client.redis_client import RedisPasswordFileError, connect, password_from_env, redact
 from scripts.servers import RedisOptions, ensure_secret
 
 

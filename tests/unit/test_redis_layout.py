@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from contracts import redis_layout as layout
+from drift_client import redis_layout as layout
 
 
 def _batch(n=5):

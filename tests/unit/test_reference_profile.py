@@ -4,7 +4,7 @@ import json
 import numpy as np
 import pytest
 
-from contracts.reference_profile import ReferenceProfile
+from drift_client.reference_profile import ReferenceProfile
 from drift.score_counts import ScoreCounts
 from drift.estimation import Calibrator, fit_isotonic, score_edges
 
@@ -43,7 +43,7 @@ def test_unknown_fields_from_a_newer_trainer_are_ignored():
 
 
 def _mixed_training(rng: np.random.Generator) -> tuple[np.ndarray, "ModelSchema"]:
-    from contracts.schema import FeatureSpec, ModelSchema
+    from drift_client.schema import FeatureSpec, ModelSchema
     n = 20_000
     train = np.column_stack([
         rng.lognormal(3.6, 1, n).round(2),  # numeric with ties
@@ -61,7 +61,7 @@ def _mixed_training(rng: np.random.Generator) -> tuple[np.ndarray, "ModelSchema"
 @pytest.mark.parametrize("seed", range(3))
 def test_bins_of_sorted_values_equal_those_of_the_unsorted_values(seed):
     """build sorts each column once and counts bins by binary search on it: the same edges, shares and counts."""
-    from contracts.reference_profile import Bins
+    from drift_client.reference_profile import Bins
     train, schema = _mixed_training(np.random.default_rng(seed))
     for j, spec in enumerate(schema.features):
         col = train[:, j][np.isfinite(train[:, j])]

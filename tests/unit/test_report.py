@@ -11,8 +11,8 @@ import pytest
 from scipy import stats
 
 from contracts.policy import Policy
-from contracts.reference_profile import ReferenceProfile
-from contracts.schema import UNSEEN
+from drift_client.reference_profile import ReferenceProfile
+from drift_client.schema import UNSEEN
 from drift.snapshot import compute
 from drift.live_window import LiveWindow
 from drift_report import BadInput, DriftReport, infer_schema

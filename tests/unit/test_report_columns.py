@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from contracts.policy import Policy
-from contracts.schema import FeatureSpec, ModelSchema
+from drift_client.schema import FeatureSpec, ModelSchema
 from drift_report import BadInput, DriftReport
 from drift_report import columns
 from drift_report.core import profile_of

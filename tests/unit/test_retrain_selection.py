@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from contracts.redis_layout import LabelBatch, PredictionBatch
+from drift_client.redis_layout import LabelBatch, PredictionBatch
 from retrain.selection import NotEnoughData, SelectionPolicy, downsample_negatives, join, split_by_time
 
 

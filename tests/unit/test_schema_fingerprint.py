@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from contracts.policy import Policy
-from contracts.reference_profile import ReferenceProfile
-from contracts.schema import FeatureSpec, ModelSchema
+from drift_client.reference_profile import ReferenceProfile
+from drift_client.schema import FeatureSpec, ModelSchema
 from drift_client import DriftClient
 from drift.snapshot import compute
 from drift.live_window import LiveWindow as Window
@@ -64,3 +64,13 @@ def test_a_window_without_traffic_is_not_judged_and_not_healthy():
     snap = compute(window, Policy(), now=1000.0)
     assert snap.health_status is None and not snap.judged and snap.not_judged_reason == "too_few_samples"
     assert snap.as_dict()["health_status"] is None
+
+
+def test_the_client_refuses_a_profile_built_for_another_model_or_version():
+    """A challenger published as version 2 with version 1's profile was exported as version 1 a second time: two
+    conflicting series for one model version. The client names the mismatch instead."""
+    reference = profile().to_json()  # model m, version 1
+    with pytest.raises(ValueError, match="model_version.*'1'.*'2'"):
+        DriftClient(None, "m", "2", SCHEMA, reference)
+    with pytest.raises(ValueError, match="model_name.*'m'.*'other'"):
+        DriftClient(None, "other", "1", SCHEMA, reference)

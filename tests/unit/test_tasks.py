@@ -1,4 +1,4 @@
-"""Tasks (contracts.tasks): binary, regression and multiclass models published through drift_client and judged by
+"""Tasks (drift_client.tasks): binary, regression and multiclass models published through drift_client and judged by
 the exporter's own window and snapshot; every figure checked against sklearn.metrics (issue 22, finding 1)."""
 from __future__ import annotations
 
@@ -12,10 +12,11 @@ from sklearn.datasets import load_diabetes, load_wine
 from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 from sklearn.model_selection import train_test_split
 
-from contracts import redis_layout as layout
+from drift_client import redis_layout as layout
 from contracts.policy import Policy
-from contracts.reference_profile import ReferenceProfile
-from contracts.schema import FeatureSpec, ModelSchema
+from drift_client.reference_profile import ReferenceProfile
+from drift_client.schema import FeatureSpec, ModelSchema
+from drift_client.tasks import TASK
 from drift.performance import multiclass_metrics, regression_metrics, task_performance_dropped
 from drift_client import DriftClient, profile_from_training
 from drift_client.client import class_probabilities, encode_scores
@@ -77,6 +78,12 @@ def test_an_unknown_task_is_refused_by_name(diabetes):
 
 
 # ---- regression --------------------------------------------------------------------------------------------------
+def test_each_tasks_headline_is_among_its_realized_figures():
+    """The Overview's quality tile shows a task's headline (mixin/dashboards.py): figures the exporter realizes."""
+    for task in TASK.values():
+        assert task.headline and set(task.headline) <= set(task.metrics), task.name
+
+
 def test_regression_metrics_match_sklearn():
     rng = np.random.default_rng(3)
     y = rng.normal(100, 30, 500)
