@@ -146,7 +146,7 @@ class Monitor:
                 self.tracked.pop(member, None)
                 continue
             snapshots[member] = tracked.snapshot(self.policy, now)
-            spans[member] = tracked.spans.snapshots(now)
+            spans[member] = tracked.spans.snapshots(now, tracked.reader.last_refused)
         self._snapshots, self._span_snapshots = snapshots, spans
         self._comparisons = self._compare_versions(now)
 

@@ -41,12 +41,17 @@ class Spans:
         self.cache.update(self.writer.refresh(client, now))
         self.cache.load(client, *minute_range(now, max(self.seconds.values())))
 
-    def snapshots(self, now: float) -> dict[str, ModelSnapshot]:
-        """One snapshot per judged window, by name ("5m", "1h", ...)."""
+    def snapshots(self, now: float, last_refused: float = -float("inf")) -> dict[str, ModelSnapshot]:
+        """One snapshot per judged window, by name ("5m", "1h", ...).
+
+        `last_refused`: when a batch was last refused for its schema (exporter.reader): a window that holds that
+        moment is not judged, as the live window is not (its minutes would mix the two publishers' samples)."""
         result = {}
         for name, seconds in self.seconds.items():
             merged = self.cache.merged(*minute_range(now, seconds))
-            result[name] = compute(self.layout.window(merged, seconds), self.policy, now, self.malformed, self.detectors)
+            refused = "schema_mismatch" if last_refused >= now - seconds else ""
+            result[name] = compute(self.layout.window(merged, seconds), self.policy, now, self.malformed, self.detectors,
+                                   refused=refused)
         return result
 
     def report(self, client: redis.Redis, start: float, end: float, now: float) -> ModelSnapshot:

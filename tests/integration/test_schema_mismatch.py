@@ -107,3 +107,28 @@ def test_a_profile_built_for_another_version_is_judged_under_the_version_it_is_p
         log = exporter.log_text()
         assert log.count("the reference profile of churn/2 was built for churn/1") == 1
         assert "Traceback" not in log
+
+
+def test_a_version_fed_by_a_second_mismatched_publisher_is_not_judged_in_any_window(log_dir):
+    """Two publishers on one version, one with another schema: neither the live window nor the judged spans
+    (5 min, 1 h, 24 h over the minute profiles) may judge the right publisher's samples alone as the version."""
+    with servers.start_redis(log_dir) as redis_srv, \
+            servers.start_exporter(log_dir, redis_srv.extra["url"], env={"MONITORING_INTERVAL": "0.5"}) as exporter:
+        url = redis_srv.extra["url"]
+        for version in ("good", "mixed"):
+            client = DriftClient(url, "churn", version, SCHEMA, profile_json(version)).start()
+            current = frame(N, 5)
+            client.log_predictions([f"{version}-{i}" for i in range(N)], current, np.random.default_rng(3).random(N))
+            client.stop()
+        swapped = ModelSchema((SCHEMA.features[1], SCHEMA.features[0], SCHEMA.features[2]))
+        publish_with(url, "mixed", swapped, swapped.encode_frame(frame(200, 6)))
+
+        text = wait_for(lambda: (t := http("GET", f"{exporter.url}/metrics")[1]) and series(
+            t, "ml_drift_span_samples", model_name="churn", model_version="good", span="5m") == N and series(
+            t, "ml_exporter_schema_mismatch_total", model_name="churn", model_version="mixed", reason="fingerprint") == 2 and t,
+            timeout=30)
+        assert series(text, "ml_drift_span_detected", model_name="churn", model_version="good", feature="income", span="5m") == 0
+        assert not report(exporter, "mixed")["judged"]
+        for span in ("5m", "1h", "24h"):
+            assert series(text, "ml_drift_span_detected", model_name="churn", model_version="mixed", feature="income",
+                          span=span) is None, span
