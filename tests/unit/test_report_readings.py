@@ -1,4 +1,4 @@
-"""Issue 22, finding 6: what a user reads must not be wrong: no mean of a categorical's codes, an unseen category is
+"""What a user reads must not be wrong (issue 22, finding 6): no mean of a categorical's codes, an unseen category is
 not also "out of range", and the CLI's text and exit status say when a data-quality check fails."""
 from __future__ import annotations
 
