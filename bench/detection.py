@@ -134,10 +134,10 @@ def login_section(windows: int) -> str:
     for size, count in [(500, windows), (5_000, max(20, windows // 2)), (50_000, max(10, windows // 5))]:
         for traffic, scenario in LOGIN_TRAFFIC.items():
             # a false-alarm rate near the 0.5% family-wise level needs thousands of windows to be told apart from 1%
-            count = count * STATIONARY_FACTOR if traffic == "stationary" else count
+            n = count * STATIONARY_FACTOR if traffic == "stationary" else count
             alarms = {t: 0 for t in (*LOGIN_TESTS, LOGIN_RULE)}
             flagged: dict[str, int] = {}
-            for _ in range(count):
+            for _ in range(n):
                 seed += 1
                 x = schema.encode_frame(logins.generate(size, seed=seed, scenario=scenario)).astype(float)
                 window, features = login_window_alarms(refs, judge, x, policy)
@@ -145,8 +145,8 @@ def login_section(windows: int) -> str:
                     alarms[t] += alarmed
                 for f in features:
                     flagged[f] = flagged.get(f, 0) + 1
-            rows.append((size, traffic, count, {t: v / count for t, v in alarms.items()}, flagged))
-            print(f"  logins {size:>7,} {traffic:<15} " + "  ".join(f"{t} {v:.0%}" for t, v in rows[-1][3].items()), flush=True)
+            rows.append((size, traffic, n, alarms, flagged))
+            print(f"  logins {size:>7,} {traffic:<15} " + "  ".join(f"{t} {v / n:.0%}" for t, v in alarms.items()), flush=True)
     lines = [
         f"The login model (`login_risk`: 3 categorical, 2 discrete, 1 binary, 2 numeric features). Share of windows "
         f"in which each test alone flags at least one of the features it applies to (Bonferroni over those "
@@ -167,11 +167,11 @@ def login_section(windows: int) -> str:
         "| window | traffic | windows | " + " | ".join(LOGIN_TESTS) + f" | {LOGIN_RULE} | its 95% bounds | features the default rule flags (share of windows) |",
         "|---|---|---|" + "---|" * (len(LOGIN_TESTS) + 3),
     ]
-    for size, traffic, count, rates, flagged in rows:
-        named = ", ".join(f"{f} {n / count:.1%}" for f, n in sorted(flagged.items(), key=lambda kv: -kv[1])) or "none"
-        low, high = clopper_pearson(round(rates[LOGIN_RULE] * count), count)
-        lines.append(f"| {size:,} | {traffic} | {count} | " + " | ".join(f"{rates[t]:.1%}" for t in LOGIN_TESTS)
-                     + f" | {rates[LOGIN_RULE]:.1%} | {low:.1%}-{high:.1%} | {named} |")
+    for size, traffic, n, alarms, flagged in rows:
+        named = ", ".join(f"{f} {k / n:.1%}" for f, k in sorted(flagged.items(), key=lambda kv: -kv[1])) or "none"
+        low, high = clopper_pearson(alarms[LOGIN_RULE], n)
+        lines.append(f"| {size:,} | {traffic} | {n} | " + " | ".join(f"{alarms[t] / n:.1%}" for t in LOGIN_TESTS)
+                     + f" | {alarms[LOGIN_RULE] / n:.1%} | {low:.1%}-{high:.1%} | {named} |")
     return "\n".join(lines)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Callable
 
 import numpy as np
+import pytest
 import redis
 
 from drift_client import redis_layout as layout
@@ -56,3 +57,14 @@ def same_figures(got: dict, expected: dict, rel: float = 1e-9) -> bool:
 def stream_ids(client: redis.Redis, key: str, decode: Callable) -> list[str]:
     """Every transaction id in a predictions or labels stream (decode: layout.decode_predictions / decode_labels)."""
     return [tid for _, fields in client.xrange(key) for tid in decode(fields).ids]
+
+
+def report_cli_on_frames(tmp_path, reference, current) -> int:
+    """Run `drift-monitor report` on two data frames written as CSV; its exit status (its text is on stdout)."""
+    from drift_report import cli  # lazily: the other helpers serve tests that need no report
+    reference.to_csv(tmp_path / "ref.csv", index=False)
+    current.to_csv(tmp_path / "cur.csv", index=False)
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(["report", "--reference", str(tmp_path / "ref.csv"), "--current", str(tmp_path / "cur.csv"),
+                  "--no-progress"])
+    return exit_.value.code

@@ -11,6 +11,7 @@ import pytest
 from contracts.policy import Policy
 from drift_report import cli
 from drift_report.core import DriftReport
+from tests.helpers import report_cli_on_frames
 
 
 def frames(n: int = 2000, seed: int = 0):
@@ -43,13 +44,9 @@ def test_a_failed_quality_check_is_neither_ok_nor_exit_0(tmp_path, capsys):
     reference = pd.DataFrame({"x": rng.normal(size=3000), "y": rng.normal(size=3000)})
     current = pd.DataFrame({"x": rng.normal(size=3000), "y": rng.normal(size=3000)})
     current.loc[rng.random(3000) < 0.3, "x"] = np.nan  # 30% missing where training had none
-    reference.to_csv(tmp_path / "ref.csv", index=False)
-    current.to_csv(tmp_path / "cur.csv", index=False)
-    with pytest.raises(SystemExit) as exit_:
-        cli.main(["report", "--reference", str(tmp_path / "ref.csv"), "--current", str(tmp_path / "cur.csv"),
-                  "--no-progress"])
+    code = report_cli_on_frames(tmp_path, reference, current)
     out = capsys.readouterr().out
-    assert exit_.value.code == cli.QUALITY == 3, out
+    assert code == cli.QUALITY == 3, out
     line = next(l for l in out.splitlines() if l.split()[1:2] == ["x"])
     assert "QUALITY" in line and "missing" in line and not line.strip().startswith("ok")
     assert out.strip().splitlines()[-1] == "no drift; data quality failed: x (missing)"

@@ -13,6 +13,7 @@ from contracts.policy import Policy
 from drift_report import cli
 from drift_report.core import DriftReport
 from drift_report.inference import infer_schema
+from tests.helpers import report_cli_on_frames
 
 
 def frame(name: str) -> pd.DataFrame:
@@ -54,11 +55,7 @@ def test_random_halves_of_real_data_flag_nothing(name):
 
 def test_cli_exits_0_on_random_halves_of_diabetes(tmp_path, capsys):
     reference, current = halves(frame("diabetes"), 3)
-    reference.to_csv(tmp_path / "ref.csv", index=False)
-    current.to_csv(tmp_path / "cur.csv", index=False)
-    with pytest.raises(SystemExit) as exit_:
-        cli.main(["report", "--reference", str(tmp_path / "ref.csv"), "--current", str(tmp_path / "cur.csv"),
-                  "--no-progress"])
+    code = report_cli_on_frames(tmp_path, reference, current)
     out = capsys.readouterr().out
-    assert exit_.value.code == cli.NO_DRIFT, out
+    assert code == cli.NO_DRIFT, out
     assert "no drift" in out
