@@ -60,6 +60,7 @@ bench: install model  ## write BENCHMARKS.md
 	$(PY) -m bench.estimation
 	$(PY) -m bench.offline_report
 	$(PY) -m bench.real_data_splits
+	$(PY) -m bench.retrain_data_mix
 	$(PY) -m bench.offline_dask  # generates 10 M rows into .cache/offline-dask once
 	$(PY) -m bench.redis_durability
 	$(PY) -m bench.redis_cluster_failover

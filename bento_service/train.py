@@ -86,6 +86,16 @@ def train(spec: ModelSpec, rows: int, seed: int) -> bentoml.Model:
     return fit_and_save(spec, data, *split(rows, seed), seed=seed, metadata={"rows": rows})
 
 
+def fit_booster(x: np.ndarray, y: np.ndarray, tr: np.ndarray, va: np.ndarray, names: list[str],
+                callbacks: list | None = None) -> xgb.Booster:
+    """The booster on rows `tr`, early-stopped on the ROC AUC of the validation rows `va`, cut at its best round."""
+    dtrain = xgb.DMatrix(x[tr], y[tr], feature_names=names)
+    dval = xgb.DMatrix(x[va], y[va], feature_names=names)
+    booster = xgb.train(PARAMS, dtrain, num_boost_round=2000, evals=[(dval, "validation")],
+                        early_stopping_rounds=50, verbose_eval=False, callbacks=callbacks)
+    return booster[: booster.best_iteration + 1]
+
+
 def fit_and_save(spec: ModelSpec, data, tr: np.ndarray, va: np.ndarray, te: np.ndarray, *, seed: int,
                  metadata: dict | None = None) -> bentoml.Model:
     """Train on rows `tr` of `data` (the schema's columns and the label) with early stopping and the threshold on
@@ -96,13 +106,7 @@ def fit_and_save(spec: ModelSpec, data, tr: np.ndarray, va: np.ndarray, te: np.n
     x = spec.schema.encode_frame(data)
     y = data[spec.label].to_numpy()
     print(f"train {len(tr)}  validation {len(va)}  test {len(te)}  positive rate {y.mean():.3%}", flush=True)
-    dtrain = xgb.DMatrix(x[tr], y[tr], feature_names=names)
-    dval = xgb.DMatrix(x[va], y[va], feature_names=names)
-    booster = xgb.train(
-        PARAMS, dtrain, num_boost_round=2000, evals=[(dval, "validation")],
-        early_stopping_rounds=50, verbose_eval=False, callbacks=[Progress()],
-    )
-    booster = booster[: booster.best_iteration + 1]
+    booster = fit_booster(x, y, tr, va, names, callbacks=[Progress()])
     print(f"early stopping kept {booster.num_boosted_rounds()} trees", flush=True)
     threshold = best_f1_threshold(y[va], booster.inplace_predict(x[va]))
     test_scores = booster.inplace_predict(x[te])
