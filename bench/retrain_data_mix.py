@@ -24,7 +24,7 @@ LABELLED_PER_SECOND = 32  # 40 predictions/s, 80% labelled
 CASES = [  # (what, seconds of old concept, seconds of new concept before retraining starts)
     ("retraining test before: 50 s baseline, alert `for:` 30 s", 50, 38),
     ("retraining test now: 40 s baseline, alert `for:` 60 s", 40, 68),
-    ("`make demo` with DEMO_RETRAIN=1: 60 s baseline, `for:` 1m", 60, 68),
+    ("`DEMO_RETRAIN=1 make up`: 60 s baseline, `for:` 1m", 60, 68),
     ("new concept only", 0, 68),
     ("a third new concept", 136, 68),
 ]
@@ -77,9 +77,9 @@ def main() -> None:
             print(f"\r{what}: {seed + 1}/{SEEDS}", end="", file=sys.stderr, flush=True)
         print(file=sys.stderr)
         wins = sum(w for w, _ in outcomes)
-        lower = np.array([b for _, b in outcomes]) + 0.0  # + 0.0: no "-0.000"
+        lower = np.array([b for _, b in outcomes])
         rows.append(f"| {what} | {old_rows:,} | {new_rows:,} | {new_rows / (old_rows + new_rows):.0%} | {wins}/{SEEDS} "
-                    f"| {np.mean(lower < 0.02):.1%} | {np.percentile(lower, 5) + 0.0:.3f} | {np.median(lower):.3f} |")
+                    f"| {np.mean(lower < 0.02):.1%} | {np.percentile(lower, 5):.3f} | {np.median(lower):.3f} |")
     write_section("retrain-data-mix", "Retraining after a concept change: the share of new-concept rows (`bench/retrain_data_mix.py`)", "\n".join([
         f"{SEEDS} draws per case; each trains a challenger as retraining does on old-concept rows followed by "
         f"new-concept rows, then compares it with the served champion on a fresh window of {LIVE_ROWS:,} new-concept "
