@@ -37,6 +37,15 @@ class Progress:
         if self.enabled and (time.monotonic() - self._drawn > 0.1 or self.done >= self.total):
             self._draw()
 
+    def advance_to(self, done: int) -> None:
+        self.advance(done - self.done)
+
+    def stop(self) -> None:
+        """End the bar's line where it stands (an error follows on a line of its own)."""
+        if self.enabled and self._drawn:
+            self.stream.write("\n")
+            self.stream.flush()
+
     def close(self) -> None:
         if self.enabled:
             self.done = self.total
@@ -139,29 +148,22 @@ def _parquet_frame(path: Path, progress: bool | None) -> pd.DataFrame:
     return frame
 
 
-class _Counting:
-    """A binary file that counts the bytes read (the CSV progress bar)."""
-
-    def __init__(self, f: IO[bytes], bar: Progress) -> None:
-        self.f, self.bar, self.closed = f, bar, False
-
-    def read(self, n: int = -1) -> bytes:
-        data = self.f.read(n)
-        self.bar.advance(len(data))
-        return data
-
-    def readable(self) -> bool:
-        return True
-
-    def close(self) -> None:
-        self.closed = True
-
-
 def _csv(path: Path, source: str, show: bool, size: int, text_columns: tuple[str, ...]) -> Iterator[pd.DataFrame]:
     bar = Progress(f"reading {path.name}", size, "bytes", show)
+    try:
+        yield from _csv_batches(path, source, bar, text_columns)
+    except Exception:
+        bar.stop()
+        raise
+    bar.close()
+
+
+def _csv_batches(path: Path, source: str, bar: Progress, text_columns: tuple[str, ...]) -> Iterator[pd.DataFrame]:
     convert = pacsv.ConvertOptions(column_types={c: pa.string() for c in text_columns}, strings_can_be_null=True)
-    with open(path, "rb") as raw:
-        stream = _Counting(raw, bar) if not path.suffix.lower() == ".gz" else pa.CompressedInputStream(raw, "gzip")
+    # Arrow's own file, never a Python file object: pyarrow reads ahead on its own threads, and one of them calling
+    # into Python while the interpreter exits (after a parse error ends the run) aborted the process or hung it.
+    with pa.OSFile(str(path)) as raw:
+        stream = pa.CompressedInputStream(raw, "gzip") if path.suffix.lower() == ".gz" else raw
         delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
         try:
             reader = pacsv.open_csv(stream, read_options=pacsv.ReadOptions(block_size=CSV_BLOCK_BYTES),
@@ -178,11 +180,11 @@ def _csv(path: Path, source: str, show: bool, size: int, text_columns: tuple[str
                 break
             except pa.ArrowInvalid as exc:
                 raise BadInput(f"{source} {path}: {_csv_error(exc, reader.schema)}") from None
+            bar.advance_to(raw.tell())  # bytes read from disk: a little ahead of the rows parsed
             yielded = True
             yield batch.to_pandas()
         if not yielded:
             yield reader.schema.empty_table().to_pandas()
-    bar.close()
 
 
 def _csv_error(exc: Exception, schema: pa.Schema) -> str:
@@ -198,4 +200,6 @@ def _csv_error(exc: Exception, schema: pa.Schema) -> str:
 
 
 def _one_line(exc: Exception) -> str:
-    return " ".join(str(exc).split())[:300]
+    """The error on one line of at most 300 printable characters (a binary file's bytes are quoted in it)."""
+    text = " ".join(str(exc).split())[:300]
+    return "".join(c if c.isprintable() else "?" for c in text)
