@@ -25,7 +25,48 @@ BIN = Path(PYTHON).parent
 DEFAULT_BENTOML_HOME = Path(os.environ.get("BENTOML_HOME", Path.home() / "bentoml"))
 
 
+def _ephemeral_ports() -> range:
+    """The kernel's range for connections' source ports (net.ipv4.ip_local_port_range)."""
+    try:
+        low, high = map(int, Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split())
+    except (OSError, ValueError):
+        low, high = 32768, 60999  # Linux's default
+    return range(low, high + 1)
+
+
+def _port_pool() -> range:
+    """This process's share of the loopback ports below the ephemeral range (a pytest-xdist worker gets its own slice).
+
+    A port from bind(("127.0.0.1", 0)) is an ephemeral one: until our server binds it, any outgoing connection (a
+    Prometheus scrape, a Redis client, Locust's users) may take it as its source port, and the server then fails with
+    "Address already in use" (Locust's web UI died so, its load running on, in a CI run). Below the range, no
+    connection takes it.
+    """
+    low, high = 15000, _ephemeral_ports().start
+    if high - low < 1000:
+        return range(0)  # an unusual kernel setting: fall back to the kernel's choice
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    workers = max(1, int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")))
+    index = int(worker[2:]) % workers if worker[2:].isdigit() else 0
+    share = (high - low) // workers
+    return range(low + index * share, low + (index + 1) * share)
+
+
+_POOL = _port_pool()
+_next_in_pool = [secrets.randbelow(len(_POOL))] if _POOL else [0]
+
+
 def free_port() -> int:
+    """A loopback port that nothing holds now and that no outgoing connection will take (see _port_pool)."""
+    for _ in range(len(_POOL)):
+        port = _POOL[_next_in_pool[0] % len(_POOL)]
+        _next_in_pool[0] += 1
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
@@ -36,13 +77,18 @@ def port_in_use(port: int) -> bool:
         return s.connect_ex(("127.0.0.1", port)) == 0
 
 
-def wait_http(url: str, timeout: float = 60.0, proc: subprocess.Popen | None = None) -> None:
-    """Wait until `url` answers 2xx; fail early if `proc` exits."""
+def wait_http(url: str, timeout: float = 60.0, proc: subprocess.Popen | None = None, log: Path | None = None,
+              log_from: int = 0) -> None:
+    """Wait until `url` answers 2xx; fail early if `proc` exits or its `log` (from byte `log_from`) says its port is
+    taken."""
     deadline = time.monotonic() + timeout
     last: Exception | None = None
     while time.monotonic() < deadline:
         if proc is not None and proc.poll() is not None:
             raise RuntimeError(f"process exited with {proc.returncode} before {url} answered")
+        if log is not None and _says_port_taken(log, log_from):
+            # some servers (Locust's web UI) log the failed bind and run on without their port
+            raise RuntimeError(f"its log says a port was already in use; {url} will not answer")
         try:
             with urllib.request.urlopen(url, timeout=2) as r:
                 if 200 <= r.status < 300:
@@ -51,6 +97,15 @@ def wait_http(url: str, timeout: float = 60.0, proc: subprocess.Popen | None = N
             last = exc
         time.sleep(0.2)
     raise TimeoutError(f"{url} did not answer within {timeout}s: {last}")
+
+
+def _says_port_taken(log: Path, start: int) -> bool:
+    try:
+        with open(log, "rb") as f:
+            f.seek(start if start <= os.fstat(f.fileno()).st_size else 0)  # a rotated log starts again
+            return b"address already in use" in f.read().lower()
+    except OSError:
+        return False
 
 
 def wait_port(port: int, timeout: float = 20.0, proc: subprocess.Popen | None = None) -> None:
@@ -197,10 +252,12 @@ def _spawn(name: str, args: list[str], log_dir: Path, env: dict | None = None, c
 def _start_http(name: str, port: int, args: list[str], log_dir: Path, ready_path: str, env: dict | None = None,
                 timeout: float = 60) -> Server:
     """Spawn a server and wait until `ready_path` answers 2xx; on failure stop it and show its log."""
+    earlier_log = log_dir / f"{name}-{port}.log"  # `make up` appends to the last run's log
+    log_from = earlier_log.stat().st_size if earlier_log.exists() else 0
     proc, log = _spawn(f"{name}-{port}", args, log_dir, env)
     server = Server(name, port, proc, log)
     try:
-        wait_http(f"{server.url}{ready_path}", timeout=timeout, proc=proc)
+        wait_http(f"{server.url}{ready_path}", timeout=timeout, proc=proc, log=log, log_from=log_from)
     except Exception as exc:
         server.stop()
         raise RuntimeError(f"{name} did not start ({exc}):\n{log.read_text(errors='replace')[-3000:]}") from None
@@ -385,9 +442,9 @@ def start_service(log_dir: Path, redis_url: str, port: int | None = None, env: d
         try:
             return _start_http("service", chosen, args, log_dir, "/readyz", full_env, timeout=120)
         except RuntimeError as exc:
-            # BentoML picks its process manager's control port from the same ephemeral range as free_port(): it can
-            # pick ours before our listener binds it ("Address already in use"); another free port settles it
-            if port is not None or attempt == 2 or "Address already in use" not in str(exc):
+            # something else may take our port before our listener binds it ("Address already in use"): another
+            # free port settles it
+            if port is not None or attempt == 2 or "already in use" not in str(exc).lower():
                 raise
     raise AssertionError("unreachable")
 

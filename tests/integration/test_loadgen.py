@@ -1,6 +1,8 @@
 """A short headless Locust run (a subprocess: Locust monkey-patches the stdlib) against the real service and Redis."""
 import csv
+import socket
 import subprocess
+import time
 
 import pytest
 import redis
@@ -71,3 +73,15 @@ def test_both_models_get_their_traffic(log_dir, tmp_path):
         assert countries and len(login["features"][0]["categories"]) in countries  # VN travels as the unseen code
         labelled = {i for _, f in client.xrange(keys.labels) for i in layout.decode_labels(f).ids}
         assert labelled and labelled <= {i for b in batches for i in b.ids}
+
+
+def test_a_web_port_taken_by_a_connection_fails_at_once_naming_the_cause(log_dir):
+    """The CI failure: Locust's web UI lost its port to a connection's source port and the load ran on unseen."""
+    with socket.create_server(("127.0.0.1", 0)) as listener, socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", 0))
+        squatter.connect(listener.getsockname())  # holds its port as a source port, no listener on it
+        port = squatter.getsockname()[1]
+        started = time.monotonic()
+        with pytest.raises(RuntimeError, match="already in use"):
+            servers.start_locust(log_dir, "http://127.0.0.1:9", ["--scenario", "baseline", "--rps", "1"], port)
+        assert time.monotonic() - started < 30  # not the 60 s wait for an answer that cannot come
