@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -15,6 +14,7 @@ import pytest
 
 from drift_report import BadInput
 from drift_report.cli import parser, run
+from scripts.servers import free_port
 from tests.unit.test_report_columns import frame
 
 distributed = pytest.importorskip("distributed")
@@ -135,9 +135,7 @@ def test_a_bad_partition_is_named_from_the_worker(tmp_path, cluster):
         report(tmp_path, reference, tmp_path / "empty", "--engine", "dask", "--scheduler", cluster.scheduler_address)
     with pytest.raises(BadInput, match="--scheduler goes with --engine dask"):
         report(tmp_path, reference, tmp_path / "cur", "--scheduler", cluster.scheduler_address)
-    with socket.socket() as unused:  # a port nobody listens on
-        unused.bind(("127.0.0.1", 0))
-        address = f"tcp://127.0.0.1:{unused.getsockname()[1]}"
+    address = f"tcp://127.0.0.1:{free_port()}"  # nobody listens there
     with pytest.raises(BadInput, match=f"--scheduler {address}: cannot connect"):
         report(tmp_path, reference, tmp_path / "cur", "--engine", "dask", "--scheduler", address)
 
