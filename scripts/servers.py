@@ -5,6 +5,7 @@ Processes are stopped by PID; logs go to files under the given directory.
 """
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import secrets
@@ -53,14 +54,13 @@ def _port_pool() -> range:
 
 
 _POOL = _port_pool()
-_next_in_pool = [secrets.randbelow(len(_POOL))] if _POOL else [0]
+_pool_order = itertools.count(secrets.randbelow(len(_POOL)) if _POOL else 0)  # a random start: runs differ
 
 
 def free_port() -> int:
     """A loopback port that nothing holds now and that no outgoing connection will take (see _port_pool)."""
     for _ in range(len(_POOL)):
-        port = _POOL[_next_in_pool[0] % len(_POOL)]
-        _next_in_pool[0] += 1
+        port = _POOL[next(_pool_order) % len(_POOL)]
         with socket.socket() as s:
             try:
                 s.bind(("127.0.0.1", port))

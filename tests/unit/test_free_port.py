@@ -23,11 +23,12 @@ def test_ports_are_not_handed_out_twice_by_one_process():
     assert len(set(picked)) == len(picked)
 
 
-def test_a_held_port_is_skipped():
-    upcoming = servers._POOL[servers._next_in_pool[0] % len(servers._POOL)]
+def test_a_held_port_is_skipped(monkeypatch):
+    two = servers.free_port()
+    monkeypatch.setattr(servers, "_POOL", range(two, two + 2))
     with socket.socket() as held:
-        held.bind(("127.0.0.1", upcoming))
-        assert servers.free_port() != upcoming
+        held.bind(("127.0.0.1", two))
+        assert {servers.free_port() for _ in range(6)} == {two + 1}
 
 
 def test_xdist_workers_get_disjoint_slices(monkeypatch):
